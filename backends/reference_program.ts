@@ -1,0 +1,130 @@
+/**
+ * The float64 tile interpreter behind the reference engine: slow, simple and obviously right.
+ *
+ * A list of lowered formulas is flattened into instructions, one per distinct node, each with a
+ * register. A register either varies with the pair (it depends on a j-variable: it holds T
+ * values of its dimension, one per pair of the tile) or is uniform over the tile (it depends on
+ * i-variables, parameters and constants only: it holds one value, computed once per tile).
+ * Running the program evaluates every instruction over the tile with the table's reference math:
+ *
+ *     for each instruction (children first):
+ *       for p in pairs (or once if uniform):  out[p] = op(args[p or 0])
+ *
+ * @module
+ */
+
+import type { Node } from "../lazy/tree.ts";
+import { type ElementwiseOp, opDef, type VectorOp } from "../lazy/ops.ts";
+import { keyOf } from "../lazy/grad.ts";
+
+/** One register: `dim` values, per pair of the tile or once. */
+export interface Register {
+  readonly dim: number;
+  readonly perPair: boolean;
+  readonly buf: Float64Array;
+}
+
+interface Instr {
+  readonly node: Node;
+  readonly out: Register;
+  readonly args: readonly Register[];
+}
+
+/** A variable read by a program: which slot, its category and the register to fill. */
+export interface Load {
+  readonly ind: number;
+  readonly cat: number;
+  readonly reg: Register;
+}
+
+/** A compiled list of formulas over a tile of T pairs (one i, T values of j). */
+export interface Program {
+  readonly loads: readonly Load[];
+  readonly results: readonly Register[];
+  /** Evaluates all instructions for `count` ≤ T pairs (registers of loads must be filled). */
+  run(count: number): void;
+}
+
+/** Compiles lowered formulas for tiles of T pairs. */
+export function compileProgram(formulas: readonly Node[], T: number): Program {
+  const regs = new Map<string, Register>();
+  const instrs: Instr[] = [];
+  const loads: Load[] = [];
+  const visit = (n: Node): Register => {
+    const k = keyOf(n);
+    const hit = regs.get(k);
+    if (hit) return hit;
+    const args = n.args.map(visit);
+    const def = opDef(n.op);
+    let reg: Register;
+    if (n.op === "Var") {
+      const [ind, , cat] = n.params as number[];
+      if (cat > 2) throw new TypeError(`Cannot evaluate the temporary variable ${k}`);
+      reg = { dim: n.dim, perPair: cat === 1, buf: new Float64Array((cat === 1 ? T : 1) * n.dim) };
+      loads.push({ ind, cat, reg });
+    } else if (def.kind === "leaf") {
+      reg = { dim: n.dim, perPair: false, buf: new Float64Array(n.dim).fill(constantValue(n)) };
+    } else if (def.kind === "elementwise" || def.kind === "vector") {
+      const perPair = args.some((a) => a.perPair);
+      reg = { dim: n.dim, perPair, buf: new Float64Array((perPair ? T : 1) * n.dim) };
+      instrs.push({ node: n, out: reg, args });
+    } else {
+      throw new TypeError(`Cannot evaluate ${n.op} before lowering`);
+    }
+    regs.set(k, reg);
+    return reg;
+  };
+  const results = formulas.map(visit);
+  return {
+    loads,
+    results,
+    run(count: number) {
+      for (const ins of instrs) exec(ins, ins.out.perPair ? count : 1);
+    },
+  };
+}
+
+function constantValue(n: Node): number {
+  const p = n.params as number[];
+  switch (n.op) {
+    case "IntCst":
+    case "Cst":
+      return p[0];
+    case "RatCst":
+      return p[0] / p[1];
+    default:
+      return 0; // Zero(D)
+  }
+}
+
+function exec(ins: Instr, count: number) {
+  const def = opDef(ins.node.op);
+  const out = ins.out.buf, d = ins.out.dim;
+  if (def.kind === "elementwise") {
+    const f = (def as ElementwiseOp).scalar, p = ins.node.params;
+    const [a, b, c] = ins.args;
+    // Pair stride (0 if uniform) and component stride (0 for a broadcast scalar) per argument.
+    const sa = a.perPair ? a.dim : 0, ka = a.dim === 1 ? 0 : 1;
+    const sb = b ? (b.perPair ? b.dim : 0) : 0, kb = b && b.dim > 1 ? 1 : 0;
+    const sc = c ? (c.perPair ? c.dim : 0) : 0, kc = c && c.dim > 1 ? 1 : 0;
+    const A = a.buf, B = b?.buf, C = c?.buf;
+    for (let q = 0; q < count; q++) {
+      for (let k = 0; k < d; k++) {
+        out[q * d + k] = f(
+          A[q * sa + k * ka],
+          B ? B[q * sb + k * kb] : 0,
+          C ? C[q * sc + k * kc] : 0,
+          p,
+        );
+      }
+    }
+    return;
+  }
+  const ev = (def as VectorOp).eval;
+  const bufs = ins.args.map((r) => r.buf);
+  const offs = ins.args.map(() => 0);
+  for (let q = 0; q < count; q++) {
+    ins.args.forEach((r, k) => (offs[k] = r.perPair ? q * r.dim : 0));
+    ev(out, q * d, bufs, offs, ins.node);
+  }
+}

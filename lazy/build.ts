@@ -1,0 +1,97 @@
+/**
+ * Smart constructors for the formulas that the gradient rules and expansions produce.
+ *
+ * They apply the few simplifications that keep derivative formulas small (drop zeros, drop
+ * multiplications by one, fold double negations) and keep KeOps's broadcasting: a result always
+ * has the dimension of the unsimplified operation.
+ *
+ * @module
+ */
+
+import type { Node, Param } from "./tree.ts";
+import { make } from "./ops.ts";
+
+/** `IntCst(n)`. */
+export const intCst = (n: number): Node => make("IntCst", [], [n]);
+/** `RatCst(p,q)`. */
+export const ratCst = (p: number, q: number): Node => make("RatCst", [], [p, q]);
+/** `Zero(d)`. */
+export const zero = (d: number): Node => make("Zero", [], [d]);
+
+/** Builds `op(args…, params…)` where args are the leading node arguments. */
+export function un(op: string, ...rest: (Node | Param)[]): Node {
+  const args = rest.filter((r): r is Node => typeof r === "object" && !Array.isArray(r));
+  const params = rest.filter((r): r is Param => typeof r === "number" || Array.isArray(r));
+  return make(op, args, params);
+}
+
+/** Whether the node is identically zero. */
+export function isZero(n: Node): boolean {
+  return n.op === "Zero" || (n.op === "IntCst" && n.params[0] === 0);
+}
+
+function isInt(n: Node, v: number): boolean {
+  return n.op === "IntCst" && n.params[0] === v;
+}
+
+/** `a` broadcast to dimension d (a has dimension d or 1). */
+export function broadcast(a: Node, d: number): Node {
+  if (a.dim === d) return a;
+  return isZero(a) ? zero(d) : make("SumT", [a], [d]);
+}
+
+/** f + g. */
+export function add(a: Node, b: Node): Node {
+  const d = Math.max(a.dim, b.dim);
+  if (isZero(a)) return broadcast(b, d);
+  if (isZero(b)) return broadcast(a, d);
+  return make("Add", [a, b], []);
+}
+
+/** f − g. */
+export function sub(a: Node, b: Node): Node {
+  const d = Math.max(a.dim, b.dim);
+  if (isZero(b)) return broadcast(a, d);
+  if (isZero(a)) return broadcast(neg(b), d);
+  return make("Subtract", [a, b], []);
+}
+
+/** −f. */
+export function neg(a: Node): Node {
+  if (isZero(a)) return a;
+  if (a.op === "Minus") return a.args[0];
+  if (a.op === "IntCst") return intCst(-(a.params[0] as number));
+  return make("Minus", [a], []);
+}
+
+/** f · g. */
+export function mul(a: Node, b: Node): Node {
+  const d = Math.max(a.dim, b.dim);
+  // Check the dimensions even when the product simplifies away.
+  if (a.dim !== b.dim && a.dim !== 1 && b.dim !== 1) return make("Mult", [a, b], []);
+  if (isZero(a) || isZero(b)) return zero(d);
+  if (isInt(a, 1)) return broadcast(b, d);
+  if (isInt(b, 1)) return broadcast(a, d);
+  if (isInt(a, -1)) return broadcast(neg(b), d);
+  if (isInt(b, -1)) return broadcast(neg(a), d);
+  return make("Mult", [a, b], []);
+}
+
+/** f / g. */
+export function div(a: Node, b: Node): Node {
+  if (isZero(a)) return zero(Math.max(a.dim, b.dim));
+  if (isInt(b, 1)) return broadcast(a, Math.max(a.dim, b.dim));
+  return make("Divide", [a, b], []);
+}
+
+/** Σ_k f_k (the identity on dimension 1). */
+export function sum(a: Node): Node {
+  if (a.dim === 1) return a;
+  if (isZero(a)) return zero(1);
+  return make("Sum", [a], []);
+}
+
+/** Sum of a list of formulas of one dimension d; `Zero(d)` when empty. */
+export function addAll(terms: Node[], d: number): Node {
+  return terms.reduce((acc, t) => add(acc, t), zero(d));
+}

@@ -1,0 +1,346 @@
+/**
+ * `Genred`: a KeOps generic reduction from a formula string and aliases, called like a KeOps
+ * routine with one array per alias. It validates everything a user can get wrong (argument
+ * count, dtypes, shapes, dimensions, batch dimensions, K) with errors that name the alias, runs
+ * its routine (see `routine.ts`) on the chosen engine and shapes the outputs as KeOps does.
+ *
+ * @module
+ */
+
+import type { Node } from "./tree.ts";
+import { variablesOf } from "./tree.ts";
+import { parseAliases, parseFormula, type VarSpec } from "./parse.ts";
+import { printFormula } from "./print.ts";
+import { isReduction, REDUCTIONS, type ReductionName } from "./reductions.ts";
+import { forwardRoutine, gradRoutine, type Routine, type Rows, runRoutine, type SlotSpec } from "./routine.ts";
+import { type NDArray, toNDArray } from "./ndarray.ts";
+import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
+import { type BackendChoice, selectBackend } from "../backends/select.ts";
+
+export type { ReductionName } from "./reductions.ts";
+
+/** Options of `Genred`, as KeOps's constructor. */
+export interface GenredOptions {
+  /** The reduction; default "Sum". */
+  reduction?: ReductionName;
+  /** 0 (default): reduce over i, output indexed by j; 1: reduce over j, output indexed by i. */
+  axis?: 0 | 1;
+  /** K of KMin / ArgKMin / KMin_ArgKMin. */
+  k?: number;
+  /** The weight formula of LogSumExp / LogSumExpWeight / SumSoftMaxWeight. */
+  formula2?: string;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** "auto" (default): the GPU when usable for this dtype, else the CPU. */
+  backend?: BackendChoice;
+}
+
+/** An argument of a routine. */
+export type Arg = NDArray | number[][] | number[] | number;
+
+/** A compiled generic reduction, called with one array per alias. */
+export interface GenredRoutine {
+  (...args: Array<Arg | CallOptions>): Promise<NDArray | [NDArray, NDArray]>;
+  /** The canonical KeOps text of the formula. */
+  readonly formula: string;
+  /** The routine giving the gradient of ⟨output, e⟩ with respect to an alias; takes e last. */
+  grad(variable: string): GenredRoutine;
+}
+
+/** How one argument is read: its category, dimension and trailing shape. */
+export interface InputSpec {
+  readonly label: string;
+  readonly cat: 0 | 1 | 2;
+  readonly dim: number;
+  /** The shape after the batch and row axes, e.g. [3] for Vi(3), [K] for an ArgKMin output. */
+  readonly trailing: readonly number[];
+  readonly rows: Rows;
+}
+
+/** The whole description of a routine as users see it. */
+export interface RoutineSpec {
+  readonly routine: Routine;
+  readonly inputs: readonly InputSpec[];
+  /** Output shapes after batch and rows; or "like" an input (gradients). */
+  readonly output: { values?: readonly number[]; indices?: readonly number[] } | { like: number };
+  readonly formula: string;
+  readonly names: ReadonlyMap<string, number>;
+}
+
+const OPTION_KEYS = ["reduction", "axis", "k", "formula2"];
+
+/**
+ * Builds a generic reduction, as KeOps's `Genred(formula, aliases, reduction_op, axis, opt_arg,
+ * formula2)`.
+ *
+ * @example
+ * ```ts
+ * import { Genred } from "./genred.ts";
+ * const gauss = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(1)", "y = Vj(1)", "b = Vj(1)"], { axis: 1 });
+ * const out = await gauss([[0], [1]], [[0], [2]], [[1], [1]]);
+ * console.assert(out.shape[0] === 2 && Math.abs(out.data[0] - (1 + Math.exp(-4))) < 1e-6);
+ * ```
+ */
+export function Genred(formula: string, aliases: string[], options: GenredOptions = {}): GenredRoutine {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Genred options must be an object, got ${typeof options}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.includes(key)) {
+      throw new TypeError(`Unknown Genred option "${key}": expected one of ${OPTION_KEYS.join(", ")}`);
+    }
+  }
+  const reduction = options.reduction ?? "Sum";
+  if (!isReduction(reduction)) {
+    throw new TypeError(
+      `Unknown reduction ${JSON.stringify(reduction)}: expected one of ${Object.keys(REDUCTIONS).join(", ")}`,
+    );
+  }
+  const def = REDUCTIONS[reduction];
+  const axis = options.axis ?? 0;
+  if (axis !== 0 && axis !== 1) throw new RangeError(`Genred axis must be 0 or 1, got ${JSON.stringify(axis)}`);
+  const parsed = parseAliases(aliases);
+  const scope = new Map<string, VarSpec>();
+  for (const a of parsed) if (a.name !== undefined) scope.set(a.name, a);
+  const F = parseFormula(formula, scope);
+  if (options.formula2 !== undefined && def.weight === "none") {
+    throw new TypeError(`The ${reduction} reduction takes no formula2 (weight)`);
+  }
+  if (options.formula2 === undefined && def.weight === "required") {
+    throw new TypeError(`The ${reduction} reduction needs formula2, the weight formula`);
+  }
+  const G = options.formula2 === undefined ? undefined : parseFormula(options.formula2, scope);
+  // Every position: from the aliases, completed by Var(ind,dim,cat) met in the formulas.
+  const byInd = new Map<number, { dim: number; cat: number; label: string }>();
+  const declare = (ind: number, dim: number, cat: number, label: string) => {
+    const prev = byInd.get(ind);
+    if (!prev) byInd.set(ind, { dim, cat, label });
+    else if (prev.dim !== dim || prev.cat !== cat) {
+      throw new TypeError(
+        `Argument ${ind} is declared twice: as ${prev.label} (dimension ${prev.dim}, category ${prev.cat}) and as ${label} (dimension ${dim}, category ${cat})`,
+      );
+    }
+  };
+  for (const a of parsed) declare(a.ind, a.dim, a.cat, a.name ?? `Var(${a.ind},${a.dim},${a.cat})`);
+  for (const v of variablesOf(...[F, G].filter((x): x is Node => !!x))) {
+    const [ind, dim, cat] = v.params as number[];
+    declare(ind, dim, cat, v.label ?? `Var(${ind},${dim},${cat})`);
+  }
+  const n = byInd.size === 0 ? 0 : Math.max(...byInd.keys()) + 1;
+  const inputs: InputSpec[] = [];
+  for (let k = 0; k < n; k++) {
+    const v = byInd.get(k);
+    if (!v) throw new TypeError(`No alias or Var(...) declares argument position ${k}`);
+    inputs.push(inputSpec(v.label, v.cat as 0 | 1 | 2, v.dim));
+  }
+  return routineFromTrees(F, G, reduction, options.k, axis, inputs, parsed.flatMap((a) => a.name === undefined ? [] : [[a.name, a.ind] as [string, number]]));
+}
+
+/** The spec of an input variable of category `cat` and dimension `dim`. */
+export function inputSpec(label: string, cat: 0 | 1 | 2, dim: number): InputSpec {
+  return { label, cat, dim, trailing: [dim], rows: cat === 0 ? "M" : cat === 1 ? "N" : "one" };
+}
+
+/** Builds the routine of a reduction of formula trees (shared by Genred and LazyTensor). */
+export function routineFromTrees(
+  F: Node,
+  G: Node | undefined,
+  reduction: ReductionName,
+  k: number | undefined,
+  axis: 0 | 1,
+  inputs: InputSpec[],
+  names: [string, number][] = [],
+): GenredRoutine {
+  const def = REDUCTIONS[reduction];
+  let K = 0;
+  if (def.needsK) {
+    if (!Number.isInteger(k) || k! < 1) {
+      throw new RangeError(`The ${reduction} reduction needs k, a positive integer, got ${k}`);
+    }
+    K = k!;
+  } else if (k !== undefined) {
+    throw new TypeError(`The ${reduction} reduction takes no k`);
+  }
+  if (def.family === "lse" && F.dim !== 1) {
+    throw new TypeError(`The ${reduction} reduction needs a scalar formula, got dimension ${F.dim}`);
+  }
+  const slots: SlotSpec[] = inputs.map((s) => ({ dim: s.dim, cat: s.cat, rows: s.rows }));
+  const routine = forwardRoutine(slots, reduction, F, G, K, axis === 1 ? 0 : 1);
+  const Dw = G ? G.dim + (reduction === "SumSoftMaxWeight" ? 1 : 0) : 1;
+  const output = def.shape({ D: F.dim, K, Dw });
+  return makeRoutine({ routine, inputs, output, formula: printFormula(F), names: new Map(names) });
+}
+
+function varText(s: InputSpec, ind: number) {
+  return `Var(${ind},${s.dim},${s.cat})`;
+}
+
+/** The callable of a routine spec. */
+export function makeRoutine(spec: RoutineSpec): GenredRoutine {
+  const call = (...args: Array<Arg | CallOptions>) => callRoutine(spec, args);
+  const grad = (variable: string): GenredRoutine => {
+    const v = typeof variable === "string" ? spec.names.get(variable) : undefined;
+    if (v === undefined) {
+      throw new TypeError(
+        `Cannot differentiate with respect to ${JSON.stringify(variable)}: expected one of ${[...spec.names.keys()].map((x) => `"${x}"`).join(", ")}`,
+      );
+    }
+    const routine = gradRoutine(spec.routine, v);
+    const out = spec.routine.slots[spec.routine.outputs[0]];
+    const trailing = "like" in spec.output ? spec.inputs[spec.output.like].trailing : spec.output.values!;
+    const n = spec.inputs.length;
+    let eName = "e";
+    for (let k = 2; spec.names.has(eName); k++) eName = `e${k}`;
+    const e: InputSpec = { label: eName, cat: out.cat, dim: out.dim, trailing, rows: out.rows };
+    return makeRoutine({
+      routine,
+      inputs: [...spec.inputs, e],
+      output: { like: v },
+      formula: `Grad(${spec.formula},${varText(spec.inputs[v], v)},${varText(e, n)})`,
+      names: new Map([...spec.names, [eName, n]]),
+    });
+  };
+  Object.defineProperty(call, "formula", { value: spec.formula, enumerable: true });
+  Object.defineProperty(call, "grad", { value: grad });
+  return call as unknown as GenredRoutine;
+}
+
+function isCallOptions(x: unknown): x is CallOptions {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !("data" in x) && !ArrayBuffer.isView(x);
+}
+
+/** A user's argument read as a slot, with its own (unpadded) batch shape. */
+interface Read {
+  slot: Slot;
+  ownShape: readonly number[];
+}
+
+function readArg(a: NDArray, s: InputSpec): Read {
+  const shape = a.shape.length === 0 ? [1] : a.shape;
+  const t = s.trailing.length;
+  const hasRows = s.cat !== 2;
+  const what = `argument "${s.label}"`;
+  const need = t + (hasRows ? 1 : 0);
+  const tail = shape.slice(shape.length - t);
+  if (shape.length < need || tail.some((d, k) => d !== s.trailing[k])) {
+    const expected = hasRows ? `(…batch, rows, ${s.trailing.join(", ")})` : `(…batch, ${s.trailing.join(", ")})`;
+    throw new TypeError(`The ${what} has shape [${a.shape}]: expected ${expected}`);
+  }
+  const rows = hasRows ? shape[shape.length - t - 1] : 1;
+  if (rows < 1) throw new RangeError(`The ${what} has no rows: expected at least one`);
+  return { slot: { data: a.data, batch: shape.slice(0, shape.length - need), rows, dim: s.dim }, ownShape: shape };
+}
+
+async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>): Promise<NDArray | [NDArray, NDArray]> {
+  const args = [...argsIn];
+  let opts: CallOptions = {};
+  if (args.length === spec.inputs.length + 1 && isCallOptions(args[args.length - 1])) {
+    opts = args.pop() as CallOptions;
+  }
+  if (args.length !== spec.inputs.length) {
+    throw new TypeError(
+      `This routine expects ${spec.inputs.length} arguments (${spec.inputs.map((s) => s.label).join(", ")}), got ${args.length}`,
+    );
+  }
+  for (const key of Object.keys(opts)) {
+    if (key !== "backend") throw new TypeError(`Unknown call option "${key}": expected "backend"`);
+  }
+  // One float dtype for all arrays; plain numbers and arrays follow it (float32 if none is typed).
+  let dtype: DType | undefined;
+  args.forEach((a, k) => {
+    if (typeof a === "object" && a !== null && "data" in a) {
+      const d = a.data instanceof Float64Array ? "float64" : a.data instanceof Float32Array ? "float32" : undefined;
+      if (!d) throw new TypeError(`The argument "${spec.inputs[k].label}" holds int32 data: expected float32 or float64`);
+      if (dtype && d !== dtype) {
+        throw new TypeError(
+          `The argument "${spec.inputs[k].label}" is ${d} but earlier arguments are ${dtype}: pass one dtype`,
+        );
+      }
+      dtype = d;
+    }
+  });
+  dtype ??= "float32";
+  const reads = args.map((a, k) => readArg(toNDArray(a, dtype!, `argument "${spec.inputs[k].label}"`), spec.inputs[k]));
+  // Batch dimensions: numpy broadcasting of every argument's batch shape.
+  const nb = Math.max(0, ...reads.map((r) => r.slot.batch.length));
+  const batch = new Array(nb).fill(1);
+  const padded = reads.map((r) => [...new Array(nb - r.slot.batch.length).fill(1), ...r.slot.batch]);
+  padded.forEach((b, k) =>
+    b.forEach((d, x) => {
+      if (d === 1) return;
+      if (batch[x] !== 1 && batch[x] !== d) {
+        throw new TypeError(
+          `The argument "${spec.inputs[k].label}" has batch dimension ${x} of size ${d}, but another argument has ${batch[x]}: sizes must agree or be 1`,
+        );
+      }
+      batch[x] = d;
+    })
+  );
+  // Rows: M from i-indexed arguments, N from j-indexed ones.
+  const sizes: Record<Rows, number | undefined> = { M: undefined, N: undefined, one: 1 };
+  const owner: Record<string, string> = {};
+  reads.forEach((r, k) => {
+    const s = spec.inputs[k];
+    const want = sizes[s.rows];
+    if (want === undefined) {
+      sizes[s.rows] = r.slot.rows;
+      owner[s.rows] = s.label;
+    } else if (want !== r.slot.rows) {
+      const role = s.rows === "one" ? "one row" : s.rows === "M" ? "i-indexed rows" : "j-indexed rows";
+      throw new TypeError(
+        `The argument "${s.label}" has ${r.slot.rows} rows but ${owner[s.rows] ? `"${owner[s.rows]}" has ${want}` : `${want} was expected`} (${role})`,
+      );
+    }
+  });
+  const M = sizes.M ?? 1, N = sizes.N ?? 1;
+  for (const st of spec.routine.stages) {
+    if (st.kind === "reduce" && st.K > 0) {
+      const reduced = st.outCat === 1 ? st.iRows : st.jRows;
+      const size = reduced === "M" ? M : reduced === "N" ? N : 1;
+      if (st.K > size) {
+        throw new RangeError(`K = ${st.K} is larger than the number of reduced terms, ${size}`);
+      }
+    }
+  }
+  const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
+  const backend = selectBackend(opts.backend, dtype);
+  const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N });
+  const cast = (d: Float32Array | Float64Array | Int32Array) =>
+    d instanceof Int32Array ? d : dtype === "float32"
+      ? (d instanceof Float32Array ? d : Float32Array.from(d))
+      : (d instanceof Float64Array ? d : Float64Array.from(d));
+  if ("like" in spec.output) {
+    const v = spec.output.like;
+    const data = unbroadcast(outs[0], padded[v]);
+    return { data: cast(data), shape: [...reads[v].ownShape] };
+  }
+  const shaped = (s: Slot, trailing: readonly number[]): NDArray => ({
+    data: cast(s.data),
+    shape: [...batch, s.rows, ...trailing],
+  });
+  const { values, indices } = spec.output;
+  if (values && indices) return [shaped(outs[0], values), shaped(outs[1], indices)];
+  return shaped(outs[0], (values ?? indices)!);
+}
+
+/** Sums a full-batch slot over the batch dimensions that the target has as 1. */
+function unbroadcast(s: Slot, target: readonly number[]): Float32Array | Float64Array {
+  const src = s.data as Float32Array | Float64Array;
+  if (s.batch.every((d, k) => d === target[k])) return src;
+  const block = s.rows * s.dim;
+  const out = new Float64Array(sizeOf(target) * block);
+  const nb = sizeOf(s.batch);
+  for (let b = 0; b < nb; b++) {
+    let rest = b, t = 0, mul = 1;
+    for (let k = s.batch.length - 1; k >= 0; k--) {
+      const x = rest % s.batch[k];
+      rest = Math.floor(rest / s.batch[k]);
+      t += (target[k] === 1 ? 0 : x) * mul;
+      mul *= target[k];
+    }
+    for (let q = 0; q < block; q++) out[t * block + q] += src[b * block + q];
+  }
+  return out;
+}
