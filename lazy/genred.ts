@@ -9,7 +9,7 @@
 
 import type { Node } from "./tree.ts";
 import { variablesOf } from "./tree.ts";
-import { parseAliases, parseFormula, type VarSpec } from "./parse.ts";
+import { type Alias, parseAliases, parseFormula, type VarSpec } from "./parse.ts";
 import { printFormula } from "./print.ts";
 import { isReduction, REDUCTIONS, type ReductionName } from "./reductions.ts";
 import { forwardRoutine, gradRoutine, type Routine, type Rows, runRoutine, type SlotSpec } from "./routine.ts";
@@ -112,7 +112,16 @@ export function Genred(formula: string, aliases: string[], options: GenredOption
     throw new TypeError(`The ${reduction} reduction needs formula2, the weight formula`);
   }
   const G = options.formula2 === undefined ? undefined : parseFormula(options.formula2, scope);
-  // Every position: from the aliases, completed by Var(ind,dim,cat) met in the formulas.
+  const inputs = inputsOf(parsed, [F, G].filter((x): x is Node => !!x));
+  return routineFromTrees(F, G, reduction, options.k, axis, inputs, parsed.flatMap((a) => a.name === undefined ? [] : [[a.name, a.ind] as [string, number]]));
+}
+
+/**
+ * The inputs of a routine, by position: from the aliases, completed by the `Var(ind,dim,cat)`
+ * met in the formulas (as KeOps's complete_aliases). A position declared twice differently, or
+ * declared by nobody, is an error.
+ */
+export function inputsOf(parsed: readonly Alias[], trees: readonly Node[]): InputSpec[] {
   const byInd = new Map<number, { dim: number; cat: number; label: string }>();
   const declare = (ind: number, dim: number, cat: number, label: string) => {
     const prev = byInd.get(ind);
@@ -124,7 +133,7 @@ export function Genred(formula: string, aliases: string[], options: GenredOption
     }
   };
   for (const a of parsed) declare(a.ind, a.dim, a.cat, a.name ?? `Var(${a.ind},${a.dim},${a.cat})`);
-  for (const v of variablesOf(...[F, G].filter((x): x is Node => !!x))) {
+  for (const v of variablesOf(...trees)) {
     const [ind, dim, cat] = v.params as number[];
     declare(ind, dim, cat, v.label ?? `Var(${ind},${dim},${cat})`);
   }
@@ -135,7 +144,7 @@ export function Genred(formula: string, aliases: string[], options: GenredOption
     if (!v) throw new TypeError(`No alias or Var(...) declares argument position ${k}`);
     inputs.push(inputSpec(v.label, v.cat as 0 | 1 | 2, v.dim));
   }
-  return routineFromTrees(F, G, reduction, options.k, axis, inputs, parsed.flatMap((a) => a.name === undefined ? [] : [[a.name, a.ind] as [string, number]]));
+  return inputs;
 }
 
 /** The spec of an input variable of category `cat` and dimension `dim`. */

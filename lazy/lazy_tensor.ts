@@ -1,0 +1,586 @@
+/**
+ * `LazyTensor`: symbolic matrices, as pykeops's. `Vi(x)`, `Vj(y)` and `Pm(p)` wrap arrays as
+ * i-indexed variables, j-indexed variables and parameters; every method records a formula; a
+ * reduction over i or j (`sum(dim)`, `argKmin(K, dim)`, `logsumexp(dim)`, …) runs it and returns
+ * a promise of an array. Nothing of size M×N is ever built.
+ *
+ * Inside, the formula is a tree whose variables carry a unique id; at a reduction (and in
+ * `formula`) they are renumbered 0, 1, … in the order the tensors were combined, as KeOps does.
+ *
+ * @module
+ */
+
+import type { Node } from "./tree.ts";
+import { make } from "./ops.ts";
+import { binary, power } from "./parse.ts";
+import { printFormula } from "./print.ts";
+import type { ReductionName } from "./reductions.ts";
+import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
+import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
+import { kernelSolver, type SolveOptions } from "./solve.ts";
+
+/** What a variable wraps: an NDArray, nested numbers, or a number (parameters). */
+export type Wrapped = NDArray | NestedNumbers;
+
+interface Leaf {
+  readonly cat: 0 | 1 | 2;
+  readonly dim: number;
+  readonly value: Wrapped;
+  /** Batch dims and rows, read from the shape. */
+  readonly batch: readonly number[];
+  readonly rows: number;
+}
+
+/** A number or a LazyTensor: what binary methods accept, as KeOps accepts Python scalars. */
+export type Operand = LazyTensor | number | number[];
+
+let nextId = 0;
+
+function shapeOf(x: Wrapped): number[] {
+  if (isNDArray(x)) return [...x.shape];
+  const s: number[] = [];
+  let p: unknown = x;
+  while (Array.isArray(p)) {
+    s.push(p.length);
+    p = p[0];
+  }
+  return s;
+}
+
+function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor {
+  if (!isNDArray(x) && typeof x !== "number" && !Array.isArray(x)) {
+    throw new TypeError(`${what} expects an NDArray or nested number arrays, got ${typeof x}`);
+  }
+  const shape = shapeOf(x);
+  const need = cat === 2 ? 1 : 2;
+  if (cat === 2 && shape.length === 0) shape.push(1);
+  if (shape.length < need) {
+    throw new TypeError(
+      `${what} expects an array of shape ${cat === 2 ? "(…batch, d)" : "(…batch, rows, d)"}, got shape [${shape}]`,
+    );
+  }
+  const dim = shape[shape.length - 1];
+  const rows = cat === 2 ? 1 : shape[shape.length - 2];
+  const batch = shape.slice(0, shape.length - need);
+  const id = ++nextId;
+  const tree = make("Var", [], [id, dim, cat]);
+  return new LazyTensor(tree, new Map([[id, { cat, dim, value: x, batch, rows }]]));
+}
+
+/**
+ * An i-indexed variable: `x` of shape (M, d) or (…batch, M, d).
+ *
+ * @example
+ * ```ts
+ * import { Vi, Vj } from "./lazy_tensor.ts";
+ * const D = Vi([[0, 0], [1, 1]]).sub(Vj([[1, 0], [0, 1], [2, 2]])).square().sum();
+ * console.assert(D.formula === "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
+ * ```
+ */
+export function Vi(x: Wrapped): LazyTensor {
+  return leaf(x, 0, "Vi");
+}
+
+/** A j-indexed variable: `y` of shape (N, d) or (…batch, N, d). @example
+ * ```ts
+ * import { Vi, Vj } from "./lazy_tensor.ts";
+ * const nn = await Vi([[0], [5]]).sqdist(Vj([[1], [4], [9]])).argmin(1);
+ * console.assert(nn.data[0] === 0 && nn.data[1] === 1);
+ * ```
+ */
+export function Vj(y: Wrapped): LazyTensor {
+  return leaf(y, 1, "Vj");
+}
+
+/** A parameter: `p` of shape (d) or (…batch, d), or a number. @example
+ * ```ts
+ * import { Pm, Vi, Vj } from "./lazy_tensor.ts";
+ * const K = Vi([[0]]).sqdist(Vj([[1], [2]])).mul(Pm(-0.5)).exp();
+ * const s = await K.sum(1);
+ * console.assert(Math.abs(s.data[0] - (Math.exp(-0.5) + Math.exp(-2))) < 1e-6);
+ * ```
+ */
+export function Pm(p: Wrapped): LazyTensor {
+  return leaf(p, 2, "Pm");
+}
+
+/** A symbolic matrix K_ij (plus batch dimensions), reduced on demand. */
+export class LazyTensor {
+  /** @internal */
+  constructor(readonly tree: Node, readonly leaves: ReadonlyMap<number, Leaf>) {}
+
+  // ---- bookkeeping ---------------------------------------------------------------------------
+
+  private lift(x: Operand): LazyTensor {
+    if (x instanceof LazyTensor) return x;
+    if (typeof x === "number") {
+      if (Number.isInteger(x)) return new LazyTensor(make("IntCst", [], [x]), new Map());
+      return Pm(x);
+    }
+    if (Array.isArray(x)) return Pm(x);
+    throw new TypeError(`Expected a LazyTensor or a number, got ${typeof x}`);
+  }
+
+  private with(tree: Node, ...others: LazyTensor[]): LazyTensor {
+    const leaves = new Map(this.leaves);
+    for (const o of others) for (const [k, v] of o.leaves) leaves.set(k, v);
+    return new LazyTensor(tree, leaves);
+  }
+
+  private op(name: string, others: Operand[] = [], params: (number | number[])[] = []): LazyTensor {
+    const ts = others.map((o) => this.lift(o));
+    return this.with(make(name, [this.tree, ...ts.map((t) => t.tree)], params), ...ts);
+  }
+
+  private bin(sym: string, other: Operand): LazyTensor {
+    const t = this.lift(other);
+    return this.with(binary(sym, this.tree, t.tree), t);
+  }
+
+  /** The variables in join order, and the tree renumbered 0, 1, … in that order. */
+  private numbered(extra: Node[] = []): { trees: Node[]; leaves: Leaf[] } {
+    const order = [...this.leaves.keys()];
+    const index = new Map(order.map((id, k) => [id, k]));
+    const renumber = (n: Node): Node => {
+      if (n.op === "Var" && index.has(n.params[0] as number)) {
+        return make("Var", [], [index.get(n.params[0] as number)!, n.dim, n.params[2]]);
+      }
+      const args = n.args.map(renumber);
+      return args.every((a, k) => a === n.args[k]) ? n : make(n.op, args, n.params);
+    };
+    return { trees: [this.tree, ...extra].map(renumber), leaves: order.map((id) => this.leaves.get(id)!) };
+  }
+
+  /** The canonical KeOps text of the formula, variables numbered in join order. */
+  get formula(): string {
+    return printFormula(this.numbered().trees[0]);
+  }
+
+  /** The vector dimension of the formula. */
+  get ndim(): number {
+    return this.tree.dim;
+  }
+
+  private get batchShape(): number[] {
+    const nb = Math.max(0, ...[...this.leaves.values()].map((l) => l.batch.length));
+    const out = new Array(nb).fill(1);
+    for (const l of this.leaves.values()) {
+      l.batch.forEach((d, k) => {
+        const x = nb - l.batch.length + k;
+        if (d !== 1) out[x] = d;
+      });
+    }
+    return out;
+  }
+
+  private rowsOf(cat: 0 | 1): number {
+    for (const l of this.leaves.values()) if (l.cat === cat) return l.rows;
+    return 1;
+  }
+
+  /** `[…batch, M, N]`, followed by the vector dimension when it is not 1 (as pykeops). */
+  get shape(): number[] {
+    const s = [...this.batchShape, this.rowsOf(0), this.rowsOf(1)];
+    return this.ndim === 1 ? s : [...s, this.ndim];
+  }
+
+  /** The KeOps-style description. */
+  toString(): string {
+    return `KeOps LazyTensor\n    formula: ${this.formula}\n    shape: (${this.shape.join(", ")})`;
+  }
+
+  /** Swaps i and j (KeOps's `K.t()`). */
+  t(): LazyTensor {
+    const swap = (n: Node): Node => {
+      if (n.op === "Var") {
+        const cat = n.params[2] as number;
+        return cat < 2 ? make("Var", [], [n.params[0], n.dim, 1 - cat]) : n;
+      }
+      return make(n.op, n.args.map(swap), n.params);
+    };
+    const leaves = new Map([...this.leaves].map(([k, l]) => [k, { ...l, cat: (l.cat < 2 ? 1 - l.cat : 2) as 0 | 1 | 2 }]));
+    return new LazyTensor(swap(this.tree), leaves);
+  }
+
+  // ---- arithmetic ----------------------------------------------------------------------------
+
+  /** this + other. */
+  add(other: Operand): LazyTensor {
+    return this.bin("+", other);
+  }
+  /** this − other. */
+  sub(other: Operand): LazyTensor {
+    return this.bin("-", other);
+  }
+  /** this · other (a scalar broadcasts over a vector). */
+  mul(other: Operand): LazyTensor {
+    return this.bin("*", other);
+  }
+  /** this / other. */
+  div(other: Operand): LazyTensor {
+    return this.bin("/", other);
+  }
+  /** −this. */
+  neg(): LazyTensor {
+    return this.op("Minus");
+  }
+  /** this ** n: Square for 2, Pow for integers, Sqrt/Rsqrt for ±0.5, Powf otherwise. */
+  pow(n: number): LazyTensor {
+    if (typeof n !== "number") throw new TypeError(`pow expects a number, got ${typeof n}`);
+    if (Number.isInteger(n) || n === 0.5 || n === -0.5) return this.with(power(this.tree, n));
+    return this.powf(n);
+  }
+  /** this ** other, for any exponent formula. */
+  powf(other: Operand): LazyTensor {
+    return this.op("Powf", [other]);
+  }
+  /** ⟨this, other⟩ over the vector dimension (KeOps `|`). */
+  dot(other: Operand): LazyTensor {
+    return this.bin("|", other);
+  }
+  /** 1 where this < other, else 0. */
+  lt(other: Operand): LazyTensor {
+    return this.bin("<", other);
+  }
+  /** 1 where this > other, else 0. */
+  gt(other: Operand): LazyTensor {
+    return this.bin(">", other);
+  }
+  /** 1 where this ≤ other, else 0. */
+  le(other: Operand): LazyTensor {
+    return this.bin("<=", other);
+  }
+  /** 1 where this ≥ other, else 0. */
+  ge(other: Operand): LazyTensor {
+    return this.bin(">=", other);
+  }
+  /** 1 where this == other, else 0. */
+  eq(other: Operand): LazyTensor {
+    return this.bin("==", other);
+  }
+  /** 1 where this ≠ other, else 0. */
+  ne(other: Operand): LazyTensor {
+    return this.bin("!=", other);
+  }
+
+  // ---- element-wise functions ----------------------------------------------------------------
+
+  /** this². */
+  square(): LazyTensor {
+    return this.op("Square");
+  }
+  /** √this. */
+  sqrt(): LazyTensor {
+    return this.op("Sqrt");
+  }
+  /** 1/√this (0 at 0). */
+  rsqrt(): LazyTensor {
+    return this.op("Rsqrt");
+  }
+  /** 1/this. */
+  inv(): LazyTensor {
+    return this.op("Inv");
+  }
+  /** e^this. */
+  exp(): LazyTensor {
+    return this.op("Exp");
+  }
+  /** log this. */
+  log(): LazyTensor {
+    return this.op("Log");
+  }
+  /** this·log this (0 at 0). */
+  xlogx(): LazyTensor {
+    return this.op("XLogX");
+  }
+  /** sin this. */
+  sin(): LazyTensor {
+    return this.op("Sin");
+  }
+  /** cos this. */
+  cos(): LazyTensor {
+    return this.op("Cos");
+  }
+  /** arcsin this. */
+  asin(): LazyTensor {
+    return this.op("Asin");
+  }
+  /** arccos this. */
+  acos(): LazyTensor {
+    return this.op("Acos");
+  }
+  /** arctan this. */
+  atan(): LazyTensor {
+    return this.op("Atan");
+  }
+  /** atan2(this, x). */
+  atan2(x: Operand): LazyTensor {
+    return this.op("Atan2", [x]);
+  }
+  /** sin(this)/this (1 at 0). */
+  sinxdivx(): LazyTensor {
+    return this.op("SinXDivX");
+  }
+  /** sin(πx)/(πx), as pykeops's `sinc`. */
+  sinc(): LazyTensor {
+    return this.mul(Math.PI).sinxdivx();
+  }
+  /** |this|. */
+  abs(): LazyTensor {
+    return this.op("Abs");
+  }
+  /** max(this, 0). */
+  relu(): LazyTensor {
+    return this.op("ReLU");
+  }
+  /** −1, 0 or 1. */
+  sign(): LazyTensor {
+    return this.op("Sign");
+  }
+  /** 0 where this < 0, else 1. */
+  step(): LazyTensor {
+    return this.op("Step");
+  }
+  /** ⌊this⌋. */
+  floor(): LazyTensor {
+    return this.op("Floor");
+  }
+  /** Rounded to d decimals, ties away from zero. */
+  round(d = 0): LazyTensor {
+    return this.op("Round", [], [d]);
+  }
+  /** this clamped to [a, b] (ClampInt when both are integers, as pykeops). */
+  clamp(a: Operand, b: Operand): LazyTensor {
+    if (Number.isInteger(a) && Number.isInteger(b)) return this.op("ClampInt", [], [a as number, b as number]);
+    return this.op("Clamp", [a, b]);
+  }
+  /** a where this ≥ 0, b elsewhere. */
+  ifelse(a: Operand, b: Operand): LazyTensor {
+    return this.op("IfElse", [a, b]);
+  }
+  /** this − n·⌊(this − d)/n⌋, in [d, d+n). */
+  mod(n: Operand, d: Operand = 0): LazyTensor {
+    return this.op("Mod", [n, d]);
+  }
+
+  // ---- vector operations ---------------------------------------------------------------------
+
+  /** Σ over the vector dimension with no argument or −1; with `dim` a reduction over i or j. */
+  sum(dim?: -1): LazyTensor;
+  sum(dim: number, options?: CallOptions): Promise<NDArray>;
+  sum(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+    return dim === undefined || dim === -1 ? this.op("Sum") : this.reduce("Sum", dim, options);
+  }
+  /** Smallest component; with `dim`, the Min reduction. */
+  min(dim?: -1): LazyTensor;
+  min(dim: number, options?: CallOptions): Promise<NDArray>;
+  min(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+    return dim === undefined || dim === -1 ? this.op("Min") : this.reduce("Min", dim, options);
+  }
+  /** Largest component; with `dim`, the Max reduction. */
+  max(dim?: -1): LazyTensor;
+  max(dim: number, options?: CallOptions): Promise<NDArray>;
+  max(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+    return dim === undefined || dim === -1 ? this.op("Max") : this.reduce("Max", dim, options);
+  }
+  /** Index of the smallest component; with `dim`, the ArgMin reduction (int32). */
+  argmin(dim?: -1): LazyTensor;
+  argmin(dim: number, options?: CallOptions): Promise<NDArray>;
+  argmin(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+    return dim === undefined || dim === -1 ? this.op("ArgMin") : this.reduce("ArgMin", dim, options);
+  }
+  /** Index of the largest component; with `dim`, the ArgMax reduction (int32). */
+  argmax(dim?: -1): LazyTensor;
+  argmax(dim: number, options?: CallOptions): Promise<NDArray>;
+  argmax(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+    return dim === undefined || dim === -1 ? this.op("ArgMax") : this.reduce("ArgMax", dim, options);
+  }
+  /** this[m]. */
+  elem(m: number): LazyTensor {
+    return this.op("Elem", [], [m]);
+  }
+  /** this[start : start + d]. */
+  extract(start: number, d: number): LazyTensor {
+    return this.op("Extract", [], [start, d]);
+  }
+  /** [this, other]. */
+  concat(other: Operand): LazyTensor {
+    return this.op("Concat", [other]);
+  }
+  /** One-hot vector of dimension D at round(this). */
+  oneHot(D: number): LazyTensor {
+    return this.op("OneHot", [], [D]);
+  }
+  /** |this − other|². */
+  sqdist(other: Operand): LazyTensor {
+    return this.op("SqDist", [other]);
+  }
+  /** |this|². */
+  sqnorm2(): LazyTensor {
+    return this.op("SqNorm2");
+  }
+  /** |this|. */
+  norm2(): LazyTensor {
+    return this.op("Norm2");
+  }
+  /** this / |this| (0 at 0). */
+  normalize(): LazyTensor {
+    return this.op("Normalize");
+  }
+  /** WeightedSqNorm(s, this): s of dimension 1, d or d². */
+  weightedSqnorm(s: Operand): LazyTensor {
+    const w = this.lift(s);
+    return this.with(make("WeightedSqNorm", [w.tree, this.tree], []), w);
+  }
+  /** WeightedSqNorm(s, this − other). */
+  weightedSqdist(other: Operand, s: Operand): LazyTensor {
+    return this.sub(other).weightedSqnorm(s);
+  }
+  /** this (an n×p matrix, row-major) times the vector v. */
+  matvecmult(v: Operand): LazyTensor {
+    return this.op("MatVecMult", [v]);
+  }
+  /** this (a vector) times the matrix A (row-major). */
+  vecmatmult(A: Operand): LazyTensor {
+    return this.op("VecMatMult", [A]);
+  }
+  /** Outer product, row-major. */
+  tensorprod(other: Operand): LazyTensor {
+    return this.op("TensorProd", [other]);
+  }
+  /** KeOps's TensorDot(this, other, dimsf, dimsg, contf, contg[, permute]). */
+  tensordot(other: Operand, dimsf: number[], dimsg: number[], contf: number[], contg: number[], permute?: number[]): LazyTensor {
+    return this.op("TensorDot", [other], permute ? [dimsf, dimsg, contf, contg, permute] : [dimsf, dimsg, contf, contg]);
+  }
+  /** Kronecker product of this reshaped to dimsf and other reshaped to dimsg. */
+  kron(other: Operand, dimsf: number[], dimsg: number[]): LazyTensor {
+    return this.op("Kron", [other], [dimsf, dimsg]);
+  }
+  /** B-spline basis of this knot vector at x. */
+  bspline(x: Operand, order = 0): LazyTensor {
+    return this.op("BSpline", [x], [order]);
+  }
+  /** Soft-DTW between the sequences this and y with squared-difference costs. */
+  softdtwSqdist(y: Operand, gamma: Operand): LazyTensor {
+    return this.op("SoftDTW_SqDist", [y, gamma]);
+  }
+
+  // ---- differential operators ----------------------------------------------------------------
+
+  private variable(v: LazyTensor, what: string): Node {
+    if (v.tree.op !== "Var") throw new TypeError(`${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
+    return v.tree;
+  }
+  /** Grad(this, v, e): the gradient of ⟨this, e⟩ with respect to the variable v. */
+  grad(v: LazyTensor, e: Operand): LazyTensor {
+    const ee = this.lift(e);
+    return this.with(make("Grad", [this.tree, this.variable(v, "grad"), ee.tree], []), v, ee);
+  }
+  /** Diff(this, v, u): the derivative of this with respect to v in the direction u. */
+  diff(v: LazyTensor, u: Operand): LazyTensor {
+    const uu = this.lift(u);
+    return this.with(make("Diff", [this.tree, this.variable(v, "diff"), uu.tree], []), v, uu);
+  }
+  /** Σ_k ∂this_k/∂v_k. */
+  divergence(v: LazyTensor): LazyTensor {
+    return this.with(make("Divergence", [this.tree, this.variable(v, "divergence")], []), v);
+  }
+  /** Σ_k ∂²this/∂v_k². */
+  laplacian(v: LazyTensor): LazyTensor {
+    return this.with(make("Laplacian", [this.tree, this.variable(v, "laplacian")], []), v);
+  }
+  /** The Jacobian of this with respect to v, flattened row by row. */
+  gradMatrix(v: LazyTensor): LazyTensor {
+    return this.with(make("GradMatrix", [this.tree, this.variable(v, "gradMatrix")], []), v);
+  }
+
+  // ---- reductions ----------------------------------------------------------------------------
+
+  private async reduce(
+    reduction: ReductionName,
+    dim: number,
+    options: CallOptions = {},
+    k?: number,
+    weight?: LazyTensor,
+  ): Promise<NDArray> {
+    const nb = this.batchShape.length;
+    if (dim !== nb && dim !== nb + 1) {
+      throw new RangeError(
+        `A reduction dim must be ${nb} (over i) or ${nb + 1} (over j) for this LazyTensor with ${nb} batch dimensions, got ${dim}`,
+      );
+    }
+    const src = weight ? this.with(this.tree, weight) : this;
+    const { trees, leaves } = src.numbered(weight ? [weight.tree] : []);
+    const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
+    const routine = routineFromTrees(trees[0], trees[1], reduction, k, dim === nb ? 0 : 1, inputs);
+    const values = leaves.map((l) => l.value as NDArray);
+    return (await routine(...values, options)) as NDArray;
+  }
+
+  private async reducePair(reduction: ReductionName, dim: number, options?: CallOptions, k?: number) {
+    return (await this.reduce(reduction, dim, options, k)) as unknown as [NDArray, NDArray];
+  }
+
+  /** Min and ArgMin over i (dim = batch dims) or j (dim = batch dims + 1). */
+  minArgmin(dim: number, options?: CallOptions): Promise<[NDArray, NDArray]> {
+    return this.reducePair("Min_ArgMin", dim, options);
+  }
+  /** Max and ArgMax. */
+  maxArgmax(dim: number, options?: CallOptions): Promise<[NDArray, NDArray]> {
+    return this.reducePair("Max_ArgMax", dim, options);
+  }
+  /** The K smallest values, ascending. */
+  kmin(K: number, dim: number, options?: CallOptions): Promise<NDArray> {
+    return this.reduce("KMin", dim, options, K);
+  }
+  /** The indices of the K smallest values (int32). */
+  argKmin(K: number, dim: number, options?: CallOptions): Promise<NDArray> {
+    return this.reduce("ArgKMin", dim, options, K);
+  }
+  /** The K smallest values and their indices. */
+  kminArgKmin(K: number, dim: number, options?: CallOptions): Promise<[NDArray, NDArray]> {
+    return this.reducePair("KMin_ArgKMin", dim, options, K);
+  }
+  /** log Σ exp(this), or log Σ exp(this)·weight, computed with a running maximum. */
+  logsumexp(dim: number, weight?: Operand, options?: CallOptions): Promise<NDArray> {
+    return this.reduce(weight === undefined ? "LogSumExp" : "LogSumExpWeight", dim, options, undefined, weight === undefined ? undefined : this.lift(weight));
+  }
+  /** Σ softmax(this)·weight over the reduced index. */
+  sumsoftmaxweight(weight: Operand, dim: number, options?: CallOptions): Promise<NDArray> {
+    return this.reduce("SumSoftMaxWeight", dim, options, undefined, this.lift(weight));
+  }
+
+  /**
+   * K @ b for a scalar K: Σ_j K_ij b_j. `b` is (N, D) or (N,) (then the result is (M,)).
+   */
+  async matvec(b: Wrapped, options?: CallOptions): Promise<NDArray> {
+    if (this.ndim !== 1) throw new TypeError(`matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    const shape = shapeOf(b);
+    const flat = shape.length === 1;
+    const bj = flat ? Vj(reshape(b, [shape[0], 1])) : Vj(b);
+    const out = await this.mul(bj).sum(this.batchShape.length + 1, options);
+    return flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out;
+  }
+
+  /**
+   * Solves (α·Id + K) a = b by conjugate gradient, K_ij being this scalar LazyTensor; b is
+   * (M, D) and the system is square (M = N).
+   */
+  solve(b: Wrapped, options: SolveOptions = {}): Promise<NDArray> {
+    if (this.ndim !== 1) throw new TypeError(`solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    const shape = shapeOf(b);
+    const unknown = Vj(b); // a j-variable of b's shape, replaced by the iterates
+    const system = this.mul(unknown);
+    const { trees, leaves } = system.numbered();
+    const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
+    const ind = leaves.length - 1;
+    if (shape.length < 2) throw new TypeError(`solve expects b of shape (…batch, M, D), got [${shape}]`);
+    const solver = kernelSolver(trees[0], inputs, ind, 1);
+    return solver(...leaves.map((l) => l.value as NDArray), options);
+  }
+}
+
+function reshape(x: Wrapped, shape: number[]): NDArray | number[][] {
+  if (isNDArray(x)) return { data: x.data, shape };
+  return (x as number[]).map((v) => [v]);
+}

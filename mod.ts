@@ -1,0 +1,33 @@
+/**
+ * keops-ts: KeOps's symbolic kernel reductions for TypeScript. A formula over two point clouds
+ * (`K_ij = exp(-|x_i - y_j|²)`) is reduced over i or j (`K @ b`, `argKmin`, `logsumexp`, …)
+ * without ever storing the M×N matrix.
+ *
+ * @example
+ * ```ts
+ * import { Genred, Vi, Vj } from "./mod.ts";
+ *
+ * // The Gaussian kernel sum a_i = Σ_j exp(-|x_i - y_j|²) b_j, as a formula string…
+ * const gauss = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+ * const x = [[0, 0, 0], [1, 0, 0]], y = [[0, 0, 0], [0, 1, 0], [2, 0, 0]], b = [[1], [2], [3]];
+ * const a = await gauss(x, y, b);
+ *
+ * // …and as a LazyTensor.
+ * const K = Vi(x).sqdist(Vj(y)).neg().exp();
+ * const a2 = await K.matvec(b);
+ * console.assert(Math.abs(a.data[0] - a2.data[0]) < 1e-6);
+ * ```
+ *
+ * @module
+ */
+
+export { Genred } from "./lazy/genred.ts";
+export type { Arg, CallOptions, GenredOptions, GenredRoutine, ReductionName } from "./lazy/genred.ts";
+export { LazyTensor, Pm, Vi, Vj } from "./lazy/lazy_tensor.ts";
+export type { Operand, Wrapped } from "./lazy/lazy_tensor.ts";
+export { KernelSolve } from "./lazy/solve.ts";
+export type { KernelSolveRoutine, SolveOptions } from "./lazy/solve.ts";
+export { ndarray } from "./lazy/ndarray.ts";
+export type { NDArray } from "./lazy/ndarray.ts";
+export type { DType } from "./backends/backend.ts";
+export { UnsupportedError } from "./lazy/errors.ts";
