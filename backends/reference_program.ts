@@ -24,11 +24,8 @@ export interface Register {
   readonly buf: Float64Array;
 }
 
-interface Instr {
-  readonly node: Node;
-  readonly out: Register;
-  readonly args: readonly Register[];
-}
+/** One instruction: evaluates its node over `count` pairs (or once if uniform). */
+type Instr = (count: number) => void;
 
 /** A variable read by a program: which slot, its category and the register to fill. */
 export interface Load {
@@ -67,7 +64,7 @@ export function compileProgram(formulas: readonly Node[], T: number): Program {
     } else if (def.kind === "elementwise" || def.kind === "vector") {
       const perPair = args.some((a) => a.perPair);
       reg = { dim: n.dim, perPair, buf: new Float64Array((perPair ? T : 1) * n.dim) };
-      instrs.push({ node: n, out: reg, args });
+      instrs.push(instruction(n, reg, args));
     } else {
       throw new TypeError(`Cannot evaluate ${n.op} before lowering`);
     }
@@ -79,7 +76,7 @@ export function compileProgram(formulas: readonly Node[], T: number): Program {
     loads,
     results,
     run(count: number) {
-      for (const ins of instrs) exec(ins, ins.out.perPair ? count : 1);
+      for (const ins of instrs) ins(count);
     },
   };
 }
@@ -97,34 +94,51 @@ function constantValue(n: Node): number {
   }
 }
 
-function exec(ins: Instr, count: number) {
-  const def = opDef(ins.node.op);
-  const out = ins.out.buf, d = ins.out.dim;
+/** Builds the loop of one instruction, with its strides fixed at compile time. */
+function instruction(node: Node, outReg: Register, args: readonly Register[]): Instr {
+  const def = opDef(node.op);
+  const out = outReg.buf, d = outReg.dim, per = outReg.perPair;
   if (def.kind === "elementwise") {
-    const f = (def as ElementwiseOp).scalar, p = ins.node.params;
-    const [a, b, c] = ins.args;
+    const f = (def as ElementwiseOp).scalar, p = node.params;
+    const [a, b, c] = args;
     // Pair stride (0 if uniform) and component stride (0 for a broadcast scalar) per argument.
-    const sa = a.perPair ? a.dim : 0, ka = a.dim === 1 ? 0 : 1;
-    const sb = b ? (b.perPair ? b.dim : 0) : 0, kb = b && b.dim > 1 ? 1 : 0;
-    const sc = c ? (c.perPair ? c.dim : 0) : 0, kc = c && c.dim > 1 ? 1 : 0;
-    const A = a.buf, B = b?.buf, C = c?.buf;
-    for (let q = 0; q < count; q++) {
-      for (let k = 0; k < d; k++) {
-        out[q * d + k] = f(
-          A[q * sa + k * ka],
-          B ? B[q * sb + k * kb] : 0,
-          C ? C[q * sc + k * kc] : 0,
-          p,
-        );
-      }
+    const sa = a.perPair ? a.dim : 0, ka = a.dim === 1 ? 0 : 1, A = a.buf;
+    if (!b) {
+      return (count) => {
+        const n = per ? count : 1;
+        for (let q = 0; q < n; q++) {
+          for (let k = 0; k < d; k++) out[q * d + k] = f(A[q * sa + k * ka], 0, 0, p);
+        }
+      };
     }
-    return;
+    const sb = b.perPair ? b.dim : 0, kb = b.dim === 1 ? 0 : 1, B = b.buf;
+    if (!c) {
+      return (count) => {
+        const n = per ? count : 1;
+        for (let q = 0; q < n; q++) {
+          for (let k = 0; k < d; k++) out[q * d + k] = f(A[q * sa + k * ka], B[q * sb + k * kb], 0, p);
+        }
+      };
+    }
+    const sc = c.perPair ? c.dim : 0, kc = c.dim === 1 ? 0 : 1, C = c.buf;
+    return (count) => {
+      const n = per ? count : 1;
+      for (let q = 0; q < n; q++) {
+        for (let k = 0; k < d; k++) {
+          out[q * d + k] = f(A[q * sa + k * ka], B[q * sb + k * kb], C[q * sc + k * kc], p);
+        }
+      }
+    };
   }
   const ev = (def as VectorOp).eval;
-  const bufs = ins.args.map((r) => r.buf);
-  const offs = ins.args.map(() => 0);
-  for (let q = 0; q < count; q++) {
-    ins.args.forEach((r, k) => (offs[k] = r.perPair ? q * r.dim : 0));
-    ev(out, q * d, bufs, offs, ins.node);
-  }
+  const bufs = args.map((r) => r.buf);
+  const strides = args.map((r) => (r.perPair ? r.dim : 0));
+  const offs = strides.map(() => 0);
+  return (count) => {
+    const n = per ? count : 1;
+    for (let q = 0; q < n; q++) {
+      for (let k = 0; k < offs.length; k++) offs[k] = q * strides[k];
+      ev(out, q * d, bufs, offs, node);
+    }
+  };
 }
