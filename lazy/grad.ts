@@ -102,6 +102,7 @@ export function vjp(f: Node, v: Node, e: Node): Node {
     n.args.forEach((a, k) => {
       const ck = contributions[k];
       if (!ck || !dependsOn(a, v, memo)) return;
+      if (typeof ck === "string") throw new TypeError(`Cannot differentiate ${n.op}: ${ck}`);
       const list = cot.get(keyOf(a)) ?? [];
       list.push(ck);
       cot.set(keyOf(a), list);
@@ -111,7 +112,7 @@ export function vjp(f: Node, v: Node, e: Node): Node {
 }
 
 /** The cotangents of n's arguments given n's cotangent c, from the table's rule. */
-function argCotangents(n: Node, c: Node): (Node | null)[] {
+function argCotangents(n: Node, c: Node): (Node | null | string)[] {
   const def = opDef(n.op);
   switch (def.kind) {
     case "elementwise": {

@@ -37,11 +37,14 @@ import {
 } from "./ops_special.ts";
 import { printFormula } from "./print.ts";
 
-/** Kinds of static parameters: an integer, or an integer list written `[2, 3]`. */
-export type ParamKind = "int" | "list";
+/** Kinds of static parameters: an integer, an integer list written `[2, 3]`, or a float. */
+export type ParamKind = "int" | "list" | "float";
 
-/** A vector-Jacobian rule: the cotangent of each argument (null: no contribution). */
-export type VjpRule = (n: Node, e: Node) => (Node | null)[];
+/**
+ * A vector-Jacobian rule: the cotangent of each argument; null when it contributes nothing; a
+ * string (the reason) when the gradient with respect to that argument does not exist.
+ */
+export type VjpRule = (n: Node, e: Node) => (Node | null | string)[];
 
 interface Common {
   /** Number of formula arguments. */
@@ -50,6 +53,8 @@ interface Common {
   readonly params: readonly ParamKind[];
   /** How many trailing parameters may be left out. */
   readonly optional?: number;
+  /** Internal operations cannot be written in formula text. */
+  readonly internal?: boolean;
   /** Infix symbol used by the printer, e.g. `"+"` prints `(a + b)`. */
   readonly infix?: string;
   /** Dimension rule: the output dimension, or a `TypeError` naming the culprits. */
@@ -202,7 +207,7 @@ export const OPS = {
   RatCst: leaf(["int", "int"], fixed(1)),
   Zero: leaf(["int"], (_a, p) => int(p[0])),
   /** A float literal (a keops-ts extension): prints as the number itself. */
-  Cst: leaf([], fixed(1)),
+  Cst: { ...leaf(["float"], fixed(1)), internal: true },
 
   // ---- element-wise, one argument ------------------------------------------------------------
   Abs: unary(Math.abs, (f) => un("Sign", f)),
@@ -481,12 +486,17 @@ export const OPS = {
     vjp: (n, e) => {
       const [x, y] = n.args;
       const g = make("GradSoftDTW_SqDist", n.args, []);
-      return [mul(e, un("Extract", g, 0, x.dim)), mul(e, un("Extract", g, x.dim, y.dim)), null];
+      return [
+        mul(e, un("Extract", g, 0, x.dim)),
+        mul(e, un("Extract", g, x.dim, y.dim)),
+        "SoftDTW_SqDist has no gradient with respect to gamma (as in KeOps)",
+      ];
     },
   },
   /** Internal: the gradient of SoftDTW_SqDist with respect to [x, y]. */
   GradSoftDTW_SqDist: {
     kind: "vector",
+    internal: true,
     arity: 3,
     params: [],
     dim: (args) => args[0].dim + args[1].dim,

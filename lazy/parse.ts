@@ -297,7 +297,7 @@ class Parser {
     if (["Vi", "Vj", "Pm"].includes(name.text)) {
       this.fail(`"${name.text}(...)" is only valid in the aliases list; use Var(ind,dim,cat)`, name.at);
     }
-    if (!isOp(name.text)) this.fail(`unknown operation "${name.text}"`, name.at);
+    if (!isOp(name.text) || opDef(name.text).internal) this.fail(`unknown operation "${name.text}"`, name.at);
     const def = opDef(name.text);
     this.expect("(");
     const args: Arg[] = [];
