@@ -302,21 +302,22 @@ class Parser {
     this.expect("(");
     const args: Arg[] = [];
     const total = def.arity + def.params.length;
+    const plural = (n: number) => `${n} argument${n === 1 ? "" : "s"}`;
     while (!this.accept(")")) {
       if (args.length > 0) {
-        this.expect(",");
+        if (!this.accept(",")) this.fail(`expected "," or ")", found ${this.found()}`);
         if (this.accept(")")) break;
       }
       const pos = args.length;
       const at = this.peek().at;
-      if (pos >= total) this.fail(`${name.text} expects ${total} arguments, found more`);
+      if (pos >= total) this.fail(`${name.text} expects ${plural(total)}, found more`);
       if (pos < def.arity) args.push({ node: this.compare(), at });
       else if (def.params[pos - def.arity] === "int") args.push({ int: this.integer(), at });
       else args.push({ list: this.intList(), at });
     }
     const min = total - (def.optional ?? 0);
     if (args.length < min) {
-      this.fail(`${name.text} expects ${total === min ? total : `${min} to ${total}`} arguments, got ${args.length}`, name.at);
+      this.fail(`${name.text} expects ${total === min ? plural(total) : `${min} to ${total} arguments`}, got ${args.length}`, name.at);
     }
     const nodes = args.slice(0, def.arity).map((a) => a.node!);
     const params = args.slice(def.arity).map((a) => a.int ?? a.list!);
