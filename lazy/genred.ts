@@ -198,7 +198,9 @@ export function makeRoutine(spec: RoutineSpec): GenredRoutine {
     }
     const routine = gradRoutine(spec.routine, v);
     const out = spec.routine.slots[spec.routine.outputs[0]];
-    const trailing = "like" in spec.output ? spec.inputs[spec.output.like].trailing : spec.output.values!;
+    const trailing = "like" in spec.output
+      ? spec.inputs[spec.output.like].trailing
+      : (spec.output.values ?? spec.output.indices)!;
     const n = spec.inputs.length;
     let eName = "e";
     for (let k = 2; spec.names.has(eName); k++) eName = `e${k}`;
