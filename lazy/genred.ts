@@ -13,7 +13,7 @@ import { type Alias, parseAliases, parseFormula, type VarSpec } from "./parse.ts
 import { printFormula } from "./print.ts";
 import { isReduction, REDUCTIONS, type ReductionName } from "./reductions.ts";
 import { forwardRoutine, gradRoutine, type Routine, type Rows, runRoutine, type SlotSpec } from "./routine.ts";
-import { type NDArray, toNDArray } from "./ndarray.ts";
+import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 
@@ -38,7 +38,7 @@ export interface CallOptions {
 }
 
 /** An argument of a routine. */
-export type Arg = NDArray | number[][] | number[] | number;
+export type Arg = NDArray | NestedNumbers;
 
 /** A compiled generic reduction, called with one array per alias. */
 export interface GenredRoutine {

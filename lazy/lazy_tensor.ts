@@ -226,7 +226,7 @@ export class LazyTensor {
   }
   /** this ** n: Square for 2, Pow for integers, Sqrt/Rsqrt for ±0.5, Powf otherwise. */
   pow(n: number): LazyTensor {
-    if (typeof n !== "number") throw new TypeError(`pow expects a number, got ${typeof n}`);
+    if (typeof n !== "number") throw new TypeError(`LazyTensor.pow expects a number, got ${typeof n}`);
     if (Number.isInteger(n) || n === 0.5 || n === -0.5) return this.with(power(this.tree, n));
     return this.powf(n);
   }
@@ -468,7 +468,7 @@ export class LazyTensor {
   // ---- differential operators ----------------------------------------------------------------
 
   private variable(v: LazyTensor, what: string): Node {
-    if (v.tree.op !== "Var") throw new TypeError(`${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
+    if (v.tree.op !== "Var") throw new TypeError(`LazyTensor.${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
     return v.tree;
   }
   /** Grad(this, v, e): the gradient of ⟨this, e⟩ with respect to the variable v. */
@@ -554,7 +554,7 @@ export class LazyTensor {
    * K @ b for a scalar K: Σ_j K_ij b_j. `b` is (N, D) or (N,) (then the result is (M,)).
    */
   async matvec(b: Wrapped, options?: CallOptions): Promise<NDArray> {
-    if (this.ndim !== 1) throw new TypeError(`matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    if (this.ndim !== 1) throw new TypeError(`LazyTensor.matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
     const shape = shapeOf(b);
     const flat = shape.length === 1;
     const bj = flat ? Vj(reshape(b, [shape[0], 1])) : Vj(b);
@@ -567,14 +567,14 @@ export class LazyTensor {
    * (M, D) and the system is square (M = N).
    */
   solve(b: Wrapped, options: SolveOptions = {}): Promise<NDArray> {
-    if (this.ndim !== 1) throw new TypeError(`solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    if (this.ndim !== 1) throw new TypeError(`LazyTensor.solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
     const shape = shapeOf(b);
     const unknown = Vj(b); // a j-variable of b's shape, replaced by the iterates
     const system = this.mul(unknown);
     const { trees, leaves } = system.numbered();
     const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
     const ind = leaves.length - 1;
-    if (shape.length < 2) throw new TypeError(`solve expects b of shape (…batch, M, D), got [${shape}]`);
+    if (shape.length < 2) throw new TypeError(`LazyTensor.solve expects b of shape (…batch, M, D), got [${shape}]`);
     const solver = kernelSolver(trees[0], inputs, ind, 1);
     return solver(...leaves.map((l) => l.value as NDArray), options);
   }

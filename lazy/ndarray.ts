@@ -32,14 +32,14 @@ export function ndarray(
 ): NDArray {
   const typed = Array.isArray(data) ? Float32Array.from(data) : data;
   if (!ArrayBuffer.isView(typed)) {
-    throw new TypeError(`ndarray expects a Float32Array, Float64Array, Int32Array or number[], got ${typeof data}`);
+    throw new TypeError(`The data of an ndarray must be a Float32Array, Float64Array, Int32Array or number[], got ${typeof data}`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`ndarray expects a shape of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new TypeError(`The shape of an ndarray must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
   if (size !== typed.length) {
-    throw new RangeError(`ndarray got ${typed.length} values for shape [${shape}], which holds ${size}`);
+    throw new RangeError(`Cannot build an ndarray from ${typed.length} values with shape [${shape}], which holds ${size}`);
   }
   return { data: typed, shape: [...shape] };
 }
