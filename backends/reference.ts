@@ -36,7 +36,10 @@ export function loadRow(load: Load, slot: Slot, off: number, row: number, p = 0)
 }
 
 /** The slot of each load, and its batch offsets. */
-export function bindLoads(loads: readonly Load[], inputs: { slots: ReadonlyMap<number, Slot>; batch: readonly number[] }) {
+export function bindLoads(
+  loads: readonly Load[],
+  inputs: { slots: ReadonlyMap<number, Slot>; batch: readonly number[] },
+) {
   return loads.map((l) => {
     const slot = inputs.slots.get(l.ind);
     if (!slot) throw new TypeError(`Missing the array of variable ${l.ind}`);
@@ -58,7 +61,7 @@ function run(plan: ReducePlan, inp: ReduceInputs): ReduceOutput {
     for (let j0 = 0; j0 < N; j0 += TILE) {
       const count = Math.min(TILE, N - j0);
       for (const { load, slot, offs } of bound) {
-        if (load.cat === 1) for (let p = 0; p < count; p++) loadRow(load, slot, offs[b], j0 + p, p);
+        if (load.cat === 1) { for (let p = 0; p < count; p++) loadRow(load, slot, offs[b], j0 + p, p); }
       }
       for (let i = 0; i < M; i++) {
         for (const { load, slot, offs } of bound) if (load.cat === 0) loadRow(load, slot, offs[b], i);

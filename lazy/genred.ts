@@ -11,8 +11,15 @@ import type { Node } from "./tree.ts";
 import { variablesOf } from "./tree.ts";
 import { type Alias, parseAliases, parseFormula, type VarSpec } from "./parse.ts";
 import { printFormula } from "./print.ts";
-import { isReduction, REDUCTIONS, type ReductionName } from "./reductions.ts";
-import { forwardRoutine, gradRoutine, type Routine, type Rows, runRoutine, type SlotSpec } from "./routine.ts";
+import { isReduction, type ReductionName, REDUCTIONS } from "./reductions.ts";
+import {
+  forwardRoutine,
+  gradRoutine,
+  type Routine,
+  type Rows,
+  runRoutine,
+  type SlotSpec,
+} from "./routine.ts";
 import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
@@ -20,9 +27,9 @@ import { type BackendChoice, selectBackend } from "../backends/select.ts";
 export type { ReductionName } from "./reductions.ts";
 
 /** Options of `Genred`, as KeOps's constructor. */
-export interface GenredOptions {
+export interface GenredOptions<R extends ReductionName = ReductionName> {
   /** The reduction; default "Sum". */
-  reduction?: ReductionName;
+  reduction?: R;
   /** 0 (default): reduce over i, output indexed by j; 1: reduce over j, output indexed by i. */
   axis?: 0 | 1;
   /** K of KMin / ArgKMin / KMin_ArgKMin. */
@@ -40,13 +47,19 @@ export interface CallOptions {
 /** An argument of a routine. */
 export type Arg = NDArray | NestedNumbers;
 
+/** The reductions that return a pair `[values, indices]`. */
+export type PairReduction = "Min_ArgMin" | "Max_ArgMax" | "KMin_ArgKMin";
+
+/** What a routine of reduction R resolves to. */
+export type GenredOutput<R extends ReductionName> = R extends PairReduction ? [NDArray, NDArray] : NDArray;
+
 /** A compiled generic reduction, called with one array per alias. */
-export interface GenredRoutine {
-  (...args: Array<Arg | CallOptions>): Promise<NDArray | [NDArray, NDArray]>;
+export interface GenredRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray | [NDArray, NDArray]> {
+  (...args: Array<Arg | CallOptions>): Promise<Out>;
   /** The canonical KeOps text of the formula. */
   readonly formula: string;
   /** The routine giving the gradient of ⟨output, e⟩ with respect to an alias; takes e last. */
-  grad(variable: string): GenredRoutine;
+  grad(variable: string): GenredRoutine<NDArray>;
 }
 
 /** How one argument is read: its category, dimension and trailing shape. */
@@ -83,7 +96,11 @@ const OPTION_KEYS = ["reduction", "axis", "k", "formula2"];
  * console.assert(out.shape[0] === 2 && Math.abs(out.data[0] - (1 + Math.exp(-4))) < 1e-6);
  * ```
  */
-export function Genred(formula: string, aliases: string[], options: GenredOptions = {}): GenredRoutine {
+export function Genred<R extends ReductionName = "Sum">(
+  formula: string,
+  aliases: string[],
+  options: GenredOptions<R> = {},
+): GenredRoutine<GenredOutput<R>> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Genred options must be an object, got ${typeof options}`);
   }
@@ -100,7 +117,9 @@ export function Genred(formula: string, aliases: string[], options: GenredOption
   }
   const def = REDUCTIONS[reduction];
   const axis = options.axis ?? 0;
-  if (axis !== 0 && axis !== 1) throw new RangeError(`Genred axis must be 0 or 1, got ${JSON.stringify(axis)}`);
+  if (axis !== 0 && axis !== 1) {
+    throw new RangeError(`Genred axis must be 0 or 1, got ${JSON.stringify(axis)}`);
+  }
   const parsed = parseAliases(aliases);
   const scope = new Map<string, VarSpec>();
   for (const a of parsed) if (a.name !== undefined) scope.set(a.name, a);
@@ -113,7 +132,8 @@ export function Genred(formula: string, aliases: string[], options: GenredOption
   }
   const G = options.formula2 === undefined ? undefined : parseFormula(options.formula2, scope);
   const inputs = inputsOf(parsed, [F, G].filter((x): x is Node => !!x));
-  return routineFromTrees(F, G, reduction, options.k, axis, inputs, parsed.flatMap((a) => a.name === undefined ? [] : [[a.name, a.ind] as [string, number]]));
+  const names = parsed.flatMap((a) => (a.name === undefined ? [] : [[a.name, a.ind] as [string, number]]));
+  return routineFromTrees(F, G, reduction, options.k, axis, inputs, names) as GenredRoutine<GenredOutput<R>>;
 }
 
 /**
@@ -187,13 +207,17 @@ function varText(s: InputSpec, ind: number) {
 }
 
 /** The callable of a routine spec. */
-export function makeRoutine(spec: RoutineSpec): GenredRoutine {
+export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray | [NDArray, NDArray]>(
+  spec: RoutineSpec,
+): GenredRoutine<Out> {
   const call = (...args: Array<Arg | CallOptions>) => callRoutine(spec, args);
-  const grad = (variable: string): GenredRoutine => {
+  const grad = (variable: string): GenredRoutine<NDArray> => {
     const v = typeof variable === "string" ? spec.names.get(variable) : undefined;
     if (v === undefined) {
       throw new TypeError(
-        `Cannot differentiate with respect to ${JSON.stringify(variable)}: expected one of ${[...spec.names.keys()].map((x) => `"${x}"`).join(", ")}`,
+        `Cannot differentiate with respect to ${JSON.stringify(variable)}: expected one of ${
+          [...spec.names.keys()].map((x) => `"${x}"`).join(", ")
+        }`,
       );
     }
     const routine = gradRoutine(spec.routine, v);
@@ -205,7 +229,7 @@ export function makeRoutine(spec: RoutineSpec): GenredRoutine {
     let eName = "e";
     for (let k = 2; spec.names.has(eName); k++) eName = `e${k}`;
     const e: InputSpec = { label: eName, cat: out.cat, dim: out.dim, trailing, rows: out.rows };
-    return makeRoutine({
+    return makeRoutine<NDArray>({
       routine,
       inputs: [...spec.inputs, e],
       output: { like: v },
@@ -215,7 +239,7 @@ export function makeRoutine(spec: RoutineSpec): GenredRoutine {
   };
   Object.defineProperty(call, "formula", { value: spec.formula, enumerable: true });
   Object.defineProperty(call, "grad", { value: grad });
-  return call as unknown as GenredRoutine;
+  return call as unknown as GenredRoutine<Out>;
 }
 
 function isCallOptions(x: unknown): x is CallOptions {
@@ -236,15 +260,23 @@ function readArg(a: NDArray, s: InputSpec): Read {
   const need = t + (hasRows ? 1 : 0);
   const tail = shape.slice(shape.length - t);
   if (shape.length < need || tail.some((d, k) => d !== s.trailing[k])) {
-    const expected = hasRows ? `(…batch, rows, ${s.trailing.join(", ")})` : `(…batch, ${s.trailing.join(", ")})`;
+    const expected = hasRows
+      ? `(…batch, rows, ${s.trailing.join(", ")})`
+      : `(…batch, ${s.trailing.join(", ")})`;
     throw new TypeError(`The ${what} has shape [${a.shape}]: expected ${expected}`);
   }
   const rows = hasRows ? shape[shape.length - t - 1] : 1;
   if (rows < 1) throw new RangeError(`The ${what} has no rows: expected at least one`);
-  return { slot: { data: a.data, batch: shape.slice(0, shape.length - need), rows, dim: s.dim }, ownShape: shape };
+  return {
+    slot: { data: a.data, batch: shape.slice(0, shape.length - need), rows, dim: s.dim },
+    ownShape: shape,
+  };
 }
 
-async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>): Promise<NDArray | [NDArray, NDArray]> {
+async function callRoutine(
+  spec: RoutineSpec,
+  argsIn: Array<Arg | CallOptions>,
+): Promise<NDArray | [NDArray, NDArray]> {
   const args = [...argsIn];
   let opts: CallOptions = {};
   if (args.length === spec.inputs.length + 1 && isCallOptions(args[args.length - 1])) {
@@ -252,7 +284,9 @@ async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>):
   }
   if (args.length !== spec.inputs.length) {
     throw new TypeError(
-      `This routine expects ${spec.inputs.length} arguments (${spec.inputs.map((s) => s.label).join(", ")}), got ${args.length}`,
+      `This routine expects ${spec.inputs.length} arguments (${
+        spec.inputs.map((s) => s.label).join(", ")
+      }), got ${args.length}`,
     );
   }
   for (const key of Object.keys(opts)) {
@@ -262,8 +296,16 @@ async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>):
   let dtype: DType | undefined;
   args.forEach((a, k) => {
     if (typeof a === "object" && a !== null && "data" in a) {
-      const d = a.data instanceof Float64Array ? "float64" : a.data instanceof Float32Array ? "float32" : undefined;
-      if (!d) throw new TypeError(`The argument "${spec.inputs[k].label}" holds int32 data: expected float32 or float64`);
+      const d = a.data instanceof Float64Array
+        ? "float64"
+        : a.data instanceof Float32Array
+        ? "float32"
+        : undefined;
+      if (!d) {
+        throw new TypeError(
+          `The argument "${spec.inputs[k].label}" holds int32 data: expected float32 or float64`,
+        );
+      }
       if (dtype && d !== dtype) {
         throw new TypeError(
           `The argument "${spec.inputs[k].label}" is ${d} but earlier arguments are ${dtype}: pass one dtype`,
@@ -273,7 +315,9 @@ async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>):
     }
   });
   dtype ??= "float32";
-  const reads = args.map((a, k) => readArg(toNDArray(a, dtype!, `argument "${spec.inputs[k].label}"`), spec.inputs[k]));
+  const reads = args.map((a, k) =>
+    readArg(toNDArray(a, dtype!, `argument "${spec.inputs[k].label}"`), spec.inputs[k])
+  );
   // Batch dimensions: numpy broadcasting of every argument's batch shape.
   const nb = Math.max(0, ...reads.map((r) => r.slot.batch.length));
   const batch = new Array(nb).fill(1);
@@ -283,7 +327,11 @@ async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>):
       if (d === 1) return;
       if (batch[x] !== 1 && batch[x] !== d) {
         throw new TypeError(
-          `The argument "${spec.inputs[k].label}" has batch dimension ${x} of size ${d}, but another argument has ${batch[x]}: sizes must agree or be 1`,
+          `The argument "${
+            spec.inputs[k].label
+          }" has batch dimension ${x} of size ${d}, but another argument has ${
+            batch[x]
+          }: sizes must agree or be 1`,
         );
       }
       batch[x] = d;
@@ -301,7 +349,9 @@ async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>):
     } else if (want !== r.slot.rows) {
       const role = s.rows === "one" ? "one row" : s.rows === "M" ? "i-indexed rows" : "j-indexed rows";
       throw new TypeError(
-        `The argument "${s.label}" has ${r.slot.rows} rows but ${owner[s.rows] ? `"${owner[s.rows]}" has ${want}` : `${want} was expected`} (${role})`,
+        `The argument "${s.label}" has ${r.slot.rows} rows but ${
+          owner[s.rows] ? `"${owner[s.rows]}" has ${want}` : `${want} was expected`
+        } (${role})`,
       );
     }
   });
@@ -319,7 +369,9 @@ async function callRoutine(spec: RoutineSpec, argsIn: Array<Arg | CallOptions>):
   const backend = selectBackend(opts.backend, dtype);
   const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N });
   const cast = (d: Float32Array | Float64Array | Int32Array) =>
-    d instanceof Int32Array ? d : dtype === "float32"
+    d instanceof Int32Array
+      ? d
+      : dtype === "float32"
       ? (d instanceof Float32Array ? d : Float32Array.from(d))
       : (d instanceof Float64Array ? d : Float64Array.from(d));
   if ("like" in spec.output) {

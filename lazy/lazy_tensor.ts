@@ -56,7 +56,9 @@ function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor {
   if (cat === 2 && shape.length === 0) shape.push(1);
   if (shape.length < need) {
     throw new TypeError(
-      `${what} expects an array of shape ${cat === 2 ? "(…batch, d)" : "(…batch, rows, d)"}, got shape [${shape}]`,
+      `${what} expects an array of shape ${
+        cat === 2 ? "(…batch, d)" : "(…batch, rows, d)"
+      }, got shape [${shape}]`,
     );
   }
   const dim = shape[shape.length - 1];
@@ -198,7 +200,9 @@ export class LazyTensor {
       }
       return make(n.op, n.args.map(swap), n.params);
     };
-    const leaves = new Map([...this.leaves].map(([k, l]) => [k, { ...l, cat: (l.cat < 2 ? 1 - l.cat : 2) as 0 | 1 | 2 }]));
+    const leaves = new Map(
+      [...this.leaves].map(([k, l]) => [k, { ...l, cat: (l.cat < 2 ? 1 - l.cat : 2) as 0 | 1 | 2 }]),
+    );
     return new LazyTensor(swap(this.tree), leaves);
   }
 
@@ -351,7 +355,9 @@ export class LazyTensor {
   }
   /** this clamped to [a, b] (ClampInt when both are integers, as pykeops). */
   clamp(a: Operand, b: Operand): LazyTensor {
-    if (Number.isInteger(a) && Number.isInteger(b)) return this.op("ClampInt", [], [a as number, b as number]);
+    if (Number.isInteger(a) && Number.isInteger(b)) {
+      return this.op("ClampInt", [], [a as number, b as number]);
+    }
     return this.op("Clamp", [a, b]);
   }
   /** a where this ≥ 0, b elsewhere. */
@@ -449,8 +455,19 @@ export class LazyTensor {
     return this.op("TensorProd", [other]);
   }
   /** KeOps's TensorDot(this, other, dimsf, dimsg, contf, contg[, permute]). */
-  tensordot(other: Operand, dimsf: number[], dimsg: number[], contf: number[], contg: number[], permute?: number[]): LazyTensor {
-    return this.op("TensorDot", [other], permute ? [dimsf, dimsg, contf, contg, permute] : [dimsf, dimsg, contf, contg]);
+  tensordot(
+    other: Operand,
+    dimsf: number[],
+    dimsg: number[],
+    contf: number[],
+    contg: number[],
+    permute?: number[],
+  ): LazyTensor {
+    return this.op(
+      "TensorDot",
+      [other],
+      permute ? [dimsf, dimsg, contf, contg, permute] : [dimsf, dimsg, contf, contg],
+    );
   }
   /** Kronecker product of this reshaped to dimsf and other reshaped to dimsg. */
   kron(other: Operand, dimsf: number[], dimsg: number[]): LazyTensor {
@@ -468,7 +485,9 @@ export class LazyTensor {
   // ---- differential operators ----------------------------------------------------------------
 
   private variable(v: LazyTensor, what: string): Node {
-    if (v.tree.op !== "Var") throw new TypeError(`LazyTensor.${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
+    if (v.tree.op !== "Var") {
+      throw new TypeError(`LazyTensor.${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
+    }
     return v.tree;
   }
   /** Grad(this, v, e): the gradient of ⟨this, e⟩ with respect to the variable v. */
@@ -506,7 +525,9 @@ export class LazyTensor {
     const nb = this.batchShape.length;
     if (dim !== nb && dim !== nb + 1) {
       throw new RangeError(
-        `A reduction dim must be ${nb} (over i) or ${nb + 1} (over j) for this LazyTensor with ${nb} batch dimensions, got ${dim}`,
+        `A reduction dim must be ${nb} (over i) or ${
+          nb + 1
+        } (over j) for this LazyTensor with ${nb} batch dimensions, got ${dim}`,
       );
     }
     const src = weight ? this.with(this.tree, weight) : this;
@@ -543,7 +564,13 @@ export class LazyTensor {
   }
   /** log Σ exp(this), or log Σ exp(this)·weight, computed with a running maximum. */
   logsumexp(dim: number, weight?: Operand, options?: CallOptions): Promise<NDArray> {
-    return this.reduce(weight === undefined ? "LogSumExp" : "LogSumExpWeight", dim, options, undefined, weight === undefined ? undefined : this.lift(weight));
+    return this.reduce(
+      weight === undefined ? "LogSumExp" : "LogSumExpWeight",
+      dim,
+      options,
+      undefined,
+      weight === undefined ? undefined : this.lift(weight),
+    );
   }
   /** Σ softmax(this)·weight over the reduced index. */
   sumsoftmaxweight(weight: Operand, dim: number, options?: CallOptions): Promise<NDArray> {
@@ -554,7 +581,9 @@ export class LazyTensor {
    * K @ b for a scalar K: Σ_j K_ij b_j. `b` is (N, D) or (N,) (then the result is (M,)).
    */
   async matvec(b: Wrapped, options?: CallOptions): Promise<NDArray> {
-    if (this.ndim !== 1) throw new TypeError(`LazyTensor.matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    if (this.ndim !== 1) {
+      throw new TypeError(`LazyTensor.matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    }
     const shape = shapeOf(b);
     const flat = shape.length === 1;
     const bj = flat ? Vj(reshape(b, [shape[0], 1])) : Vj(b);
@@ -567,14 +596,18 @@ export class LazyTensor {
    * (M, D) and the system is square (M = N).
    */
   solve(b: Wrapped, options: SolveOptions = {}): Promise<NDArray> {
-    if (this.ndim !== 1) throw new TypeError(`LazyTensor.solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    if (this.ndim !== 1) {
+      throw new TypeError(`LazyTensor.solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
+    }
     const shape = shapeOf(b);
     const unknown = Vj(b); // a j-variable of b's shape, replaced by the iterates
     const system = this.mul(unknown);
     const { trees, leaves } = system.numbered();
     const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
     const ind = leaves.length - 1;
-    if (shape.length < 2) throw new TypeError(`LazyTensor.solve expects b of shape (…batch, M, D), got [${shape}]`);
+    if (shape.length < 2) {
+      throw new TypeError(`LazyTensor.solve expects b of shape (…batch, M, D), got [${shape}]`);
+    }
     const solver = kernelSolver(trees[0], inputs, ind, 1);
     return solver(...leaves.map((l) => l.value as NDArray), options);
   }

@@ -32,14 +32,20 @@ export function ndarray(
 ): NDArray {
   const typed = Array.isArray(data) ? Float32Array.from(data) : data;
   if (!ArrayBuffer.isView(typed)) {
-    throw new TypeError(`The data of an ndarray must be a Float32Array, Float64Array, Int32Array or number[], got ${typeof data}`);
+    throw new TypeError(
+      `The data of an ndarray must be a Float32Array, Float64Array, Int32Array or number[], got ${typeof data}`,
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-    throw new TypeError(`The shape of an ndarray must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new TypeError(
+      `The shape of an ndarray must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+    );
   }
   const size = shape.reduce((a, b) => a * b, 1);
   if (size !== typed.length) {
-    throw new RangeError(`Cannot build an ndarray from ${typed.length} values with shape [${shape}], which holds ${size}`);
+    throw new RangeError(
+      `Cannot build an ndarray from ${typed.length} values with shape [${shape}], which holds ${size}`,
+    );
   }
   return { data: typed, shape: [...shape] };
 }
@@ -67,10 +73,15 @@ export function toNDArray(x: unknown, dtype: DType, what: string): NDArray {
     if (d === "int32") throw new TypeError(`The ${what} holds int32 data: expected float32 or float64`);
     const size = x.shape.reduce((a, b) => a * b, 1);
     if (size !== x.data.length) {
-      throw new RangeError(`The ${what} has ${x.data.length} values but shape [${x.shape}], which holds ${size}`);
+      throw new RangeError(
+        `The ${what} has ${x.data.length} values but shape [${x.shape}], which holds ${size}`,
+      );
     }
     if (d === dtype) return x;
-    return { data: dtype === "float32" ? Float32Array.from(x.data) : Float64Array.from(x.data), shape: x.shape };
+    return {
+      data: dtype === "float32" ? Float32Array.from(x.data) : Float64Array.from(x.data),
+      shape: x.shape,
+    };
   }
   if (typeof x === "number") {
     return { data: dtype === "float32" ? Float32Array.of(x) : Float64Array.of(x), shape: [] };
@@ -94,14 +105,18 @@ export function toNDArray(x: unknown, dtype: DType, what: string): NDArray {
         return;
       }
       if (!Array.isArray(v) || v.length !== shape[depth]) {
-        throw new TypeError(`The ${what} is a ragged nested array: expected every row of length ${shape[depth]}`);
+        throw new TypeError(
+          `The ${what} is a ragged nested array: expected every row of length ${shape[depth]}`,
+        );
       }
       for (const e of v) walk(e, depth + 1);
     };
     walk(x, 0);
     return { data, shape };
   }
-  throw new TypeError(`The ${what} is ${describeValue(x)}: expected an NDArray, a nested number array or a number`);
+  throw new TypeError(
+    `The ${what} is ${describeValue(x)}: expected an NDArray, a nested number array or a number`,
+  );
 }
 
 function describeValue(x: unknown): string {

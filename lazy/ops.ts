@@ -18,23 +18,9 @@
  */
 
 import type { Node, Param } from "./tree.ts";
-import {
-  add,
-  div,
-  intCst,
-  mul,
-  neg,
-  ratCst,
-  sub,
-  sum,
-  un,
-} from "./build.ts";
+import { add, div, intCst, mul, neg, ratCst, sub, sum, un } from "./build.ts";
 import { tensorDotDim, tensorDotEval, tensorDotVjp } from "./ops_tensordot.ts";
-import {
-  bsplineEval,
-  softDtwEval,
-  softDtwGradEval,
-} from "./ops_special.ts";
+import { bsplineEval, softDtwEval, softDtwGradEval } from "./ops_special.ts";
 import { printFormula } from "./print.ts";
 
 /** Kinds of static parameters: an integer, an integer list written `[2, 3]`, or a float. */
@@ -506,19 +492,24 @@ export const OPS = {
 
   // ---- derived operations --------------------------------------------------------------------
   SqNorm2: derived(1, [], fixed(1), ([f]) => sum(un("Square", f))),
-  SqDist: derived(2, [], (a, p, name) => (sameOr1(a, p, name), 1), ([f, g]) =>
-    sum(un("Square", sub(f, g)))),
+  SqDist: derived(2, [], (a, p, name) => (sameOr1(a, p, name), 1), ([f, g]) => sum(un("Square", sub(f, g)))),
   Norm2: derived(1, [], fixed(1), ([f]) => un("Sqrt", sum(un("Square", f)))),
-  Normalize: derived(1, [], (a) => a[0].dim, ([f]) =>
-    mul(un("Rsqrt", sum(un("Square", f))), f)),
+  Normalize: derived(1, [], (a) => a[0].dim, ([f]) => mul(un("Rsqrt", sum(un("Square", f))), f)),
   Scalprod: {
-    ...derived(2, [], (a, p, name) => (a[0].dim === 1 || a[1].dim === 1
-      ? sameOr1(a, p, name)
-      : sameDims(a, p, name), 1), ([f, g]) => sum(mul(f, g))),
+    ...derived(
+      2,
+      [],
+      (a, p, name) => (a[0].dim === 1 || a[1].dim === 1 ? sameOr1(a, p, name) : sameDims(a, p, name), 1),
+      ([f, g]) => sum(mul(f, g)),
+    ),
     infix: "|",
   },
-  SqNormDiag: derived(2, [], (a, p, name) => (sameOr1(a, p, name), 1), ([s, f]) =>
-    sum(mul(s, un("Square", f)))),
+  SqNormDiag: derived(
+    2,
+    [],
+    (a, p, name) => (sameOr1(a, p, name), 1),
+    ([s, f]) => sum(mul(s, un("Square", f))),
+  ),
   SqNormIso: derived(2, [], (a, _p, name) => (requireDim(a[0], 1, name, "a weight"), 1), (
     [s, f],
   ) => mul(s, sum(un("Square", f)))),
@@ -563,8 +554,12 @@ export const OPS = {
     }
     return A.dim / b.dim;
   }, ([b, A]) => make("TensorDot", [b, A], [[b.dim], [b.dim, A.dim / b.dim], [0], [0]])),
-  TensorProd: derived(2, [], (a) => a[0].dim * a[1].dim, ([f, g]) =>
-    make("TensorDot", [f, g], [[f.dim], [g.dim], [], []])),
+  TensorProd: derived(
+    2,
+    [],
+    (a) => a[0].dim * a[1].dim,
+    ([f, g]) => make("TensorDot", [f, g], [[f.dim], [g.dim], [], []]),
+  ),
   Kron: derived(2, ["list", "list"], (a, p, name) => {
     const [df, dg] = [list(p[0]), list(p[1])];
     if (df.length !== dg.length) {
@@ -580,8 +575,7 @@ export const OPS = {
     );
     return make("TensorDot", [f, g], [p[0], p[1], [], [], perm]);
   }),
-  Mod: derived(3, [], sameOr1, ([f, n, d]) =>
-    sub(f, mul(n, un("Floor", div(sub(f, d), n))))),
+  Mod: derived(3, [], sameOr1, ([f, n, d]) => sub(f, mul(n, un("Floor", div(sub(f, d), n))))),
   IntInv: derived(0, ["int"], (_a, p, name) => {
     if (int(p[0]) === 0) throw new RangeError(`${name} expects a nonzero integer, got 0`);
     return 1;

@@ -317,13 +317,20 @@ class Parser {
     }
     const min = total - (def.optional ?? 0);
     if (args.length < min) {
-      this.fail(`${name.text} expects ${total === min ? plural(total) : `${min} to ${total} arguments`}, got ${args.length}`, name.at);
+      this.fail(
+        `${name.text} expects ${
+          total === min ? plural(total) : `${min} to ${total} arguments`
+        }, got ${args.length}`,
+        name.at,
+      );
     }
     const nodes = args.slice(0, def.arity).map((a) => a.node!);
     const params = args.slice(def.arity).map((a) => a.int ?? a.list!);
     if (name.text === "Var") this.checkVar(params as number[], name.at);
     if (name.text === "RatCst" && params[1] === 0) {
-      throw new RangeError(`RatCst expects a nonzero denominator (in formula "${this.src}" at offset ${name.at})`);
+      throw new RangeError(
+        `RatCst expects a nonzero denominator (in formula "${this.src}" at offset ${name.at})`,
+      );
     }
     const n = this.at(name.at, () => make(name.text, nodes, params));
     if (name.text === "IntCst") this.calls.add(n);
@@ -332,7 +339,10 @@ class Parser {
 
   checkVar([ind, dim, cat]: number[], at: number) {
     if (ind < 0 || dim < 1 || ![0, 1, 2].includes(cat)) {
-      this.fail(`Var(${ind},${dim},${cat}) expects an index ≥ 0, a dimension ≥ 1 and a category 0, 1 or 2`, at);
+      this.fail(
+        `Var(${ind},${dim},${cat}) expects an index ≥ 0, a dimension ≥ 1 and a category 0, 1 or 2`,
+        at,
+      );
     }
   }
 
@@ -367,9 +377,9 @@ class Parser {
  *
  * @example
  * ```ts
- * import { parseFormula } from "./parse.ts";
- * const x = { ind: 0, dim: 3, cat: 0 } as const, y = { ind: 1, dim: 3, cat: 1 } as const;
- * const tree = parseFormula("Exp(-SqDist(x,y))", new Map([["x", x], ["y", y]]));
+ * import { parseFormula, type VarSpec } from "./parse.ts";
+ * const scope = new Map<string, VarSpec>([["x", { ind: 0, dim: 3, cat: 0 }], ["y", { ind: 1, dim: 3, cat: 1 }]]);
+ * const tree = parseFormula("Exp(-SqDist(x,y))", scope);
  * console.assert(tree.op === "Exp" && tree.dim === 1);
  * ```
  */
@@ -378,8 +388,10 @@ export function parseFormula(src: string, scope: ReadonlyMap<string, VarSpec>): 
   return new Parser(src, scope).formula();
 }
 
-const ALIAS = /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(Vi|Vj|Pm|Vx|Vy)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$/;
-const ALIAS_VAR = /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?Var\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*([012])\s*\)\s*$/;
+const ALIAS =
+  /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?(Vi|Vj|Pm|Vx|Vy)\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)\s*$/;
+const ALIAS_VAR =
+  /^\s*(?:([A-Za-z_][A-Za-z0-9_]*)\s*=\s*)?Var\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*([012])\s*\)\s*$/;
 const CATS: Record<string, Cat> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2 };
 
 /**
@@ -417,7 +429,9 @@ export function parseAliases(aliases: readonly string[]): Alias[] {
         `Cannot parse alias "${text}": expected "name = Vi(dim)", "name = Vj(pos,dim)" or "name = Pm(dim)"`,
       );
     }
-    if (alias.dim < 1) throw new RangeError(`Alias "${text}" has dimension ${alias.dim}: expected at least 1`);
+    if (alias.dim < 1) {
+      throw new RangeError(`Alias "${text}" has dimension ${alias.dim}: expected at least 1`);
+    }
     if (alias.name !== undefined) {
       if (names.has(alias.name)) throw new SyntaxError(`Alias name "${alias.name}" is defined twice`);
       if (isOp(alias.name)) {

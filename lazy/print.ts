@@ -24,9 +24,9 @@ function formatParam(p: Param): string {
  *
  * @example
  * ```ts
- * import { parseFormula } from "./parse.ts";
+ * import { parseFormula, type VarSpec } from "./parse.ts";
  * import { printFormula } from "./print.ts";
- * const scope = new Map([["x", { ind: 0, dim: 2, cat: 0 }], ["y", { ind: 1, dim: 2, cat: 1 }]] as const);
+ * const scope = new Map<string, VarSpec>([["x", { ind: 0, dim: 2, cat: 0 }], ["y", { ind: 1, dim: 2, cat: 1 }]]);
  * const tree = parseFormula("Sum((x-y)**2)", scope);
  * console.assert(printFormula(tree) === "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
  * ```

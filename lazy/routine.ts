@@ -32,15 +32,9 @@ import type { Cat, Node } from "./tree.ts";
 import { make } from "./ops.ts";
 import { dependsOn, lower } from "./grad.ts";
 import { isZero } from "./build.ts";
-import { isReduction, REDUCTIONS, type ReductionName } from "./reductions.ts";
+import { isReduction, type ReductionName, REDUCTIONS } from "./reductions.ts";
 import { variablesOf } from "./tree.ts";
-import {
-  type Backend,
-  batchOffsets,
-  type DType,
-  sizeOf,
-  type Slot,
-} from "../backends/backend.ts";
+import { type Backend, batchOffsets, type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { compileProgram } from "../backends/reference_program.ts";
 import { bindLoads, loadRow } from "../backends/reference.ts";
 
@@ -104,7 +98,9 @@ export function slotVar(r: { slots: readonly SlotSpec[] }, ind: number): Node {
 }
 
 function stageInputs(st: Stage): Node[] {
-  return st.kind === "reduce" ? variablesOf(...[st.F, st.G].filter((x): x is Node => !!x)) : variablesOf(...st.terms);
+  return st.kind === "reduce"
+    ? variablesOf(...[st.F, st.G].filter((x): x is Node => !!x))
+    : variablesOf(...st.terms);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,12 +331,19 @@ export function stagePlanFormulas(st: ReduceStage): Node[] {
   return [F, st.reduction === "SumSoftMaxWeight" ? make("Concat", [one, G], []) : G];
 }
 
-async function runReduce(st: ReduceStage, values: Map<number, Slot>, ctx: RunContext, specs: readonly SlotSpec[]) {
+async function runReduce(
+  st: ReduceStage,
+  values: Map<number, Slot>,
+  ctx: RunContext,
+  specs: readonly SlotSpec[],
+) {
   if (!isReduction(st.reduction)) throw new TypeError(`Unknown reduction ${st.reduction}`);
   const formulas = stagePlanFormulas(st);
   const def = REDUCTIONS[st.reduction];
   const dims = { D: formulas[0].dim, K: st.K, Dw: formulas[1]?.dim ?? 1 };
-  const key = `${st.reduction}|${st.K}|${ctx.dtype}|${formulas.map((f) => JSON.stringify(f, ["op", "args", "params"])).join("|")}`;
+  const key = `${st.reduction}|${st.K}|${ctx.dtype}|${
+    formulas.map((f) => JSON.stringify(f, ["op", "args", "params"])).join("|")
+  }`;
   let cache = compiled.get(ctx.backend);
   if (!cache) compiled.set(ctx.backend, cache = new Map());
   let c = cache.get(key);
@@ -348,7 +351,9 @@ async function runReduce(st: ReduceStage, values: Map<number, Slot>, ctx: RunCon
   const [iR, jR] = st.outCat === 1 ? [st.jRows, st.iRows] : [st.iRows, st.jRows];
   const M = sizeOfRows(iR, ctx.M, ctx.N), N = sizeOfRows(jR, ctx.M, ctx.N);
   const slots = new Map<number, Slot>();
-  for (const v of variablesOf(...formulas)) slots.set(v.params[0] as number, values.get(v.params[0] as number)!);
+  for (const v of variablesOf(...formulas)) {
+    slots.set(v.params[0] as number, values.get(v.params[0] as number)!);
+  }
   const res = await c.run({ slots, batch: ctx.batch, M, N });
   if (st.out !== undefined) {
     let data = res.values!;

@@ -14,7 +14,7 @@
 
 import type { Node } from "./tree.ts";
 import { parseAliases, parseFormula, type VarSpec } from "./parse.ts";
-import { type Arg, type CallOptions, type InputSpec, inputsOf, routineFromTrees } from "./genred.ts";
+import { type Arg, type CallOptions, inputsOf, type InputSpec, routineFromTrees } from "./genred.ts";
 import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";
 
@@ -110,7 +110,9 @@ export function KernelSolve(
   const outCat = axis === 1 ? 0 : 1;
   if (unknown.cat === 2 || unknown.cat === outCat) {
     throw new TypeError(
-      `KernelSolve's unknown "${varInvAlias}" must be indexed by the reduced axis (${axis === 1 ? "Vj" : "Vi"})`,
+      `KernelSolve's unknown "${varInvAlias}" must be indexed by the reduced axis (${
+        axis === 1 ? "Vj" : "Vi"
+      })`,
     );
   }
   const inputs = inputsOf(parsed, [F]);
@@ -124,7 +126,10 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
     const args = [...argsIn];
     let opts: SolveOptions = {};
     const last = args[args.length - 1];
-    if (args.length === inputs.length + 1 && typeof last === "object" && !Array.isArray(last) && !("data" in last)) {
+    if (
+      args.length === inputs.length + 1 && typeof last === "object" && !Array.isArray(last) &&
+      !("data" in last)
+    ) {
       opts = args.pop() as SolveOptions;
     }
     if (args.length !== inputs.length) {

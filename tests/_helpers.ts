@@ -55,7 +55,10 @@ export async function assertThrowsClass(
     err = e;
   }
   assert.ok(err !== undefined, `expected a ${cls.name} matching ${pattern}, nothing was thrown`);
-  assert.ok(err instanceof cls, `expected a ${cls.name}, got ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
+  assert.ok(
+    err instanceof cls,
+    `expected a ${cls.name}, got ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`,
+  );
   assert.match((err as Error).message, pattern);
   // Sentence case: messages start with a capital letter.
   assert.match((err as Error).message, /^[A-Z"(]/, `message not in sentence case: ${(err as Error).message}`);

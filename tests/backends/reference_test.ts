@@ -1,6 +1,6 @@
 // The reference engine: tile boundaries, and memory that stays linear in M + N.
 import assert from "node:assert/strict";
-import { Genred, ndarray, type NDArray } from "../../mod.ts";
+import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { TILE } from "../../backends/reference.ts";
 import { assertClose, rng, uniform } from "../_helpers.ts";
 
@@ -14,9 +14,13 @@ Deno.test("sizes around the tile length give the dense results", async () => {
     const dense = Array.from(x, (xi) => y.reduce((s, yj, j) => s + Math.exp(-((xi - yj) ** 2)) * b[j], 0));
     assertClose(out.data, dense, { rtol: 1e-12, what: `N = ${N}` });
     const am = (await Genred("SqDist(x,y)", ["x = Vi(1)", "y = Vj(1)"], { reduction: "ArgMin", axis: 1 })(
-      ndarray(x, [M, 1]), ndarray(y, [N, 1]),
+      ndarray(x, [M, 1]),
+      ndarray(y, [N, 1]),
     )) as NDArray;
-    assert.deepEqual(Array.from(am.data), Array.from(x, (xi) => y.reduce((bj, yj, j) => (Math.abs(xi - yj) < Math.abs(xi - y[bj]) ? j : bj), 0)));
+    assert.deepEqual(
+      Array.from(am.data),
+      Array.from(x, (xi) => y.reduce((bj, yj, j) => (Math.abs(xi - yj) < Math.abs(xi - y[bj]) ? j : bj), 0)),
+    );
   }
 });
 

@@ -1,6 +1,6 @@
 // Genred: argument validation (every error names the alias), dtypes, shapes, batch dimensions.
 import assert from "node:assert/strict";
-import { Genred, ndarray, type NDArray, UnsupportedError } from "../../mod.ts";
+import { Genred, type NDArray, ndarray, UnsupportedError } from "../../mod.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
 const gauss = () => Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
@@ -38,27 +38,73 @@ Deno.test("wrong argument counts, shapes, dims and dtypes are errors naming the 
   const x = [[0, 0, 0], [1, 1, 1]], y = [[0, 0, 0]], b = [[1]];
   await assertThrowsClass(() => gauss()(x, y), TypeError, /expects 3 arguments \(x, y, b\), got 2/);
   await assertThrowsClass(() => gauss()(x, y, b, b), TypeError, /expects 3 arguments/);
-  await assertThrowsClass(() => gauss()([[0, 0], [1, 1]], y, b), TypeError, /argument "x" has shape \[2,2\]: expected \(…batch, rows, 3\)/);
+  await assertThrowsClass(
+    () => gauss()([[0, 0], [1, 1]], y, b),
+    TypeError,
+    /argument "x" has shape \[2,2\]: expected \(…batch, rows, 3\)/,
+  );
   await assertThrowsClass(() => gauss()([0, 0, 0], y, b), TypeError, /argument "x" has shape \[3\]/);
-  await assertThrowsClass(() => gauss()(x, y, [[1], [2]]), TypeError, /argument "b" has 2 rows but "y" has 1/);
+  await assertThrowsClass(
+    () => gauss()(x, y, [[1], [2]]),
+    TypeError,
+    /argument "b" has 2 rows but "y" has 1/,
+  );
   await assertThrowsClass(() => gauss()(x, y, [[1, 2]]), TypeError, /argument "b" has shape \[1,2\]/);
-  await assertThrowsClass(() => gauss()(ndarray(new Float64Array(6), [2, 3]), ndarray(new Float32Array(3), [1, 3]), b), TypeError,
-    /argument "y" is float32 but earlier arguments are float64/);
-  await assertThrowsClass(() => gauss()(ndarray(new Int32Array(6), [2, 3]), y, b), TypeError, /argument "x" holds int32 data/);
-  await assertThrowsClass(() => gauss()(x, [[0, 0, "a"]] as unknown as number[][], b), TypeError, /argument "y" contains "a"/);
-  await assertThrowsClass(() => gauss()(x, [[0, 0, 0], [1, 1]], b), TypeError, /argument "y" is a ragged nested array/);
-  await assertThrowsClass(() => gauss()(x, "y" as unknown as number[][], b), TypeError, /argument "y" is a string/);
-  await assertThrowsClass(() => gauss()(x, new Float32Array(3) as unknown as number[][], b), TypeError, /a bare Float32Array/);
-  await assertThrowsClass(() => gauss()(x, y, b, { backend: "tpu" as "cpu" }), TypeError, /Unknown backend "tpu"/);
-  await assertThrowsClass(() => gauss()(x, y, b, { bogus: 1 } as never), TypeError, /Unknown call option "bogus"/);
-  await assertThrowsClass(() => gauss()(x, ndarray(new Float32Array(0), [0, 3]), ndarray(new Float32Array(0), [0, 1])), RangeError,
-    /argument "y" has no rows/);
+  await assertThrowsClass(
+    () => gauss()(ndarray(new Float64Array(6), [2, 3]), ndarray(new Float32Array(3), [1, 3]), b),
+    TypeError,
+    /argument "y" is float32 but earlier arguments are float64/,
+  );
+  await assertThrowsClass(
+    () => gauss()(ndarray(new Int32Array(6), [2, 3]), y, b),
+    TypeError,
+    /argument "x" holds int32 data/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, [[0, 0, "a"]] as unknown as number[][], b),
+    TypeError,
+    /argument "y" contains "a"/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, [[0, 0, 0], [1, 1]], b),
+    TypeError,
+    /argument "y" is a ragged nested array/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, "y" as unknown as number[][], b),
+    TypeError,
+    /argument "y" is a string/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, new Float32Array(3) as unknown as number[][], b),
+    TypeError,
+    /a bare Float32Array/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, y, b, { backend: "tpu" as "cpu" }),
+    TypeError,
+    /Unknown backend "tpu"/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, y, b, { bogus: 1 } as never),
+    TypeError,
+    /Unknown call option "bogus"/,
+  );
+  await assertThrowsClass(
+    () => gauss()(x, ndarray(new Float32Array(0), [0, 3]), ndarray(new Float32Array(0), [0, 1])),
+    RangeError,
+    /argument "y" has no rows/,
+  );
   await assertThrowsClass(() => ndarray([1, 2, 3], [2, 2]), RangeError, /from 3 values with shape \[2,2\]/);
 });
 
-Deno.test("backend \"gpu\" is an UnsupportedError naming the way out; \"cpu\" and \"auto\" run", async () => {
+Deno.test('backend "gpu" is an UnsupportedError naming the way out; "cpu" and "auto" run', async () => {
   const args = [[[0, 0, 0]], [[0, 0, 0]], [[2]]];
-  await assertThrowsClass(() => gauss()(...args, { backend: "gpu" }), UnsupportedError, /"gpu" backend .* use backend "cpu"/);
+  await assertThrowsClass(
+    () => gauss()(...args, { backend: "gpu" }),
+    UnsupportedError,
+    /"gpu" backend .* use backend "cpu"/,
+  );
   for (const backend of ["cpu", "auto"] as const) {
     const out = (await gauss()(...args, { backend })) as NDArray;
     assertClose(out.data, [2]);
@@ -71,8 +117,10 @@ Deno.test("batch dimensions broadcast as numpy, prepend to the output, and must 
   const x = uniform(r, B * M * 3), y = uniform(r, N * 3), b = uniform(r, B * N);
   const out = (await gauss()(ndarray(x, [B, M, 3]), ndarray(y, [1, N, 3]), ndarray(b, [B, N, 1]))) as NDArray;
   assert.deepEqual(out.shape, [B, M, 1]);
-  const expected = Array.from({ length: B }, (_, k) =>
-    denseGauss(x.subarray(k * M * 3), y, b.subarray(k * N), M, N)).flat();
+  const expected = Array.from(
+    { length: B },
+    (_, k) => denseGauss(x.subarray(k * M * 3), y, b.subarray(k * N), M, N),
+  ).flat();
   assertClose(out.data, expected);
   // A 2-D argument counts as having batch dims of size 1.
   const out2 = (await gauss()(ndarray(x, [B, M, 3]), ndarray(y, [N, 3]), ndarray(b, [B, N, 1]))) as NDArray;
@@ -84,15 +132,23 @@ Deno.test("batch dimensions broadcast as numpy, prepend to the output, and must 
   );
   // Parameters with batch dims.
   const scaled = Genred("Exp(-p*SqDist(x,y))", ["x = Vi(1)", "y = Vj(1)", "p = Pm(1)"], { axis: 1 });
-  const s = (await scaled(ndarray(Float64Array.of(0, 0), [1, 2, 1]), [[[1]]], ndarray(Float64Array.of(1, 2), [2, 1]))) as NDArray;
+  const s = (await scaled(
+    ndarray(Float64Array.of(0, 0), [1, 2, 1]),
+    [[[1]]],
+    ndarray(Float64Array.of(1, 2), [2, 1]),
+  )) as NDArray;
   assert.deepEqual(s.shape, [2, 2, 1]);
   assertClose(s.data, [Math.exp(-1), Math.exp(-1), Math.exp(-2), Math.exp(-2)]);
 });
 
 Deno.test("Var(ind,dim,cat) in the formula completes the aliases, explicit positions are honoured", async () => {
-  const g = Genred("Square(p-Var(2,1,1))*Exp(-SqNorm2(y-x))", ["x = Vi(0,1)", "y = Vj(1,1)", "p = Pm(3,1)"], { axis: 1 });
+  const g = Genred("Square(p-Var(2,1,1))*Exp(-SqNorm2(y-x))", ["x = Vi(0,1)", "y = Vj(1,1)", "p = Pm(3,1)"], {
+    axis: 1,
+  });
   const out = (await g([[0], [1]], [[1], [2]], [[3], [5]], [2])) as NDArray;
-  const expected = [0, 1].map((x) => [[1, 3], [2, 5]].reduce((s, [y, a]) => s + (2 - a) ** 2 * Math.exp(-((y - x) ** 2)), 0));
+  const expected = [0, 1].map((x) =>
+    [[1, 3], [2, 5]].reduce((s, [y, a]) => s + (2 - a) ** 2 * Math.exp(-((y - x) ** 2)), 0)
+  );
   assertClose(out.data, expected, { rtol: 1e-6 });
 });
 
@@ -103,7 +159,8 @@ Deno.test("the seed LogSumExp example runs and matches log of the Sum of Exp", a
   const p = Float64Array.of(0.3);
   const aliases = ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)", "p = Pm(1)"];
   const args = [ndarray(x, [M, 1]), ndarray(y, [N, 1]), ndarray(a, [N, 1]), ndarray(p, [1])];
-  const c = (await Genred("Square(p-a)*Exp(x+y)", aliases, { reduction: "LogSumExp", axis: 1 })(...args)) as NDArray;
+  const c =
+    (await Genred("Square(p-a)*Exp(x+y)", aliases, { reduction: "LogSumExp", axis: 1 })(...args)) as NDArray;
   const c2 = (await Genred("Exp(Square(p-a)*Exp(x+y))", aliases, { axis: 1 })(...args)) as NDArray;
   assertClose(c.data, Array.from(c2.data, Math.log));
 });

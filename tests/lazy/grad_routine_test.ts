@@ -1,6 +1,6 @@
 // routine.grad(v) for every differentiable reduction, on i-, j- and parameter variables and on
 // both axes, against central finite differences in float64; second order; batches.
-import { Genred, type GenredOptions, type GenredRoutine, ndarray, type NDArray } from "../../mod.ts";
+import { Genred, type GenredOptions, type GenredRoutine, type NDArray, ndarray } from "../../mod.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
 const ALIASES = ["x = Vi(3)", "y = Vj(3)", "b = Vj(2)", "p = Pm(1)"];
@@ -9,7 +9,12 @@ const NAMES = ["x", "y", "b", "p"];
 function inputs(seed: number, M = 4, N = 5, batch: number[] = []): NDArray[] {
   const r = rng(seed);
   const shapes = [[...batch, M, 3], [...batch, N, 3], [...batch, N, 2], [1]];
-  return shapes.map((s) => ndarray(uniform(r, s.reduce((a, b) => a * b, 1), -1, 1).map((v, k) => (k === 0 && s.length === 1 ? 0.7 : v)), s));
+  return shapes.map((s) =>
+    ndarray(
+      uniform(r, s.reduce((a, b) => a * b, 1), -1, 1).map((v, k) => (k === 0 && s.length === 1 ? 0.7 : v)),
+      s,
+    )
+  );
 }
 
 /** ⟨routine(args), e⟩. */
@@ -21,7 +26,13 @@ async function pairing(routine: GenredRoutine, args: NDArray[], e: Float64Array)
 }
 
 /** Checks routine.grad(name) against central differences of ⟨routine, e⟩. */
-async function checkGrad(routine: GenredRoutine, args: NDArray[], names: string[], name: string, seed: number) {
+async function checkGrad(
+  routine: GenredRoutine,
+  args: NDArray[],
+  names: string[],
+  name: string,
+  seed: number,
+) {
   const out = (await routine(...args)) as NDArray;
   const r = rng(seed);
   const e = uniform(r, out.data.length);
@@ -30,7 +41,7 @@ async function checkGrad(routine: GenredRoutine, args: NDArray[], names: string[
   const h = 1e-6;
   const fd = new Float64Array(args[v].data.length);
   for (let q = 0; q < fd.length; q++) {
-    const at = async (delta: number) => {
+    const at = (delta: number) => {
       const moved = args.map((a) => ndarray(Float64Array.from(a.data), [...a.shape]));
       moved[v].data[q] += delta;
       return pairing(routine, moved, e);
@@ -44,9 +55,15 @@ async function checkGrad(routine: GenredRoutine, args: NDArray[], names: string[
 const CASES: [string, string, GenredOptions][] = [
   ["Sum", "Exp(-p*SqDist(x,y)) * b", {}],
   ["LogSumExp", "-p*SqDist(x,y) + Elem(b,0)", { reduction: "LogSumExp" }],
-  ["weighted LogSumExp", "-p*SqDist(x,y) + Elem(b,0)", { reduction: "LogSumExp", formula2: "Exp(b * Elem(x, 1))" }],
+  ["weighted LogSumExp", "-p*SqDist(x,y) + Elem(b,0)", {
+    reduction: "LogSumExp",
+    formula2: "Exp(b * Elem(x, 1))",
+  }],
   ["LogSumExpWeight", "-p*SqDist(x,y)", { reduction: "LogSumExpWeight", formula2: "Exp(b)" }],
-  ["SumSoftMaxWeight", "-p*SqDist(x,y) + Elem(b,1)", { reduction: "SumSoftMaxWeight", formula2: "b * Elem(x, 0)" }],
+  ["SumSoftMaxWeight", "-p*SqDist(x,y) + Elem(b,1)", {
+    reduction: "SumSoftMaxWeight",
+    formula2: "b * Elem(x, 0)",
+  }],
   ["Min", "SqDist(x,y) * p + b", { reduction: "Min" }],
   ["Max", "SqDist(x,y) * p + b", { reduction: "Max" }],
   ["KMin", "SqDist(x,y) * p + b", { reduction: "KMin", k: 3 }],
@@ -62,7 +79,11 @@ for (const [label, formula, opts] of CASES) {
   }
 }
 
-for (const [label, formula, opts] of CASES.filter(([l]) => ["Sum", "LogSumExp", "SumSoftMaxWeight", "Min"].includes(l))) {
+for (
+  const [label, formula, opts] of CASES.filter(([l]) =>
+    ["Sum", "LogSumExp", "SumSoftMaxWeight", "Min"].includes(l)
+  )
+) {
   Deno.test(`${label}: second-order gradients (.grad(…).grad(…)) match finite differences`, async () => {
     const routine = Genred(formula, ALIASES, { ...opts, axis: 1 });
     const args = inputs(7 + label.length);
@@ -89,11 +110,26 @@ Deno.test("Arg reductions have zero gradients; two-output reductions and Max_Sum
   const arg = Genred("SqDist(x,y)", ALIASES, { reduction: "ArgMin", axis: 1 });
   const g = (await arg.grad("x")(...args, ndarray(new Float64Array(4).fill(1), [4, 1]))) as NDArray;
   assertClose(g.data, new Float64Array(12));
-  await assertThrowsClass(() => Genred("SqDist(x,y)", ALIASES, { reduction: "Min_ArgMin" }).grad("x"), TypeError, /two outputs/);
-  await assertThrowsClass(() => Genred("SqDist(x,y)", ALIASES, { reduction: "Max_SumShiftExp" }).grad("x"), TypeError,
-    /Cannot differentiate the Max_SumShiftExp reduction/);
-  await assertThrowsClass(() => Genred("SqDist(x,y)", ALIASES).grad("z"), TypeError, /Cannot differentiate with respect to "z"/);
-  await assertThrowsClass(() => Genred("BSpline(x, p, 1)", ALIASES).grad("x")(...args, [[0], [0], [0], [0]]), TypeError, /BSpline has no gradient/);
+  await assertThrowsClass(
+    () => Genred("SqDist(x,y)", ALIASES, { reduction: "Min_ArgMin" }).grad("x"),
+    TypeError,
+    /two outputs/,
+  );
+  await assertThrowsClass(
+    () => Genred("SqDist(x,y)", ALIASES, { reduction: "Max_SumShiftExp" }).grad("x"),
+    TypeError,
+    /Cannot differentiate the Max_SumShiftExp reduction/,
+  );
+  await assertThrowsClass(
+    () => Genred("SqDist(x,y)", ALIASES).grad("z"),
+    TypeError,
+    /Cannot differentiate with respect to "z"/,
+  );
+  await assertThrowsClass(
+    () => Genred("BSpline(x, p, 1)", ALIASES).grad("x")(...args, [[0], [0], [0], [0]]),
+    TypeError,
+    /BSpline has no gradient/,
+  );
 });
 
 Deno.test("a grad routine prints the formula it differentiates", () => {

@@ -1,7 +1,7 @@
 // Every operation of the table against a dense computation written in the tests, on i- and
 // j-variables and in pairs, and every gradient rule against central finite differences (float64).
 import assert from "node:assert/strict";
-import { Genred, ndarray, type NDArray } from "../../mod.ts";
+import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { OPS } from "../../lazy/ops.ts";
 import { assertClose, rng, rows } from "../_helpers.ts";
 import { type OpSpec, SPECS } from "./_op_specs.ts";
@@ -12,8 +12,10 @@ function sample(spec: OpSpec, k: number, n: number, r: () => number): Float64Arr
   const d = spec.dims[k], dom = spec.dom?.[k] ?? [-1, 1];
   const out = new Float64Array(n * d);
   for (let row = 0; row < n; row++) {
-    const vals = Array.from({ length: d }, () =>
-      dom === "ints" ? Math.floor(3 * r()) : dom === "sorted" ? r() : dom[0] + (dom[1] - dom[0]) * r());
+    const vals = Array.from(
+      { length: d },
+      () => dom === "ints" ? Math.floor(3 * r()) : dom === "sorted" ? r() : dom[0] + (dom[1] - dom[0]) * r(),
+    );
     if (dom === "sorted") vals.sort((x, y) => x - y);
     out.set(vals, row * d);
   }
@@ -36,9 +38,17 @@ for (const spec of SPECS) {
       spec.dense(...(data.map((x, k) => pick(x, spec.dims[k], i)) as [number[], number[], number[]]))
     );
     const args = data.map((x, k) => ndarray(x, [M, spec.dims[k]]));
-    const onI = (await Genred(spec.formula, aliases(spec, spec.dims.map(() => "Vi")), { axis: 1 })(...args)) as NDArray;
+    const onI = (await Genred(
+      spec.formula,
+      aliases(spec, spec.dims.map(() => "Vi")),
+      { axis: 1 },
+    )(...args)) as NDArray;
     assertClose(onI.data, expected, { what: "i-variables" });
-    const onJ = (await Genred(spec.formula, aliases(spec, spec.dims.map(() => "Vj")), { axis: 0 })(...args)) as NDArray;
+    const onJ = (await Genred(
+      spec.formula,
+      aliases(spec, spec.dims.map(() => "Vj")),
+      { axis: 0 },
+    )(...args)) as NDArray;
     assertClose(onJ.data, expected, { what: "j-variables" });
     assert.deepEqual(onJ.shape, [M, expected.length / M]);
   });
@@ -53,7 +63,10 @@ for (const spec of SPECS) {
       for (let i = 0; i < M; i++) {
         let acc: number[] | undefined;
         for (let j = 0; j < N; j++) {
-          const v = spec.dense(pick(x, spec.dims[0], i), ...(rest.map((y, k) => pick(y, spec.dims[k + 1], j)) as [number[], number[]]));
+          const v = spec.dense(
+            pick(x, spec.dims[0], i),
+            ...(rest.map((y, k) => pick(y, spec.dims[k + 1], j)) as [number[], number[]]),
+          );
           acc = acc ? acc.map((s, c) => s + v[c]) : v;
         }
         expected.push(...acc!);
@@ -77,8 +90,15 @@ for (const spec of SPECS) {
         const forward = Genred(spec.formula, aliases(spec, cats), { axis: 1 });
         const D = ((await forward(...data.map((x, k) => ndarray(x, [M, spec.dims[k]])))) as NDArray).shape[1];
         const e = Float64Array.from({ length: M * D }, () => r() * 2 - 1);
-        const grad = Genred(`Grad(${spec.formula}, ${NAMES[v]}, e)`, [...aliases(spec, cats), `e = Vi(${D})`], { axis: 1 });
-        const g = (await grad(...data.map((x, k) => ndarray(x, [M, spec.dims[k]])), ndarray(e, [M, D]))) as NDArray;
+        const grad = Genred(
+          `Grad(${spec.formula}, ${NAMES[v]}, e)`,
+          [...aliases(spec, cats), `e = Vi(${D})`],
+          { axis: 1 },
+        );
+        const g = (await grad(
+          ...data.map((x, k) => ndarray(x, [M, spec.dims[k]])),
+          ndarray(e, [M, D]),
+        )) as NDArray;
         // Central differences of ⟨F(v), e⟩, one component of v at a time (rows are independent).
         const h = 1e-6, dv = spec.dims[v];
         const fd = new Float64Array(M * dv);

@@ -125,21 +125,56 @@ Deno.test("malformed formulas are SyntaxErrors naming the offset and what was ex
 });
 
 Deno.test("dimension mismatches are TypeErrors naming both dimensions and the aliases", async () => {
-  await assertThrowsClass(() => parseFormula("x + Extract(y, 0, 2)", scope), TypeError,
-    /Add expects arguments of one dimension or of dimension 1, got "x" of dimension 3 and Extract\(Var\(1,3,1\),0,2\) of dimension 2/);
-  await assertThrowsClass(() => parseFormula("x | A", scope), TypeError, /"x" of dimension 3 and "A" of dimension 9/);
-  await assertThrowsClass(() => parseFormula("Elem(x, 3)", scope), RangeError, /Elem expects an index between 0 and 2, got 3/);
-  await assertThrowsClass(() => parseFormula("Grad(x, y + x, x)", scope), TypeError, /Grad differentiates with respect to a variable/);
-  await assertThrowsClass(() => parseFormula("MatVecMult(A, Extract(x, 0, 2))", scope), TypeError, /multiple of the vector's/);
+  await assertThrowsClass(
+    () => parseFormula("x + Extract(y, 0, 2)", scope),
+    TypeError,
+    /Add expects arguments of one dimension or of dimension 1, got "x" of dimension 3 and Extract\(Var\(1,3,1\),0,2\) of dimension 2/,
+  );
+  await assertThrowsClass(
+    () => parseFormula("x | A", scope),
+    TypeError,
+    /"x" of dimension 3 and "A" of dimension 9/,
+  );
+  await assertThrowsClass(
+    () => parseFormula("Elem(x, 3)", scope),
+    RangeError,
+    /Elem expects an index between 0 and 2, got 3/,
+  );
+  await assertThrowsClass(
+    () => parseFormula("Grad(x, y + x, x)", scope),
+    TypeError,
+    /Grad differentiates with respect to a variable/,
+  );
+  await assertThrowsClass(
+    () => parseFormula("MatVecMult(A, Extract(x, 0, 2))", scope),
+    TypeError,
+    /multiple of the vector's/,
+  );
   await assertThrowsClass(() => parseFormula("RatCst(1, 0)", scope), RangeError, /nonzero denominator/);
-  await assertThrowsClass(() => parseFormula("TensorDot(A, x, [3, 3], [3], [0, 1], [0])", scope), TypeError, /as many contracted axes/);
+  await assertThrowsClass(
+    () => parseFormula("TensorDot(A, x, [3, 3], [3], [0, 1], [0])", scope),
+    TypeError,
+    /as many contracted axes/,
+  );
 });
 
 Deno.test("bad aliases are errors that name them", async () => {
   await assertThrowsClass(() => parseAliases(["x = Vk(3)"]), SyntaxError, /Cannot parse alias "x = Vk\(3\)"/);
-  await assertThrowsClass(() => parseAliases(["x = Vi(3)", "x = Vj(3)"]), SyntaxError, /"x" is defined twice/);
+  await assertThrowsClass(
+    () => parseAliases(["x = Vi(3)", "x = Vj(3)"]),
+    SyntaxError,
+    /"x" is defined twice/,
+  );
   await assertThrowsClass(() => parseAliases(["Exp = Vi(3)"]), SyntaxError, /name of an operation/);
   await assertThrowsClass(() => parseAliases(["x = Vi(0)"]), RangeError, /dimension 0/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(3)", "Var(0,2,0)"]), TypeError, /Argument 0 is declared twice/);
-  await assertThrowsClass(() => Genred("x + Var(2,3,1)", ["x = Vi(3)"]), TypeError, /No alias or Var\(\.\.\.\) declares argument position 1/);
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(3)", "Var(0,2,0)"]),
+    TypeError,
+    /Argument 0 is declared twice/,
+  );
+  await assertThrowsClass(
+    () => Genred("x + Var(2,3,1)", ["x = Vi(3)"]),
+    TypeError,
+    /No alias or Var\(\.\.\.\) declares argument position 1/,
+  );
 });

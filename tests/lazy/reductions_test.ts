@@ -1,8 +1,8 @@
 // Every reduction against a dense computation in the test: ties, K close to N, a reduced size
 // of 1, both axes; and the properties tiled engines rely on (merges, block sums, running max).
 import assert from "node:assert/strict";
-import { Genred, ndarray, type NDArray } from "../../mod.ts";
-import { foldTerms, REDUCTIONS, type ReductionName } from "../../lazy/reductions.ts";
+import { Genred, type NDArray, ndarray } from "../../mod.ts";
+import { foldTerms, type ReductionName, REDUCTIONS } from "../../lazy/reductions.ts";
 import { assertClose, assertThrowsClass, rng } from "../_helpers.ts";
 
 /** F_ij = x_i − y_j (D components) on integer-valued points, so that ties are frequent. */
@@ -15,7 +15,13 @@ function setup(M: number, N: number, D: number, seed: number, ints = true) {
 }
 
 /** Dense K smallest (value, index) per column d of row i: stable sort by value, then index. */
-function denseKmin(F: (i: number, j: number, d: number) => number, i: number, N: number, d: number, K: number) {
+function denseKmin(
+  F: (i: number, j: number, d: number) => number,
+  i: number,
+  N: number,
+  d: number,
+  K: number,
+) {
   const terms = Array.from({ length: N }, (_, j) => ({ v: F(i, j, d), j }));
   terms.sort((a, b) => a.v - b.v || a.j - b.j);
   return terms.slice(0, K);
@@ -44,7 +50,8 @@ for (const [M, N, D] of [[5, 7, 1], [4, 9, 3], [3, 1, 2], [1, 300, 2]]) {
       const a = (await run(`Arg${red}` as ReductionName, M, N, D, M * N + D).out) as NDArray;
       assert.ok(a.data instanceof Int32Array);
       assert.deepEqual(Array.from(a.data), idx);
-      const [pv, pa] = (await run(`${red}_Arg${red}` as ReductionName, M, N, D, M * N + D).out) as unknown as NDArray[];
+      const [pv, pa] =
+        (await run(`${red}_Arg${red}` as ReductionName, M, N, D, M * N + D).out) as unknown as NDArray[];
       assertClose(pv.data, val);
       assert.deepEqual(Array.from(pa.data), idx);
     }
@@ -81,9 +88,17 @@ Deno.test("K larger than the reduced size, or missing, is a RangeError naming K"
   const { x, y } = setup(3, 4, 1, 1);
   const g = Genred("x - y", ["x = Vi(1)", "y = Vj(1)"], { reduction: "ArgKMin", axis: 1, k: 5 });
   await assertThrowsClass(() => g(x, y), RangeError, /K = 5 is larger than the number of reduced terms, 4/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { reduction: "KMin" }), RangeError, /needs k, a positive integer/);
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { reduction: "KMin" }),
+    RangeError,
+    /needs k, a positive integer/,
+  );
   await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { reduction: "KMin", k: 0 }), RangeError, /got 0/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { reduction: "Sum", k: 2 }), TypeError, /takes no k/);
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { reduction: "Sum", k: 2 }),
+    TypeError,
+    /takes no k/,
+  );
 });
 
 Deno.test("Sum over both axes, and a reduced size of 1", async () => {
@@ -107,9 +122,11 @@ Deno.test("Sum over both axes, and a reduced size of 1", async () => {
 });
 
 Deno.test("a formula without a j-variable reduces over N = 1; without an i-variable, M = 1 (as KeOps)", async () => {
-  const s = (await Genred("x * 2", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 })([[1], [2]], [[5], [6], [7]])) as NDArray;
+  const s =
+    (await Genred("x * 2", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 })([[1], [2]], [[5], [6], [7]])) as NDArray;
   assertClose(s.data, [2, 4]);
-  const t = (await Genred("y * 2", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 })([[1], [2]], [[5], [6], [7]])) as NDArray;
+  const t =
+    (await Genred("y * 2", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 })([[1], [2]], [[5], [6], [7]])) as NDArray;
   assert.deepEqual(t.shape, [1, 1]);
   assertClose(t.data, [36]);
 });
@@ -122,30 +139,56 @@ Deno.test("LogSumExp is log Σ exp with a running max: no overflow at F = 1000, 
     return m + Math.log(y.reduce((s, _, j) => s + Math.exp(F(i, j) - m) * g(j), 0));
   };
   const f64 = (a: number[][]) => ndarray(Float64Array.from(a.flat()), [a.length, a[0].length]);
-  const plain = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)"], { reduction: "LogSumExp", axis: 1 })(f64(x), f64(y))) as NDArray;
+  const plain = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)"], { reduction: "LogSumExp", axis: 1 })(
+    f64(x),
+    f64(y),
+  )) as NDArray;
   assertClose(plain.data, [0, 1, 2].map((i) => lse(i, () => 1)));
   for (const red of ["LogSumExp", "LogSumExpWeight"] as const) {
-    const wt = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)", "w = Vj(2)"], { reduction: red, axis: 1, formula2: "w" })(
-      f64(x), f64(y), f64(w),
+    const wt = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)", "w = Vj(2)"], {
+      reduction: red,
+      axis: 1,
+      formula2: "w",
+    })(
+      f64(x),
+      f64(y),
+      f64(w),
     )) as NDArray;
     assert.deepEqual(wt.shape, [3, 2]);
     assertClose(wt.data, [0, 1, 2].flatMap((i) => [lse(i, (j) => w[j][0]), lse(i, (j) => w[j][1])]));
   }
-  const soft = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)", "w = Vj(2)"], { reduction: "SumSoftMaxWeight", axis: 1, formula2: "w" })(
-    f64(x), f64(y), f64(w),
+  const soft = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)", "w = Vj(2)"], {
+    reduction: "SumSoftMaxWeight",
+    axis: 1,
+    formula2: "w",
+  })(
+    f64(x),
+    f64(y),
+    f64(w),
   )) as NDArray;
-  assertClose(soft.data, [0, 1, 2].flatMap((i) => [0, 1].map((c) => Math.exp(lse(i, (j) => w[j][c]) - lse(i, () => 1)))), { rtol: 1e-10 });
-  const raw = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)"], { reduction: "Max_SumShiftExp", axis: 1 })(f64(x), f64(y))) as NDArray;
+  assertClose(
+    soft.data,
+    [0, 1, 2].flatMap((i) => [0, 1].map((c) => Math.exp(lse(i, (j) => w[j][c]) - lse(i, () => 1)))),
+    { rtol: 1e-10 },
+  );
+  const raw = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)"], { reduction: "Max_SumShiftExp", axis: 1 })(
+    f64(x),
+    f64(y),
+  )) as NDArray;
   assert.deepEqual(raw.shape, [3, 2]);
-  assertClose(raw.data, [0, 1, 2].flatMap((i) => {
-    const m = Math.max(...y.map((_, j) => F(i, j)));
-    return [m, y.reduce((acc, _, j) => acc + Math.exp(F(i, j) - m), 0)];
-  }));
+  assertClose(
+    raw.data,
+    [0, 1, 2].flatMap((i) => {
+      const m = Math.max(...y.map((_, j) => F(i, j)));
+      return [m, y.reduce((acc, _, j) => acc + Math.exp(F(i, j) - m), 0)];
+    }),
+  );
 });
 
 Deno.test("LogSumExp of a row of −∞ terms is −∞, not NaN", async () => {
   const out = (await Genred("Log(x * y)", ["x = Vi(1)", "y = Vj(1)"], { reduction: "LogSumExp", axis: 1 })(
-    ndarray(Float64Array.of(0, 1), [2, 1]), ndarray(Float64Array.of(1, 2), [2, 1]),
+    ndarray(Float64Array.of(0, 1), [2, 1]),
+    ndarray(Float64Array.of(1, 2), [2, 1]),
   )) as NDArray;
   assert.equal(out.data[0], -Infinity);
   assertClose([out.data[1]], [Math.log(3)]);
@@ -175,17 +218,44 @@ Deno.test("block summation keeps a float32 Sum of a million terms within 1e-5 of
   for (const t of terms) exact += t;
   const dims = { D: 1, K: 0, Dw: 1 };
   const blocked = foldTerms(REDUCTIONS.Sum, dims, terms, { round: Math.fround }).values[0];
-  assert.ok(Math.abs(blocked - exact) / exact < 1e-5, `blocked float32 sum off by ${Math.abs(blocked - exact) / exact}`);
+  assert.ok(
+    Math.abs(blocked - exact) / exact < 1e-5,
+    `blocked float32 sum off by ${Math.abs(blocked - exact) / exact}`,
+  );
   // Without blocks, float32 accumulation drifts well past that bound: the blocks are what matter.
   const direct = foldTerms(REDUCTIONS.Sum, dims, terms, { round: Math.fround, block: Infinity }).values[0];
   assert.ok(Math.abs(direct - exact) / exact > 1e-5);
 });
 
 Deno.test("reduction options are validated", async () => {
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { reduction: "Mean" as ReductionName }), TypeError, /Unknown reduction "Mean"/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { axis: 2 as 0 }), RangeError, /axis must be 0 or 1, got 2/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { reduction: "SumSoftMaxWeight" }), TypeError, /needs formula2/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { formula2: "x" }), TypeError, /takes no formula2/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(2)"], { reduction: "LogSumExp" }), TypeError, /needs a scalar formula, got dimension 2/);
-  await assertThrowsClass(() => Genred("x", ["x = Vi(1)"], { bogus: 1 } as never), TypeError, /Unknown Genred option "bogus"/);
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { reduction: "Mean" as ReductionName }),
+    TypeError,
+    /Unknown reduction "Mean"/,
+  );
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { axis: 2 as 0 }),
+    RangeError,
+    /axis must be 0 or 1, got 2/,
+  );
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { reduction: "SumSoftMaxWeight" }),
+    TypeError,
+    /needs formula2/,
+  );
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { formula2: "x" }),
+    TypeError,
+    /takes no formula2/,
+  );
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(2)"], { reduction: "LogSumExp" }),
+    TypeError,
+    /needs a scalar formula, got dimension 2/,
+  );
+  await assertThrowsClass(
+    () => Genred("x", ["x = Vi(1)"], { bogus: 1 } as never),
+    TypeError,
+    /Unknown Genred option "bogus"/,
+  );
 });

@@ -8,13 +8,20 @@ Deno.test("KernelSolve solves the Gaussian system of KeOps's example", async () 
   const r = rng(8);
   const N = 40, g = 2, alpha = 0.1;
   const x = uniform(r, N * 2), b = uniform(r, N);
-  const solve = KernelSolve("Exp(-g*SqDist(x,y))*a", ["x = Vi(2)", "y = Vj(2)", "a = Vj(1)", "g = Pm(1)"], "a", { axis: 1 });
+  const solve = KernelSolve(
+    "Exp(-g*SqDist(x,y))*a",
+    ["x = Vi(2)", "y = Vj(2)", "a = Vj(1)", "g = Pm(1)"],
+    "a",
+    { axis: 1 },
+  );
   assert.equal(solve.formula, "(Exp((Minus(Var(3,1,2)) * SqDist(Var(0,2,0),Var(1,2,1)))) * Var(2,1,1))");
   const X = ndarray(x, [N, 2]);
   const a = await solve(X, X, ndarray(b, [N, 1]), [g], { alpha, eps: 1e-12 });
   const resid = Array.from({ length: N }, (_, i) => {
     let s = alpha * a.data[i];
-    for (let j = 0; j < N; j++) s += Math.exp(-g * ((x[2 * i] - x[2 * j]) ** 2 + (x[2 * i + 1] - x[2 * j + 1]) ** 2)) * a.data[j];
+    for (let j = 0; j < N; j++) {
+      s += Math.exp(-g * ((x[2 * i] - x[2 * j]) ** 2 + (x[2 * i + 1] - x[2 * j + 1]) ** 2)) * a.data[j];
+    }
     return s - b[i];
   });
   assertClose(resid, new Array(N).fill(0), { atol: 1e-9 });
@@ -26,13 +33,22 @@ Deno.test("conjugate gradient stops at once on b = 0 and solves a small SPD syst
   assertClose(await conjugateGradient(apply, new Float64Array(3), 0, 1e-6), [0, 0, 0]);
   assert.equal(calls, 0);
   const A = [[4, 1, 0], [1, 3, 1], [0, 1, 2]];
-  const mv = (v: Float64Array) => Promise.resolve(Float64Array.from(A.map((row) => row.reduce((s, x, k) => s + x * v[k], 0))));
+  const mv = (v: Float64Array) =>
+    Promise.resolve(Float64Array.from(A.map((row) => row.reduce((s, x, k) => s + x * v[k], 0))));
   const sol = await conjugateGradient(mv, Float64Array.of(1, 2, 3), 0, 1e-14);
   assertClose(A.map((row) => row.reduce((s, x, k) => s + x * sol[k], 0)), [1, 2, 3], { atol: 1e-10 });
 });
 
 Deno.test("KernelSolve refuses an unknown that is not a reduced variable", async () => {
   const aliases = ["x = Vi(2)", "y = Vj(2)", "a = Vj(1)"];
-  await assertThrowsClass(() => KernelSolve("Exp(-SqDist(x,y))*a", aliases, "q", { axis: 1 }), TypeError, /"q" is not one of the aliases/);
-  await assertThrowsClass(() => KernelSolve("Exp(-SqDist(x,y))*a", aliases, "x", { axis: 1 }), TypeError, /must be indexed by the reduced axis \(Vj\)/);
+  await assertThrowsClass(
+    () => KernelSolve("Exp(-SqDist(x,y))*a", aliases, "q", { axis: 1 }),
+    TypeError,
+    /"q" is not one of the aliases/,
+  );
+  await assertThrowsClass(
+    () => KernelSolve("Exp(-SqDist(x,y))*a", aliases, "x", { axis: 1 }),
+    TypeError,
+    /must be indexed by the reduced axis \(Vj\)/,
+  );
 });
