@@ -108,7 +108,8 @@ function offsets(dims: number[], weights: number[]): Int32Array {
   return out;
 }
 
-interface Plan {
+/** Offset tables of a TensorDot (see `tensorDotTables`). */
+export interface Plan {
   fo: Int32Array;
   go: Int32Array;
   fc: Int32Array;
@@ -116,6 +117,14 @@ interface Plan {
 }
 
 const plans = new WeakMap<Node, Plan>();
+
+/**
+ * The offset tables of a TensorDot node: output q reads f at fo[q] + fc[c] and g at
+ * go[q] + gc[c] for each contracted index c (engines evaluate it from these).
+ */
+export function tensorDotTables(n: Node): Plan {
+  return plan(n);
+}
 
 function plan(n: Node): Plan {
   let p = plans.get(n);

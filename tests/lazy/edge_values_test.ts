@@ -1,5 +1,5 @@
 // KeOps's edge values (section 9 of the reference), forward and gradient.
-import { Genred, ndarray, type NDArray } from "../../mod.ts";
+import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { assertClose } from "../_helpers.ts";
 
 async function at(formula: string, x: number[], dim = 1): Promise<number[]> {
@@ -16,7 +16,14 @@ Deno.test("edge values of the element-wise operations match KeOps", async () => 
   assertClose(await at("Step(x)", [0, -1e-300]), [1, 0]);
   assertClose(await at("ReLU(x)", [0, -1]), [0, 0]);
   assertClose(await at("IfElse(x, 7, 8)", [0, -1e-300]), [7, 8]);
-  assertClose(await at("Round(x, 0)", [2.5, -2.5, 0.5, -0.5, 1.5, 0.49999999999999994]), [3, -3, 1, -1, 2, 0]);
+  assertClose(await at("Round(x, 0)", [2.5, -2.5, 0.5, -0.5, 1.5, 0.49999999999999994]), [
+    3,
+    -3,
+    1,
+    -1,
+    2,
+    0,
+  ]);
   assertClose(await at("Round(x, 1)", [0.25, -0.35]), [0.3, -0.4]);
   assertClose(await at("OneHot(x, 3)", [1.5, 0.49, 5]), [0, 0, 1, 1, 0, 0, 0, 0, 0]);
   assertClose(await at("Clamp(x, 1, 0)", [0.5, 2, -1]), [1, 0, 1]); // a > b: KeOps's test order

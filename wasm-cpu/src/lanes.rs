@@ -1,0 +1,312 @@
+//! One small trait for a SIMD vector of float lanes, implemented for f32x4 and f64x2; the
+//! interpreter and the reductions are written once against it (as memchr's `Vector`).
+
+use crate::math;
+use core::arch::wasm32::*;
+
+/// A vector of `N` lanes of the scalar type `S`.
+pub trait Lanes: Copy {
+    type S: Copy;
+    const N: usize;
+    unsafe fn load(p: *const Self::S) -> Self;
+    unsafe fn store(self, p: *mut Self::S);
+    unsafe fn store_lane0(self, p: *mut Self::S);
+    fn splat(x: f64) -> Self;
+    unsafe fn splat_at(p: *const Self::S) -> Self;
+    fn lane(self, l: usize) -> f64;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn neg(self) -> Self;
+    fn abs(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn floor(self) -> Self;
+    fn trunc(self) -> Self;
+    fn lt(self, o: Self) -> v128;
+    fn le(self, o: Self) -> v128;
+    fn eq(self, o: Self) -> v128;
+    fn ne(self, o: Self) -> v128;
+    fn bits(self) -> v128;
+    fn from_bits(v: v128) -> Self;
+    /// e^x, vectorised where the lane type allows it.
+    fn exp(self) -> Self;
+    /// Applies a float64 function lane by lane (rounding back to the lane type).
+    fn map(self, f: impl Fn(f64) -> f64) -> Self;
+    fn map2(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self;
+    /// Reads lane `l` of the element at p (p + l), as f64.
+    unsafe fn read(p: *const Self::S, l: usize) -> f64;
+    unsafe fn write(p: *mut Self::S, l: usize, v: f64);
+}
+
+/// mask ? a : b.
+#[inline(always)]
+pub fn select<L: Lanes>(mask: v128, a: L, b: L) -> L {
+    L::from_bits(v128_bitselect(a.bits(), b.bits(), mask))
+}
+
+#[derive(Clone, Copy)]
+pub struct F32x4(pub v128);
+#[derive(Clone, Copy)]
+pub struct F64x2(pub v128);
+
+impl Lanes for F32x4 {
+    type S = f32;
+    const N: usize = 4;
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        F32x4(v128_load(p as *const v128))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        v128_store(p as *mut v128, self.0)
+    }
+    #[inline(always)]
+    unsafe fn store_lane0(self, p: *mut f32) {
+        *p = f32x4_extract_lane::<0>(self.0)
+    }
+    #[inline(always)]
+    fn splat(x: f64) -> Self {
+        F32x4(f32x4_splat(x as f32))
+    }
+    #[inline(always)]
+    unsafe fn splat_at(p: *const f32) -> Self {
+        F32x4(f32x4_splat(*p))
+    }
+    #[inline(always)]
+    fn lane(self, l: usize) -> f64 {
+        (match l {
+            0 => f32x4_extract_lane::<0>(self.0),
+            1 => f32x4_extract_lane::<1>(self.0),
+            2 => f32x4_extract_lane::<2>(self.0),
+            _ => f32x4_extract_lane::<3>(self.0),
+        }) as f64
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        F32x4(f32x4_add(self.0, o.0))
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        F32x4(f32x4_sub(self.0, o.0))
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        F32x4(f32x4_mul(self.0, o.0))
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        F32x4(f32x4_div(self.0, o.0))
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        F32x4(f32x4_neg(self.0))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        F32x4(f32x4_abs(self.0))
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        F32x4(f32x4_sqrt(self.0))
+    }
+    #[inline(always)]
+    fn floor(self) -> Self {
+        F32x4(f32x4_floor(self.0))
+    }
+    #[inline(always)]
+    fn trunc(self) -> Self {
+        F32x4(f32x4_trunc(self.0))
+    }
+    #[inline(always)]
+    fn lt(self, o: Self) -> v128 {
+        f32x4_lt(self.0, o.0)
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> v128 {
+        f32x4_le(self.0, o.0)
+    }
+    #[inline(always)]
+    fn eq(self, o: Self) -> v128 {
+        f32x4_eq(self.0, o.0)
+    }
+    #[inline(always)]
+    fn ne(self, o: Self) -> v128 {
+        f32x4_ne(self.0, o.0)
+    }
+    #[inline(always)]
+    fn bits(self) -> v128 {
+        self.0
+    }
+    #[inline(always)]
+    fn from_bits(v: v128) -> Self {
+        F32x4(v)
+    }
+    /// Cephes's expf: x = n·ln2 + r (ln2 in two parts), e^r by a degree-6 polynomial, times 2ⁿ
+    /// built from exponent bits in two steps (so that subnormal results are right); NaN, +∞
+    /// and the overflow and underflow edges are patched in at the end.
+    #[inline(always)]
+    fn exp(self) -> Self {
+        let x = self.0;
+        let xc = f32x4_max(f32x4_min(x, f32x4_splat(88.8)), f32x4_splat(-104.0));
+        let n = f32x4_nearest(f32x4_mul(xc, f32x4_splat(1.442_695_04)));
+        let r = f32x4_sub(f32x4_sub(xc, f32x4_mul(n, f32x4_splat(0.693_359_375))), f32x4_mul(n, f32x4_splat(-2.121_944_4e-4)));
+        let mut p = f32x4_splat(1.987_569_15e-4);
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.398_199_95e-3));
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(8.333_451_9e-3));
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(4.166_579_59e-2));
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.666_666_55e-1));
+        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(5.000_000_12e-1));
+        let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+        let ni = i32x4_trunc_sat_f32x4(n);
+        let n1 = i32x4_shr(ni, 1);
+        let n2 = i32x4_sub(ni, n1);
+        let s1 = i32x4_shl(i32x4_add(n1, i32x4_splat(127)), 23);
+        let s2 = i32x4_shl(i32x4_add(n2, i32x4_splat(127)), 23);
+        let mut out = f32x4_mul(f32x4_mul(y, s1), s2);
+        out = v128_bitselect(f32x4_splat(f32::INFINITY), out, f32x4_gt(x, f32x4_splat(88.722_84)));
+        out = v128_bitselect(f32x4_splat(0.0), out, f32x4_lt(x, f32x4_splat(-103.972_08)));
+        out = v128_bitselect(x, out, f32x4_ne(x, x));
+        F32x4(out)
+    }
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> Self {
+        let v = self.0;
+        F32x4(f32x4(
+            f(f32x4_extract_lane::<0>(v) as f64) as f32,
+            f(f32x4_extract_lane::<1>(v) as f64) as f32,
+            f(f32x4_extract_lane::<2>(v) as f64) as f32,
+            f(f32x4_extract_lane::<3>(v) as f64) as f32,
+        ))
+    }
+    #[inline(always)]
+    fn map2(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self {
+        let (a, b) = (self.0, o.0);
+        F32x4(f32x4(
+            f(f32x4_extract_lane::<0>(a) as f64, f32x4_extract_lane::<0>(b) as f64) as f32,
+            f(f32x4_extract_lane::<1>(a) as f64, f32x4_extract_lane::<1>(b) as f64) as f32,
+            f(f32x4_extract_lane::<2>(a) as f64, f32x4_extract_lane::<2>(b) as f64) as f32,
+            f(f32x4_extract_lane::<3>(a) as f64, f32x4_extract_lane::<3>(b) as f64) as f32,
+        ))
+    }
+    #[inline(always)]
+    unsafe fn read(p: *const f32, l: usize) -> f64 {
+        *p.add(l) as f64
+    }
+    #[inline(always)]
+    unsafe fn write(p: *mut f32, l: usize, v: f64) {
+        *p.add(l) = v as f32
+    }
+}
+
+impl Lanes for F64x2 {
+    type S = f64;
+    const N: usize = 2;
+    #[inline(always)]
+    unsafe fn load(p: *const f64) -> Self {
+        F64x2(v128_load(p as *const v128))
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f64) {
+        v128_store(p as *mut v128, self.0)
+    }
+    #[inline(always)]
+    unsafe fn store_lane0(self, p: *mut f64) {
+        *p = f64x2_extract_lane::<0>(self.0)
+    }
+    #[inline(always)]
+    fn splat(x: f64) -> Self {
+        F64x2(f64x2_splat(x))
+    }
+    #[inline(always)]
+    unsafe fn splat_at(p: *const f64) -> Self {
+        F64x2(f64x2_splat(*p))
+    }
+    #[inline(always)]
+    fn lane(self, l: usize) -> f64 {
+        if l == 0 { f64x2_extract_lane::<0>(self.0) } else { f64x2_extract_lane::<1>(self.0) }
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        F64x2(f64x2_add(self.0, o.0))
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        F64x2(f64x2_sub(self.0, o.0))
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        F64x2(f64x2_mul(self.0, o.0))
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        F64x2(f64x2_div(self.0, o.0))
+    }
+    #[inline(always)]
+    fn neg(self) -> Self {
+        F64x2(f64x2_neg(self.0))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        F64x2(f64x2_abs(self.0))
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        F64x2(f64x2_sqrt(self.0))
+    }
+    #[inline(always)]
+    fn floor(self) -> Self {
+        F64x2(f64x2_floor(self.0))
+    }
+    #[inline(always)]
+    fn trunc(self) -> Self {
+        F64x2(f64x2_trunc(self.0))
+    }
+    #[inline(always)]
+    fn lt(self, o: Self) -> v128 {
+        f64x2_lt(self.0, o.0)
+    }
+    #[inline(always)]
+    fn le(self, o: Self) -> v128 {
+        f64x2_le(self.0, o.0)
+    }
+    #[inline(always)]
+    fn eq(self, o: Self) -> v128 {
+        f64x2_eq(self.0, o.0)
+    }
+    #[inline(always)]
+    fn ne(self, o: Self) -> v128 {
+        f64x2_ne(self.0, o.0)
+    }
+    #[inline(always)]
+    fn bits(self) -> v128 {
+        self.0
+    }
+    #[inline(always)]
+    fn from_bits(v: v128) -> Self {
+        F64x2(v)
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        self.map(math::exp)
+    }
+    #[inline(always)]
+    fn map(self, f: impl Fn(f64) -> f64) -> Self {
+        F64x2(f64x2(f(f64x2_extract_lane::<0>(self.0)), f(f64x2_extract_lane::<1>(self.0))))
+    }
+    #[inline(always)]
+    fn map2(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self {
+        F64x2(f64x2(
+            f(f64x2_extract_lane::<0>(self.0), f64x2_extract_lane::<0>(o.0)),
+            f(f64x2_extract_lane::<1>(self.0), f64x2_extract_lane::<1>(o.0)),
+        ))
+    }
+    #[inline(always)]
+    unsafe fn read(p: *const f64, l: usize) -> f64 {
+        *p.add(l)
+    }
+    #[inline(always)]
+    unsafe fn write(p: *mut f64, l: usize, v: f64) {
+        *p.add(l) = v
+    }
+}
