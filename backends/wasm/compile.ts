@@ -4,8 +4,8 @@
  * Each distinct node becomes one instruction writing one register. A register is "pair" (it
  * depends on a j-variable: T values per component, one per pair of the tile) or "uniform"
  * (computed once per row i). Variables are not copied into registers: they are registers of
- * their own kinds that point into the input arrays. One pattern is fused:
- * `Sum(Square(Subtract(a, b)))` (every SqDist) is a single instruction.
+ * their own kinds that point into the input arrays. Two patterns are fused:
+ * `Sum(Square(Subtract(a, b)))` (every SqDist) and `Exp(Minus(a))` (every Gaussian kernel).
  *
  * The program is position-independent: pointers (registers, TensorDot tables, scratch space)
  * are resolved by the driver when it lays out memory (see `engine.ts`).
@@ -16,7 +16,7 @@
 import type { Node } from "../../lazy/tree.ts";
 import { keyOf } from "../../lazy/grad.ts";
 import { opDef } from "../../lazy/ops.ts";
-import { type Evaluated, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
+import { type Evaluated, EXPNEG_FUSED, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
 import { tensorDotTables } from "../../lazy/ops_tensordot.ts";
 
 /** Register kinds, as `wasm-cpu/src/engine.rs`. */
@@ -78,7 +78,7 @@ interface Instr {
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const sq = make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], []);
  * const prog = compile([make("Exp", [make("Minus", [sq], [])], [])]);
- * console.assert(prog.nRow === 0 && prog.nPair === 3); // SqDist fused, Minus, Exp
+ * console.assert(prog.nRow === 0 && prog.nPair === 2); // SqDist, then Exp(Minus(·)), fused
  * ```
  */
 export function compile(formulas: readonly Node[]): Program {
@@ -104,12 +104,13 @@ export function compile(formulas: readonly Node[]): Program {
       const value = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
       out = reg({ kind: Kind.Uniform, dim: n.dim, value });
     } else if (def.kind === "elementwise" || def.kind === "vector") {
-      const fused = sqdistOperands(n);
-      const args = (fused ?? n.args).map(visit);
+      const sq = sqdistOperands(n);
+      const expNeg = n.op === "Exp" && n.args[0].op === "Minus" ? n.args[0].args : undefined;
+      const args = (sq ?? expNeg ?? n.args).map(visit);
       const pair = args.some(perPair);
       out = reg({ kind: pair ? Kind.Pair : Kind.Uniform, dim: n.dim });
       const ins: Instr = {
-        op: fused ? SQDIST_FUSED : OPCODES[n.op as Evaluated],
+        op: sq ? SQDIST_FUSED : expNeg ? EXPNEG_FUSED : OPCODES[n.op as Evaluated],
         out,
         args,
         params: [],

@@ -20,6 +20,9 @@ export const FIRST_VECTOR = 50;
 /** Engine-internal fused instruction: Sum(Square(Subtract(a, b))). */
 export const SQDIST_FUSED = 80;
 
+/** Engine-internal fused instruction: Exp(Minus(a)). */
+export const EXPNEG_FUSED = 81;
+
 /** The opcode of each evaluated operation. */
 export const OPCODES: Record<Evaluated, number> = {
   Abs: 1,
@@ -86,6 +89,7 @@ export function opcodesRust(): string {
     ...lines,
     `pub const OP_FIRST_VECTOR: i32 = ${FIRST_VECTOR};`,
     `pub const OP_SQDIST_FUSED: i32 = ${SQDIST_FUSED};`,
+    `pub const OP_EXPNEG_FUSED: i32 = ${EXPNEG_FUSED};`,
     "",
   ].join("\n");
 }

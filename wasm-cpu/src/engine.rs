@@ -97,22 +97,47 @@ unsafe fn resolve<S: Copy>(c: &Ctx, r: i32, i: usize, j0: usize, bcast: bool) ->
     Op { ptr, ps, cs: if bcast && dim == 1 { 0 } else { cs }, dim }
 }
 
+// The loops below are unswitched by hand on whether each operand varies with the pair, so that
+// the inner loop over the tile is straight SIMD code: loads, the operation, a store.
+
 #[inline(always)]
 unsafe fn map1<L: Lanes>(o: Op<L::S>, a: Op<L::S>, groups: usize, f: impl Fn(L) -> L) {
-    for g in 0..groups {
-        let p = g * L::N;
-        for k in 0..o.dim {
-            o.st(k, p, f(a.ld(k, p)));
+    for k in 0..o.dim {
+        let (pa, po) = (a.ptr.add(k * a.cs), o.ptr.add(k * o.cs));
+        if !o.ps {
+            f(L::splat_at(pa)).store_lane0(po);
+            continue;
+        }
+        for g in 0..groups {
+            let p = g * L::N;
+            f(L::load(pa.add(p))).store(po.add(p));
         }
     }
 }
 
 #[inline(always)]
 unsafe fn map2<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, groups: usize, f: impl Fn(L, L) -> L) {
-    for g in 0..groups {
-        let p = g * L::N;
-        for k in 0..o.dim {
-            o.st(k, p, f(a.ld(k, p), b.ld(k, p)));
+    for k in 0..o.dim {
+        let (pa, pb, po) = (a.ptr.add(k * a.cs), b.ptr.add(k * b.cs), o.ptr.add(k * o.cs));
+        if !o.ps {
+            f(L::splat_at(pa), L::splat_at(pb)).store_lane0(po);
+        } else if a.ps && b.ps {
+            for g in 0..groups {
+                let p = g * L::N;
+                f(L::load(pa.add(p)), L::load(pb.add(p))).store(po.add(p));
+            }
+        } else if a.ps {
+            let bv = L::splat_at(pb);
+            for g in 0..groups {
+                let p = g * L::N;
+                f(L::load(pa.add(p)), bv).store(po.add(p));
+            }
+        } else {
+            let av = L::splat_at(pa);
+            for g in 0..groups {
+                let p = g * L::N;
+                f(av, L::load(pb.add(p))).store(po.add(p));
+            }
         }
     }
 }
@@ -124,6 +149,44 @@ unsafe fn map3<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, c: Op<L::S>, gro
         for k in 0..o.dim {
             o.st(k, p, f(a.ld(k, p), b.ld(k, p), c.ld(k, p)));
         }
+    }
+}
+
+/// Σ_k (a_k − b_k)², the fused SqDist; either operand may be a broadcast scalar.
+#[inline(always)]
+unsafe fn sqdist<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, groups: usize) {
+    let d = if a.dim > b.dim { a.dim } else { b.dim };
+    let (ca, cb) = (if a.dim == 1 { 0 } else { a.cs }, if b.dim == 1 { 0 } else { b.cs });
+    if !o.ps {
+        let mut s = zero::<L>();
+        for k in 0..d {
+            let t = L::splat_at(a.ptr.add(k * ca)).sub(L::splat_at(b.ptr.add(k * cb)));
+            s = s.add(t.mul(t));
+        }
+        s.store_lane0(o.ptr);
+        return;
+    }
+    // The usual case: a uniform (x_i), b per pair (y_j).
+    if !a.ps && b.ps {
+        for g in 0..groups {
+            let p = g * L::N;
+            let mut s = zero::<L>();
+            for k in 0..d {
+                let t = L::splat_at(a.ptr.add(k * ca)).sub(L::load(b.ptr.add(k * cb + p)));
+                s = s.add(t.mul(t));
+            }
+            s.store(o.ptr.add(p));
+        }
+        return;
+    }
+    for g in 0..groups {
+        let p = g * L::N;
+        let mut s = zero::<L>();
+        for k in 0..d {
+            let t = a.ld::<L>(k * if a.dim == 1 { 0 } else { 1 }, p).sub(b.ld(k * if b.dim == 1 { 0 } else { 1 }, p));
+            s = s.add(t.mul(t));
+        }
+        o.st(0, p, s);
     }
 }
 
@@ -206,6 +269,8 @@ unsafe fn exec<L: Lanes>(c: &Ctx, ins: *const i32, i: usize, j0: usize, count: u
         OP_LESSOREQUAL => map2::<L>(o, a, b, groups, |x, y| flag(x.le(y))),
         OP_CLAMP => map3::<L>(o, a, b, cc, groups, |x, lo, hi| select(x.lt(lo), lo, select(hi.lt(x), hi, x))),
         OP_IFELSE => map3::<L>(o, a, b, cc, groups, |x, t, f| select(x.lt(zero()), f, t)),
+        OP_SQDIST_FUSED => sqdist::<L>(o, a, b, groups),
+        OP_EXPNEG_FUSED => map1::<L>(o, a, groups, |x| x.neg().exp()),
         _ => exec_vector::<L>(op, ins, o, a, b, cc, groups, count),
     }
 }
@@ -228,16 +293,6 @@ unsafe fn exec_vector<L: Lanes>(
                 let mut s = a.ld::<L>(0, q);
                 for k in 1..a.dim {
                     s = s.add(a.ld(k, q));
-                }
-                o.st(0, q, s);
-            }
-            OP_SQDIST_FUSED => {
-                let d = if a.dim > b.dim { a.dim } else { b.dim };
-                let (ca, cb) = (if a.dim == 1 { 0 } else { 1 }, if b.dim == 1 { 0 } else { 1 });
-                let mut s = zero::<L>();
-                for k in 0..d {
-                    let t = a.ld::<L>(k * ca, q).sub(b.ld(k * cb, q));
-                    s = s.add(t.mul(t));
                 }
                 o.st(0, q, s);
             }
@@ -377,8 +432,9 @@ unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: Op<L::S>, j0
                 // The tile is summed in the lane type, then added to the f64 row total: a block sum.
                 let mut s = zero::<L>();
                 let full = if f.ps { count / L::N } else { 0 };
+                let fk = f.ptr.add(k * f.cs);
                 for g in 0..full {
-                    s = s.add(f.ld(k, g * L::N));
+                    s = s.add(L::load(fk.add(g * L::N)));
                 }
                 let mut t = 0.0;
                 for l in 0..L::N {
@@ -458,9 +514,10 @@ unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: Op<L::S>, j0
             let mts = L::splat(mt);
             for c in 0..dw {
                 let mut s = zero::<L>();
+                let wc = w.ptr.add(c * w.cs);
                 for g in 0..full {
-                    let e = f.ld::<L>(0, g * L::N).sub(mts).exp();
-                    s = s.add(e.mul(w.ld(c, g * L::N)));
+                    let e = L::load(f.ptr.add(g * L::N)).sub(mts).exp();
+                    s = s.add(e.mul(L::load(wc.add(g * L::N))));
                 }
                 let mut t = 0.0;
                 for l in 0..L::N {

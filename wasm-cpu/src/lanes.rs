@@ -158,11 +158,13 @@ impl Lanes for F32x4 {
         p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.666_666_55e-1));
         p = f32x4_add(f32x4_mul(p, r), f32x4_splat(5.000_000_12e-1));
         let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
-        let ni = i32x4_trunc_sat_f32x4(n);
-        let n1 = i32x4_shr(ni, 1);
-        let n2 = i32x4_sub(ni, n1);
-        let s1 = i32x4_shl(i32x4_add(n1, i32x4_splat(127)), 23);
-        let s2 = i32x4_shl(i32x4_add(n2, i32x4_splat(127)), 23);
+        // 2^n1 · 2^n2 with n1 = ⌊n/2⌋, n2 = n − n1, each in [−75, 64]: adding 1.5·2²³ + 127 puts
+        // n + 127 in the low mantissa bits, and a shift by 23 moves it into the exponent field.
+        let magic = f32x4_splat(12_582_912.0 + 127.0);
+        let n1 = f32x4_floor(f32x4_mul(n, f32x4_splat(0.5)));
+        let n2 = f32x4_sub(n, n1);
+        let s1 = i32x4_shl(f32x4_add(n1, magic), 23);
+        let s2 = i32x4_shl(f32x4_add(n2, magic), 23);
         let mut out = f32x4_mul(f32x4_mul(y, s1), s2);
         out = v128_bitselect(f32x4_splat(f32::INFINITY), out, f32x4_gt(x, f32x4_splat(88.722_84)));
         out = v128_bitselect(f32x4_splat(0.0), out, f32x4_lt(x, f32x4_splat(-103.972_08)));

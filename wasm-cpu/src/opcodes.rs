@@ -53,3 +53,4 @@ pub const OP_SOFTDTW_SQDIST: i32 = 64;
 pub const OP_GRADSOFTDTW_SQDIST: i32 = 65;
 pub const OP_FIRST_VECTOR: i32 = 50;
 pub const OP_SQDIST_FUSED: i32 = 80;
+pub const OP_EXPNEG_FUSED: i32 = 81;
