@@ -27,8 +27,18 @@ export const TILE = 256;
 
 const HEADER_WORDS = 22;
 /** Bytes of inputs per block of rows (i) and of terms (j): what bounds memory. */
-const I_BLOCK_BYTES = 64 << 20;
-const J_BLOCK_BYTES = 128 << 20;
+let I_BLOCK_BYTES = 64 << 20;
+let J_BLOCK_BYTES = 128 << 20;
+
+/**
+ * Sets the block sizes (bytes of inputs per block of rows i and of terms j); returns the old
+ * ones. Tests use it to exercise streaming on small inputs.
+ */
+export function setBlockBytes(i: number, j: number): [number, number] {
+  const old: [number, number] = [I_BLOCK_BYTES, J_BLOCK_BYTES];
+  [I_BLOCK_BYTES, J_BLOCK_BYTES] = [i, j];
+  return old;
+}
 
 const align = (n: number, a = 16) => Math.ceil(n / a) * a;
 

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { foldTerms, type ReductionName, REDUCTIONS } from "../../lazy/reductions.ts";
 import { assertClose, assertThrowsClass, rng } from "../_helpers.ts";
+import { BACKENDS, type TestBackend } from "../_backends.ts";
 
 /** F_ij = x_i − y_j (D components) on integer-valued points, so that ties are frequent. */
 function setup(M: number, N: number, D: number, seed: number, ints = true) {
@@ -27,60 +28,65 @@ function denseKmin(
   return terms.slice(0, K);
 }
 
+let backend: TestBackend = "reference";
 const run = (red: ReductionName, M: number, N: number, D: number, seed: number, k?: number) => {
   const { x, y, F } = setup(M, N, D, seed);
   const g = Genred("x - y", [`x = Vi(${D})`, `y = Vj(${D})`], { reduction: red, axis: 1, k });
-  return { out: g(x, y), F };
+  return { out: g(x, y, { backend }), F };
 };
 
-for (const [M, N, D] of [[5, 7, 1], [4, 9, 3], [3, 1, 2], [1, 300, 2]]) {
-  Deno.test(`Min, Max, ArgMin, ArgMax and the pairs match dense loops (M=${M}, N=${N}, D=${D}), ties to the first index`, async () => {
-    for (const [red, sign] of [["Min", 1], ["Max", -1]] as const) {
-      const { F } = setup(M, N, D, M * N + D);
-      const best = (i: number, d: number) => {
-        let jb = 0;
-        for (let j = 1; j < N; j++) if (sign * F(i, j, d) < sign * F(i, jb, d)) jb = j;
-        return jb;
-      };
-      const idx = Array.from({ length: M * D }, (_, q) => best(Math.floor(q / D), q % D));
-      const val = idx.map((j, q) => F(Math.floor(q / D), j, q % D));
-      const v = (await run(red, M, N, D, M * N + D).out) as NDArray;
-      assertClose(v.data, val);
-      assert.deepEqual(v.shape, [M, D]);
-      const a = (await run(`Arg${red}` as ReductionName, M, N, D, M * N + D).out) as NDArray;
-      assert.ok(a.data instanceof Int32Array);
-      assert.deepEqual(Array.from(a.data), idx);
-      const [pv, pa] =
-        (await run(`${red}_Arg${red}` as ReductionName, M, N, D, M * N + D).out) as unknown as NDArray[];
-      assertClose(pv.data, val);
-      assert.deepEqual(Array.from(pa.data), idx);
-    }
-  });
+for (const b of BACKENDS) {
+  for (const [M, N, D] of [[5, 7, 1], [4, 9, 3], [3, 1, 2], [1, 300, 2]]) {
+    Deno.test(`[${b}] Min, Max, ArgMin, ArgMax and the pairs match dense loops (M=${M}, N=${N}, D=${D}), ties to the first index`, async () => {
+      backend = b;
+      for (const [red, sign] of [["Min", 1], ["Max", -1]] as const) {
+        const { F } = setup(M, N, D, M * N + D);
+        const best = (i: number, d: number) => {
+          let jb = 0;
+          for (let j = 1; j < N; j++) if (sign * F(i, j, d) < sign * F(i, jb, d)) jb = j;
+          return jb;
+        };
+        const idx = Array.from({ length: M * D }, (_, q) => best(Math.floor(q / D), q % D));
+        const val = idx.map((j, q) => F(Math.floor(q / D), j, q % D));
+        const v = (await run(red, M, N, D, M * N + D).out) as NDArray;
+        assertClose(v.data, val);
+        assert.deepEqual(v.shape, [M, D]);
+        const a = (await run(`Arg${red}` as ReductionName, M, N, D, M * N + D).out) as NDArray;
+        assert.ok(a.data instanceof Int32Array);
+        assert.deepEqual(Array.from(a.data), idx);
+        const [pv, pa] =
+          (await run(`${red}_Arg${red}` as ReductionName, M, N, D, M * N + D).out) as unknown as NDArray[];
+        assertClose(pv.data, val);
+        assert.deepEqual(Array.from(pa.data), idx);
+      }
+    });
 
-  for (const K of [1, Math.max(1, N - 1), N].filter((k) => k <= Math.min(N, 10))) {
-    Deno.test(`KMin, ArgKMin and KMin_ArgKMin with K=${K} match a stable sort (M=${M}, N=${N}, D=${D})`, async () => {
-      const { F } = setup(M, N, D, 7 * M + N + D);
-      const vals: number[] = [], inds: number[] = [];
-      for (let i = 0; i < M; i++) {
-        const per = Array.from({ length: D }, (_, d) => denseKmin(F, i, N, d, K));
-        for (let k = 0; k < K; k++) {
-          for (let d = 0; d < D; d++) {
-            vals.push(per[d][k].v);
-            inds.push(per[d][k].j);
+    for (const K of [1, Math.max(1, N - 1), N].filter((k) => k <= Math.min(N, 10))) {
+      Deno.test(`[${b}] KMin, ArgKMin and KMin_ArgKMin with K=${K} match a stable sort (M=${M}, N=${N}, D=${D})`, async () => {
+        backend = b;
+        const { F } = setup(M, N, D, 7 * M + N + D);
+        const vals: number[] = [], inds: number[] = [];
+        for (let i = 0; i < M; i++) {
+          const per = Array.from({ length: D }, (_, d) => denseKmin(F, i, N, d, K));
+          for (let k = 0; k < K; k++) {
+            for (let d = 0; d < D; d++) {
+              vals.push(per[d][k].v);
+              inds.push(per[d][k].j);
+            }
           }
         }
-      }
-      const shape = D === 1 ? [M, K] : [M, K, D];
-      const v = (await run("KMin", M, N, D, 7 * M + N + D, K).out) as NDArray;
-      assertClose(v.data, vals);
-      assert.deepEqual(v.shape, shape);
-      const a = (await run("ArgKMin", M, N, D, 7 * M + N + D, K).out) as NDArray;
-      assert.deepEqual(Array.from(a.data), inds);
-      const [pv, pa] = (await run("KMin_ArgKMin", M, N, D, 7 * M + N + D, K).out) as unknown as NDArray[];
-      assertClose(pv.data, vals);
-      assert.deepEqual(Array.from(pa.data), inds);
-      assert.deepEqual(pa.shape, shape);
-    });
+        const shape = D === 1 ? [M, K] : [M, K, D];
+        const v = (await run("KMin", M, N, D, 7 * M + N + D, K).out) as NDArray;
+        assertClose(v.data, vals);
+        assert.deepEqual(v.shape, shape);
+        const a = (await run("ArgKMin", M, N, D, 7 * M + N + D, K).out) as NDArray;
+        assert.deepEqual(Array.from(a.data), inds);
+        const [pv, pa] = (await run("KMin_ArgKMin", M, N, D, 7 * M + N + D, K).out) as unknown as NDArray[];
+        assertClose(pv.data, vals);
+        assert.deepEqual(Array.from(pa.data), inds);
+        assert.deepEqual(pa.shape, shape);
+      });
+    }
   }
 }
 
