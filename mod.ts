@@ -31,3 +31,4 @@ export { ndarray } from "./lazy/ndarray.ts";
 export type { NDArray } from "./lazy/ndarray.ts";
 export type { DType } from "./backends/backend.ts";
 export { UnsupportedError } from "./lazy/errors.ts";
+export { getThreads, setThreads, shutdownThreads } from "./backends/wasm/threads.ts";

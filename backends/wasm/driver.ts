@@ -1,7 +1,11 @@
 /**
- * The driver of the WASM engine: lays out one instance's linear memory, copies the inputs in
- * (i-variables row-major, j-variables component-major so the engine reads lanes of consecutive
- * pairs), calls `run`, and copies the outputs out.
+ * The driver of the WASM engine: lays out linear memory, copies the inputs in (i-variables
+ * row-major, j-variables component-major so the engine reads lanes of consecutive pairs), runs
+ * the engine on one or several threads, and copies the outputs out.
+ *
+ * Memory holds a shared part (inputs, constants) and one part per thread (its header, register
+ * table, program copy, scratch registers, accumulators and outputs); thread t reduces rows
+ * [t·ib/T, (t+1)·ib/T) of each block of ib rows.
  *
  * Inputs larger than one instance's memory are streamed: rows i in blocks, and for each block
  * the terms j in blocks, the accumulators carried from one j-block to the next (the engine
@@ -16,10 +20,21 @@ import { INSTR_WORDS, Kind, type Program } from "./compile.ts";
 
 /** The exports of the engine module. */
 export interface EngineExports {
-  readonly memory: WebAssembly.Memory;
+  readonly memory?: WebAssembly.Memory;
   readonly __heap_base: WebAssembly.Global;
   run(header: number): void;
   abi_version(): number;
+}
+
+/** Where a run happens: a memory, its first free byte, and how to run headers (one per thread). */
+export interface Executor {
+  readonly memory: WebAssembly.Memory;
+  readonly heapBase: number;
+  readonly threads: number;
+  /** Bytes of stack each thread needs below its part (0 when the engine has its own stack). */
+  readonly stackBytes: number;
+  /** Runs the headers, one per thread, with stack tops given. */
+  exec(headers: readonly number[], stackTops: readonly number[]): void | Promise<void>;
 }
 
 /** Terms per tile: a multiple of the lane counts (4 and 2). */
@@ -66,155 +81,124 @@ function sizes(plan: ReducePlan, fam: number, mode: number) {
   return { acc: 1 + Dw, wv: mode === 0 ? Dw : mode === 1 ? Dw - 1 : Dw + 1, wi: 0 };
 }
 
-/**
- * Runs a compiled program on one engine instance, for output rows [rowStart, rowEnd) of every
- * batch element (all rows by default). Returns the outputs of those rows.
- */
-export function runOnInstance(
-  ex: EngineExports,
-  prog: Program,
-  plan: ReducePlan,
-  inp: ReduceInputs,
-  rowStart = 0,
-  rowEnd = inp.M,
-): ReduceOutput {
+/** Runs a compiled program on an executor. */
+export async function runProgram(x: Executor, prog: Program, plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const f64 = plan.dtype === "float64";
   const es = f64 ? 8 : 4;
   const [fam, mode] = familyOf(plan);
   const sz = sizes(plan, fam, mode);
   const kern = plan.reduction.kernel(plan.dims);
-  const nb = sizeOf(inp.batch), rows = rowEnd - rowStart, N = inp.N;
+  const nb = sizeOf(inp.batch), M = inp.M, N = inp.N, T = x.threads;
   const regs = prog.regs;
   const slotOf = (k: number) => inp.slots.get(regs[k].slot!)!;
-  const iRegs = regs.flatMap((r, k) => (r.kind === Kind.IVar ? [k] : []));
-  const jRegs = regs.flatMap((r, k) => (r.kind === Kind.JVar ? [k] : []));
-  const pRegs = regs.flatMap((r, k) => (r.kind === Kind.Param ? [k] : []));
-  const iBytesPerRow = iRegs.reduce((s, k) => s + regs[k].dim * es, 0) + 8 * (sz.acc + sz.wv) + 4 * sz.wi;
+  const ofKind = (kind: Kind) => regs.flatMap((r, k) => (r.kind === kind ? [k] : []));
+  const [iRegs, jRegs, pRegs] = [ofKind(Kind.IVar), ofKind(Kind.JVar), ofKind(Kind.Param)];
+  const perThreadRow = 8 * (sz.acc + sz.wv) + 4 * sz.wi;
+  const iBytesPerRow = iRegs.reduce((s, k) => s + regs[k].dim * es, 0) + perThreadRow;
   const jBytesPerRow = jRegs.reduce((s, k) => s + regs[k].dim * es, 0);
-  const iBlock = Math.max(1, Math.min(rows, Math.floor(I_BLOCK_BYTES / Math.max(1, iBytesPerRow))));
-  const jBlock = Math.max(
-    TILE,
-    Math.min(N, Math.floor(J_BLOCK_BYTES / Math.max(1, jBytesPerRow) / TILE) * TILE),
-  );
+  const iBlock = Math.max(1, Math.min(M, Math.floor(I_BLOCK_BYTES / Math.max(1, iBytesPerRow))));
+  const jBlock = Math.max(TILE, Math.min(N, Math.floor(J_BLOCK_BYTES / Math.max(1, jBytesPerRow) / TILE) * TILE));
   const npad = align(Math.min(jBlock, N), 4);
+  const rowsPerThread = Math.ceil(iBlock / T);
 
-  // Memory layout.
-  let top = align(ex.__heap_base.value as number);
+  // Memory layout: the shared part, then one part per thread.
+  let top = align(x.heapBase);
   const take = (bytes: number) => {
     const at = top;
     top = align(top + bytes);
     return at;
   };
-  const header = take(HEADER_WORDS * 4);
-  const regTable = take(regs.length * 16);
-  const code = take(prog.code.length * 4);
-  const extraAt = prog.extras.map((e) => take(e.table ? e.table.length * 4 : e.scratchF64! * 8));
-  const regAt = regs.map((r) =>
-    r.kind === Kind.Pair ? take(TILE * r.dim * es) : r.kind === Kind.Uniform ? take((r.dim + 4) * es) : 0
-  );
-  for (const k of iRegs) regAt[k] = take(iBlock * regs[k].dim * es);
-  for (const k of jRegs) regAt[k] = take(npad * regs[k].dim * es);
-  for (const k of pRegs) regAt[k] = take((regs[k].dim + 4) * es);
-  const acc = take(iBlock * sz.acc * 8);
-  const outVals = take(iBlock * sz.wv * 8);
-  const outIdx = take(iBlock * sz.wi * 4);
-  const need = top - ex.memory.buffer.byteLength;
-  if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
-
-  const buf = ex.memory.buffer;
-  const I32 = new Int32Array(buf);
-  const F = f64 ? new Float64Array(buf) : new Float32Array(buf);
-  // Program, with the addresses of its tables and scratch space patched in.
-  const codeCopy = Int32Array.from(prog.code);
-  prog.extras.forEach((e, q) => {
-    codeCopy[e.instr * INSTR_WORDS + e.word] = extraAt[q];
-    if (e.table) I32.set(e.table, extraAt[q] / 4);
-  });
-  I32.set(codeCopy, code / 4);
+  const at = new Array<number>(regs.length).fill(0);
+  for (const k of iRegs) at[k] = take(iBlock * regs[k].dim * es);
+  for (const k of jRegs) at[k] = take(npad * regs[k].dim * es);
   regs.forEach((r, k) => {
-    I32.set([r.kind, regAt[k], r.dim, 0], regTable / 4 + 4 * k);
-    if (r.value !== undefined) F.fill(r.value, regAt[k] / es, regAt[k] / es + r.dim);
+    if (r.kind === Kind.Param || r.value !== undefined) at[k] = take((r.dim + 4) * es);
   });
-  const [fReg, wReg] = prog.results;
-  const h = header / 4;
-  I32.set(
-    [
-      f64 ? 1 : 0,
-      TILE,
-      0,
-      0,
-      0,
-      code,
-      prog.nRow,
-      prog.nPair,
-      regTable,
-      fam,
-      plan.dims.D,
-      plan.dims.K,
-      plan.dims.Dw,
-      mode,
-      fReg,
-      wReg ?? -1,
-      acc,
-      outVals,
-      outIdx,
-      npad,
-      0,
-      0,
-    ],
-    h,
-  );
+  const parts = Array.from({ length: T }, () => {
+    const stackTop = x.stackBytes ? take(x.stackBytes) + x.stackBytes : 0;
+    const header = take(HEADER_WORDS * 4);
+    const regTable = take(regs.length * 16);
+    const code = take(prog.code.length * 4);
+    const extras = prog.extras.map((e) => take(e.table ? e.table.length * 4 : e.scratchF64! * 8));
+    const mine = regs.map((r, k) =>
+      r.kind === Kind.Pair ? take(TILE * r.dim * es) : r.kind === Kind.Uniform && r.value === undefined ? take((r.dim + 4) * es) : at[k]
+    );
+    const acc = take(rowsPerThread * sz.acc * 8);
+    const outVals = take(rowsPerThread * sz.wv * 8);
+    const outIdx = take(rowsPerThread * sz.wi * 4);
+    return { stackTop, header, regTable, code, extras, mine, acc, outVals, outIdx };
+  });
+  const need = top - x.memory.buffer.byteLength;
+  if (need > 0) x.memory.grow(Math.ceil(need / 65536));
 
-  const values = kern.values ? new Float64Array(nb * rows * kern.values) : undefined;
-  const indices = kern.indices ? new Int32Array(nb * rows * kern.indices) : undefined;
+  let buf = x.memory.buffer;
+  let I32 = new Int32Array(buf);
+  let F = f64 ? new Float64Array(buf) : new Float32Array(buf);
+  const [fReg, wReg] = prog.results;
+  regs.forEach((r, k) => {
+    if (r.value !== undefined) F.fill(r.value, at[k] / es, at[k] / es + r.dim);
+  });
+  for (const p of parts) {
+    const code = Int32Array.from(prog.code);
+    prog.extras.forEach((e, q) => {
+      code[e.instr * INSTR_WORDS + e.word] = p.extras[q];
+      if (e.table) I32.set(e.table, p.extras[q] / 4);
+    });
+    I32.set(code, p.code / 4);
+    regs.forEach((r, k) => I32.set([r.kind, p.mine[k], r.dim, 0], p.regTable / 4 + 4 * k));
+    I32.set(
+      [f64 ? 1 : 0, TILE, 0, 0, 0, p.code, prog.nRow, prog.nPair, p.regTable, fam, plan.dims.D, plan.dims.K, plan.dims.Dw, mode, fReg, wReg ?? -1, p.acc, p.outVals, p.outIdx, npad, 0, 0],
+      p.header / 4,
+    );
+  }
+
+  const values = kern.values ? new Float64Array(nb * M * kern.values) : undefined;
+  const indices = kern.indices ? new Int32Array(nb * M * kern.indices) : undefined;
   const offs = new Map<number, Int32Array>();
   for (const k of [...iRegs, ...jRegs, ...pRegs]) {
     if (!offs.has(regs[k].slot!)) offs.set(regs[k].slot!, batchOffsets(slotOf(k), inp.batch));
   }
+  const headers = parts.map((p) => p.header), stacks = parts.map((p) => p.stackTop);
   for (let b = 0; b < nb; b++) {
     for (const k of pRegs) {
       const s = slotOf(k), o = offs.get(regs[k].slot!)![b];
-      for (let c = 0; c < s.dim; c++) F[regAt[k] / es + c] = s.data[o + c];
+      for (let c = 0; c < s.dim; c++) F[at[k] / es + c] = s.data[o + c];
     }
-    for (let i0 = rowStart; i0 < rowEnd; i0 += iBlock) {
-      const ib = Math.min(iBlock, rowEnd - i0);
+    for (let i0 = 0; i0 < M; i0 += iBlock) {
+      const ib = Math.min(iBlock, M - i0);
       for (const k of iRegs) {
         const s = slotOf(k), o = offs.get(regs[k].slot!)![b] + i0 * s.dim;
-        F.set(s.data.subarray(o, o + ib * s.dim), regAt[k] / es);
+        F.set(s.data.subarray(o, o + ib * s.dim), at[k] / es);
       }
+      const bounds = parts.map((_, t) => [Math.floor((t * ib) / T), Math.floor(((t + 1) * ib) / T)]);
       for (let j0 = 0; j0 < N; j0 += jBlock) {
         const jb = Math.min(jBlock, N - j0);
         for (const k of jRegs) {
           // Component-major copy: element (j, c) at c·npad + j.
-          const s = slotOf(k), d = s.dim, o = offs.get(regs[k].slot!)![b] + j0 * d, base = regAt[k] / es;
+          const s = slotOf(k), d = s.dim, o = offs.get(regs[k].slot!)![b] + j0 * d, base = at[k] / es;
           for (let c = 0; c < d; c++) {
             const dst = base + c * npad;
             for (let j = 0; j < jb; j++) F[dst + j] = s.data[o + j * d + c];
           }
         }
-        const first = j0 === 0, last = j0 + jb >= N;
-        I32[h + 2] = jb;
-        I32[h + 4] = ib;
-        I32[h + 20] = j0;
-        I32[h + 21] = (first ? 1 : 0) | (last ? 2 : 0);
-        ex.run(header);
+        const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
+        parts.forEach((p, t) => I32.set([jb, bounds[t][0], bounds[t][1]], p.header / 4 + 2));
+        parts.forEach((p) => I32.set([j0, flags], p.header / 4 + 20));
+        await x.exec(headers, stacks);
       }
-      const V = new Float64Array(ex.memory.buffer), X = new Int32Array(ex.memory.buffer);
-      for (let r = 0; r < ib; r++) {
-        const row = b * rows + (i0 - rowStart) + r;
-        if (values) {
-          values.set(
-            V.subarray(outVals / 8 + r * sz.wv, outVals / 8 + r * sz.wv + kern.values),
-            row * kern.values,
-          );
+      buf = x.memory.buffer;
+      I32 = new Int32Array(buf);
+      F = f64 ? new Float64Array(buf) : new Float32Array(buf);
+      const V = new Float64Array(buf);
+      parts.forEach((p, t) => {
+        for (let r = 0; r < bounds[t][1] - bounds[t][0]; r++) {
+          const row = b * M + i0 + bounds[t][0] + r;
+          if (values) values.set(V.subarray(p.outVals / 8 + r * sz.wv, p.outVals / 8 + r * sz.wv + kern.values), row * kern.values);
+          if (indices) {
+            indices.set(I32.subarray(p.outIdx / 4 + r * sz.wi, p.outIdx / 4 + r * sz.wi + kern.indices), row * kern.indices);
+          }
         }
-        if (indices) {
-          indices.set(
-            X.subarray(outIdx / 4 + r * sz.wi, outIdx / 4 + r * sz.wi + kern.indices),
-            row * kern.indices,
-          );
-        }
-      }
+      });
     }
   }
   return { values, indices };

@@ -1,15 +1,17 @@
 /**
  * The "cpu" backend: the Rust-compiled WASM SIMD engine of `wasm-cpu/`, loaded from the bytes
  * embedded in `engine_bytes.ts` (no file access, no network: it works in Deno, Bun, Node and
- * browsers). Programs are compiled once per plan; calls run on one engine instance per thread.
+ * browsers). Programs are compiled once per plan; a call runs on the worker threads when they
+ * are available and the problem is large enough to pay for them, else on the calling thread.
  *
  * @module
  */
 
 import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
-import { type EngineExports, runOnInstance } from "./driver.ts";
-import { ENGINE_WASM_BASE64 } from "./engine_bytes.ts";
+import { type EngineExports, runProgram } from "./driver.ts";
+import { getThreads, threadsAvailable, withThreads } from "./threads.ts";
+import { engineBytes } from "./bytes.ts";
 
 /** The ABI version this driver speaks (checked against the module's). */
 export const ABI_VERSION = 1;
@@ -19,10 +21,7 @@ let modulePromise: Promise<WebAssembly.Module> | undefined;
 /** The compiled engine module (compiled once per process). */
 export function engineModule(): Promise<WebAssembly.Module> {
   if (!modulePromise) {
-    const bin = atob(ENGINE_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
-    modulePromise = WebAssembly.compile(bytes);
+    modulePromise = WebAssembly.compile(engineBytes(false));
   }
   return modulePromise;
 }
@@ -39,8 +38,11 @@ export async function engineInstance(): Promise<EngineExports> {
 
 let main: Promise<EngineExports> | undefined;
 
+/** Below this many pairs a call stays on the calling thread (threads cost a round trip). */
+const THREAD_MIN_PAIRS = 1 << 20;
+
 /**
- * The WASM SIMD engine as a backend, single-threaded on the calling thread.
+ * The WASM SIMD engine as a backend.
  *
  * @example
  * ```ts
@@ -55,8 +57,18 @@ export function wasmBackend(): Backend {
       const prog = compile(plan.formulas);
       return {
         async run(inputs) {
+          const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
+          if (getThreads() > 1 && threadsAvailable() && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * getThreads()) {
+            return await withThreads((x) => runProgram(x, prog, plan, inputs));
+          }
           main ??= engineInstance();
-          return runOnInstance(await main, prog, plan, inputs);
+          const ex = await main;
+          return runProgram(
+            { memory: ex.memory!, heapBase: ex.__heap_base.value as number, threads: 1, stackBytes: 0, exec: (h) => ex.run(h[0]) },
+            prog,
+            plan,
+            inputs,
+          );
         },
       };
     },

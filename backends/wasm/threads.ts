@@ -1,0 +1,169 @@
+/**
+ * The worker threads of the CPU engine: one Web Worker per thread, all running the
+ * shared-memory build of the engine on one `WebAssembly.Memory({ shared: true })`, each with
+ * its own stack. The main thread lays out the memory and splits the output rows; the workers
+ * only run. Where shared memory or workers are missing (a page without cross-origin isolation,
+ * Node without a Worker global), the engine runs on the calling thread instead.
+ *
+ * Idle workers are terminated after a short delay (on a timer that does not keep the process
+ * alive), so scripts exit promptly; the next call starts them again.
+ *
+ * @module
+ */
+
+import { engineBytes } from "./bytes.ts";
+import type { Executor } from "./driver.ts";
+
+/**
+ * The worker's whole program, plain JavaScript run from a data: URL (so that no file or network
+ * permission is needed, and it works the same from a local checkout, JSR or a bundle):
+ *
+ *     init {module, memory}  -> instantiate the shared build on the memory -> "ready"
+ *     run {header, stackTop} -> set the thread's stack, run the header     -> "done"
+ */
+const WORKER_SOURCE = `
+let ex;
+self.onmessage = async (e) => {
+  const m = e.data;
+  try {
+    if (m.type === "init") {
+      const inst = await WebAssembly.instantiate(m.module, { env: { memory: m.memory } });
+      ex = inst.exports;
+      self.postMessage({ type: "ready" });
+    } else {
+      ex.__stack_pointer.value = m.stackTop;
+      ex.run(m.header);
+      self.postMessage({ type: "done" });
+    }
+  } catch (err) {
+    self.postMessage({ type: "error", message: String(err && err.message || err) });
+  }
+};`;
+
+const IDLE_MS = 500;
+const STACK_BYTES = 256 << 10;
+
+let requested: number | undefined;
+
+/**
+ * Sets how many threads the CPU engine uses (default: one per core); 1 runs on the calling
+ * thread only.
+ *
+ * @example
+ * ```ts
+ * import { getThreads, setThreads } from "./threads.ts";
+ * setThreads(1);
+ * console.assert(getThreads() === 1);
+ * ```
+ */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > 256) {
+    throw new RangeError(`The number of CPU threads must be an integer between 1 and 256, got ${n}`);
+  }
+  if (pool && pool.size !== n) shutdownThreads();
+  requested = n;
+}
+
+/** The number of threads the CPU engine uses. */
+export function getThreads(): number {
+  return requested ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency as number | undefined) ?? 1);
+}
+
+/** Whether this runtime can run the engine on worker threads. */
+export function threadsAvailable(): boolean {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  return typeof g.SharedArrayBuffer === "function" && typeof g.Worker === "function" &&
+    (g.crossOriginIsolated ?? true) !== false;
+}
+
+interface Pool {
+  size: number;
+  memory: WebAssembly.Memory;
+  heapBase: number;
+  workers: Worker[];
+  queue: Promise<unknown>;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+let pool: Pool | undefined;
+let starting: Promise<Pool> | undefined;
+
+
+function ask(w: Worker, msg: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    w.onmessage = (e: MessageEvent) => {
+      if (e.data.type === "error") reject(new Error(`A CPU engine thread failed: ${e.data.message}`));
+      else resolve();
+    };
+    w.onerror = (e) => {
+      e.preventDefault?.();
+      reject(new Error(`A CPU engine thread failed: ${e.message}`));
+    };
+    w.postMessage(msg);
+  });
+}
+
+async function start(size: number): Promise<Pool> {
+  const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
+  // The main thread's instance initialises the memory's data once and gives __heap_base.
+  const module = await WebAssembly.compile(engineBytes(true));
+  const inst = await WebAssembly.instantiate(module, { env: { memory } });
+  const heapBase = (inst.exports.__heap_base as WebAssembly.Global).value as number;
+  const workers = Array.from({ length: size }, () => {
+    const w = new Worker("data:text/javascript," + encodeURIComponent(WORKER_SOURCE), { type: "module" });
+    (w as unknown as { unref?: () => void }).unref?.();
+    return w;
+  });
+  await Promise.all(workers.map((w) => ask(w, { type: "init", module, memory })));
+  return { size, memory, heapBase, workers, queue: Promise.resolve() };
+}
+
+/** Terminates the worker threads (they restart on the next call). */
+export function shutdownThreads(): void {
+  if (pool) {
+    clearTimeout(pool.timer);
+    pool.workers.forEach((w) => w.terminate());
+  }
+  pool = undefined;
+  starting = undefined;
+}
+
+function scheduleIdle(p: Pool) {
+  clearTimeout(p.timer);
+  p.timer = setTimeout(() => {
+    if (pool === p) shutdownThreads();
+  }, IDLE_MS);
+  // deno-lint-ignore no-explicit-any
+  const D = (globalThis as any).Deno;
+  if (D?.unrefTimer) D.unrefTimer(p.timer);
+}
+
+/**
+ * Runs `job` with an executor over the worker threads, one job at a time.
+ */
+export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<T> {
+  const size = getThreads();
+  if (!pool || pool.size !== size) {
+    starting ??= start(size);
+    const p = await starting;
+    if (pool !== p) {
+      pool = p;
+      starting = undefined;
+    }
+  }
+  const p = pool!;
+  const run = p.queue.then(() => {
+    clearTimeout(p.timer);
+    return job({
+      memory: p.memory,
+      heapBase: p.heapBase,
+      threads: p.size,
+      stackBytes: STACK_BYTES,
+      exec: (headers, stacks) =>
+        Promise.all(p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t] }))).then(() => {}),
+    });
+  });
+  p.queue = run.catch(() => {}).finally(() => scheduleIdle(p));
+  return await run;
+}
