@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Genred, getThreads, ndarray, type NDArray, setThreads, shutdownThreads } from "../mod.ts";
+import { Genred, getThreads, type NDArray, ndarray, setThreads, shutdownThreads } from "../mod.ts";
 import { gaussGradX, gaussSum, knn } from "./plain_loops.ts";
 
 const M = Number(Deno.args[0] ?? 20000), N = M;
@@ -51,10 +51,16 @@ async function workload(name: string, plain: () => unknown, engine: () => Promis
   console.log(rows[rows.length - 1]);
 }
 
-console.log(`M = N = ${M}, D = 3, float32, ${all} threads; ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`);
+console.log(
+  `M = N = ${M}, D = 3, float32, ${all} threads; ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`,
+);
 console.log("| workload | plain TypeScript loop | cpu, 1 thread | cpu, all threads |");
 console.log("|---|---|---|---|");
 await workload("Gaussian sum `Exp(-SqDist(x,y))*b`", () => gaussSum(X, Y, B, M, N), () => gauss(x, y, b));
 await workload("ArgKMin, K = 10", () => knn(X, Y, M, N, 10), () => argk(x, y));
-await workload("gradient of the Gaussian sum in x", () => gaussGradX(X, Y, B, E, M, N), () => grad(x, y, b, e) as Promise<NDArray>);
+await workload(
+  "gradient of the Gaussian sum in x",
+  () => gaussGradX(X, Y, B, E, M, N),
+  () => grad(x, y, b, e) as Promise<NDArray>,
+);
 shutdownThreads();

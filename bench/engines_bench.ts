@@ -19,15 +19,22 @@ for (const [M, backends] of [[1000, ["reference", "cpu"]], [4000, ["cpu"]]] as c
   const N = M;
   const X = fill(M * 3), Y = fill(N * 3), B = fill(N);
   const x = ndarray(X, [M, 3]), y = ndarray(Y, [N, 3]), b = ndarray(B, [N, 1]);
-  Deno.bench(`plain TypeScript loop, Gaussian sum, M = N = ${M}`, { group: `gauss ${M}`, baseline: true }, () => {
-    gaussSum(X, Y, B, M, N);
-  });
+  Deno.bench(
+    `plain TypeScript loop, Gaussian sum, M = N = ${M}`,
+    { group: `gauss ${M}`, baseline: true },
+    () => {
+      gaussSum(X, Y, B, M, N);
+    },
+  );
   for (const backend of backends) {
     Deno.bench(`${backend}, Gaussian sum, M = N = ${M}`, { group: `gauss ${M}` }, async () => {
       await gauss(x, y, b, { backend });
     });
   }
-  Deno.bench(`plain TypeScript loop, 10 nearest neighbours, M = N = ${M}`, { group: `knn ${M}`, baseline: true }, () => {
+  Deno.bench(`plain TypeScript loop, 10 nearest neighbours, M = N = ${M}`, {
+    group: `knn ${M}`,
+    baseline: true,
+  }, () => {
     knn(X, Y, M, N, 10);
   });
   for (const backend of backends) {

@@ -7,7 +7,13 @@
  */
 
 /** a_i = Σ_j exp(−|x_i − y_j|²) b_j. */
-export function gaussSum(x: Float32Array, y: Float32Array, b: Float32Array, m: number, n: number): Float32Array {
+export function gaussSum(
+  x: Float32Array,
+  y: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+): Float32Array {
   const out = new Float32Array(m);
   for (let i = 0; i < m; i++) {
     const x0 = x[3 * i], x1 = x[3 * i + 1], x2 = x[3 * i + 2];

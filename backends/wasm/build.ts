@@ -63,7 +63,14 @@ await writeOrCheck("wasm-cpu/src/opcodes.rs", opcodesRust());
 async function build(variant: string, flags: string): Promise<Uint8Array> {
   const target = root + "wasm-cpu/target/" + variant;
   const cargo = new Deno.Command("/usr/bin/cargo", {
-    args: ["build", "--release", "--target", "wasm32-unknown-unknown", "--manifest-path", root + "wasm-cpu/Cargo.toml"],
+    args: [
+      "build",
+      "--release",
+      "--target",
+      "wasm32-unknown-unknown",
+      "--manifest-path",
+      root + "wasm-cpu/Cargo.toml",
+    ],
     env: {
       RUSTC: "/usr/bin/rustc",
       RUSTFLAGS: `-C target-feature=+simd128${flags} --remap-path-prefix=${root}=.`,
@@ -73,11 +80,19 @@ async function build(variant: string, flags: string): Promise<Uint8Array> {
     stderr: "inherit",
   });
   if (!(await cargo.output()).success) Deno.exit(1);
-  return stripCustomSections(await Deno.readFile(target + "/wasm32-unknown-unknown/release/keops_wasm_cpu.wasm"));
+  return stripCustomSections(
+    await Deno.readFile(target + "/wasm32-unknown-unknown/release/keops_wasm_cpu.wasm"),
+  );
 }
 
 const SHARED = ",+atomics,+bulk-memory,+mutable-globals" +
-  ["--shared-memory", "--import-memory", "--max-memory=4294967296", "--no-check-features", "--export=__stack_pointer"]
+  [
+    "--shared-memory",
+    "--import-memory",
+    "--max-memory=4294967296",
+    "--no-check-features",
+    "--export=__stack_pointer",
+  ]
     .map((a) => ` -C link-arg=${a}`).join("");
 const single = await build("single", "");
 const shared = await build("shared", SHARED);

@@ -82,7 +82,12 @@ function sizes(plan: ReducePlan, fam: number, mode: number) {
 }
 
 /** Runs a compiled program on an executor. */
-export async function runProgram(x: Executor, prog: Program, plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
+export async function runProgram(
+  x: Executor,
+  prog: Program,
+  plan: ReducePlan,
+  inp: ReduceInputs,
+): Promise<ReduceOutput> {
   const f64 = plan.dtype === "float64";
   const es = f64 ? 8 : 4;
   const [fam, mode] = familyOf(plan);
@@ -97,7 +102,10 @@ export async function runProgram(x: Executor, prog: Program, plan: ReducePlan, i
   const iBytesPerRow = iRegs.reduce((s, k) => s + regs[k].dim * es, 0) + perThreadRow;
   const jBytesPerRow = jRegs.reduce((s, k) => s + regs[k].dim * es, 0);
   const iBlock = Math.max(1, Math.min(M, Math.floor(I_BLOCK_BYTES / Math.max(1, iBytesPerRow))));
-  const jBlock = Math.max(TILE, Math.min(N, Math.floor(J_BLOCK_BYTES / Math.max(1, jBytesPerRow) / TILE) * TILE));
+  const jBlock = Math.max(
+    TILE,
+    Math.min(N, Math.floor(J_BLOCK_BYTES / Math.max(1, jBytesPerRow) / TILE) * TILE),
+  );
   const npad = align(Math.min(jBlock, N), 4);
   const rowsPerThread = Math.ceil(iBlock / T);
 
@@ -121,7 +129,11 @@ export async function runProgram(x: Executor, prog: Program, plan: ReducePlan, i
     const code = take(prog.code.length * 4);
     const extras = prog.extras.map((e) => take(e.table ? e.table.length * 4 : e.scratchF64! * 8));
     const mine = regs.map((r, k) =>
-      r.kind === Kind.Pair ? take(TILE * r.dim * es) : r.kind === Kind.Uniform && r.value === undefined ? take((r.dim + 4) * es) : at[k]
+      r.kind === Kind.Pair
+        ? take(TILE * r.dim * es)
+        : r.kind === Kind.Uniform && r.value === undefined
+        ? take((r.dim + 4) * es)
+        : at[k]
     );
     const acc = take(rowsPerThread * sz.acc * 8);
     const outVals = take(rowsPerThread * sz.wv * 8);
@@ -147,7 +159,30 @@ export async function runProgram(x: Executor, prog: Program, plan: ReducePlan, i
     I32.set(code, p.code / 4);
     regs.forEach((r, k) => I32.set([r.kind, p.mine[k], r.dim, 0], p.regTable / 4 + 4 * k));
     I32.set(
-      [f64 ? 1 : 0, TILE, 0, 0, 0, p.code, prog.nRow, prog.nPair, p.regTable, fam, plan.dims.D, plan.dims.K, plan.dims.Dw, mode, fReg, wReg ?? -1, p.acc, p.outVals, p.outIdx, npad, 0, 0],
+      [
+        f64 ? 1 : 0,
+        TILE,
+        0,
+        0,
+        0,
+        p.code,
+        prog.nRow,
+        prog.nPair,
+        p.regTable,
+        fam,
+        plan.dims.D,
+        plan.dims.K,
+        plan.dims.Dw,
+        mode,
+        fReg,
+        wReg ?? -1,
+        p.acc,
+        p.outVals,
+        p.outIdx,
+        npad,
+        0,
+        0,
+      ],
       p.header / 4,
     );
   }
@@ -193,9 +228,17 @@ export async function runProgram(x: Executor, prog: Program, plan: ReducePlan, i
       parts.forEach((p, t) => {
         for (let r = 0; r < bounds[t][1] - bounds[t][0]; r++) {
           const row = b * M + i0 + bounds[t][0] + r;
-          if (values) values.set(V.subarray(p.outVals / 8 + r * sz.wv, p.outVals / 8 + r * sz.wv + kern.values), row * kern.values);
+          if (values) {
+            values.set(
+              V.subarray(p.outVals / 8 + r * sz.wv, p.outVals / 8 + r * sz.wv + kern.values),
+              row * kern.values,
+            );
+          }
           if (indices) {
-            indices.set(I32.subarray(p.outIdx / 4 + r * sz.wi, p.outIdx / 4 + r * sz.wi + kern.indices), row * kern.indices);
+            indices.set(
+              I32.subarray(p.outIdx / 4 + r * sz.wi, p.outIdx / 4 + r * sz.wi + kern.indices),
+              row * kern.indices,
+            );
           }
         }
       });

@@ -18,6 +18,11 @@ export const ABI_VERSION = 1;
 
 let modulePromise: Promise<WebAssembly.Module> | undefined;
 
+/** What the engine imports from its host: exact sin and cos for very large angles. */
+export function hostImports(): Record<string, (x: number) => number> {
+  return { host_sin: Math.sin, host_cos: Math.cos };
+}
+
 /** The compiled engine module (compiled once per process). */
 export function engineModule(): Promise<WebAssembly.Module> {
   if (!modulePromise) {
@@ -28,7 +33,7 @@ export function engineModule(): Promise<WebAssembly.Module> {
 
 /** A fresh engine instance (its own linear memory). */
 export async function engineInstance(): Promise<EngineExports> {
-  const inst = await WebAssembly.instantiate(await engineModule(), {});
+  const inst = await WebAssembly.instantiate(await engineModule(), { env: hostImports() });
   const ex = inst.exports as unknown as EngineExports;
   if (ex.abi_version() !== ABI_VERSION) {
     throw new Error(`The WASM engine speaks ABI ${ex.abi_version()}, this driver ${ABI_VERSION}: rebuild it`);
@@ -58,13 +63,22 @@ export function wasmBackend(): Backend {
       return {
         async run(inputs) {
           const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
-          if (getThreads() > 1 && threadsAvailable() && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * getThreads()) {
+          if (
+            getThreads() > 1 && threadsAvailable() && pairs >= THREAD_MIN_PAIRS &&
+            inputs.M >= 2 * getThreads()
+          ) {
             return await withThreads((x) => runProgram(x, prog, plan, inputs));
           }
           main ??= engineInstance();
           const ex = await main;
           return runProgram(
-            { memory: ex.memory!, heapBase: ex.__heap_base.value as number, threads: 1, stackBytes: 0, exec: (h) => ex.run(h[0]) },
+            {
+              memory: ex.memory!,
+              heapBase: ex.__heap_base.value as number,
+              threads: 1,
+              stackBytes: 0,
+              exec: (h) => ex.run(h[0]),
+            },
             prog,
             plan,
             inputs,

@@ -13,12 +13,14 @@
 
 import { engineBytes } from "./bytes.ts";
 import type { Executor } from "./driver.ts";
+import { hostImports } from "./engine.ts";
 
 /**
  * The worker's whole program, plain JavaScript run from a data: URL (so that no file or network
  * permission is needed, and it works the same from a local checkout, JSR or a bundle):
  *
  *     init {module, memory}  -> instantiate the shared build on the memory -> "ready"
+ *                               (with the host's Math.sin and Math.cos, as engine.ts)
  *     run {header, stackTop} -> set the thread's stack, run the header     -> "done"
  */
 const WORKER_SOURCE = `
@@ -27,7 +29,8 @@ self.onmessage = async (e) => {
   const m = e.data;
   try {
     if (m.type === "init") {
-      const inst = await WebAssembly.instantiate(m.module, { env: { memory: m.memory } });
+      const env = { memory: m.memory, host_sin: Math.sin, host_cos: Math.cos };
+      const inst = await WebAssembly.instantiate(m.module, { env });
       ex = inst.exports;
       self.postMessage({ type: "ready" });
     } else {
@@ -89,7 +92,6 @@ interface Pool {
 let pool: Pool | undefined;
 let starting: Promise<Pool> | undefined;
 
-
 function ask(w: Worker, msg: unknown): Promise<void> {
   return new Promise((resolve, reject) => {
     w.onmessage = (e: MessageEvent) => {
@@ -108,7 +110,7 @@ async function start(size: number): Promise<Pool> {
   const memory = new WebAssembly.Memory({ initial: 32, maximum: 65536, shared: true });
   // The main thread's instance initialises the memory's data once and gives __heap_base.
   const module = await WebAssembly.compile(engineBytes(true));
-  const inst = await WebAssembly.instantiate(module, { env: { memory } });
+  const inst = await WebAssembly.instantiate(module, { env: { memory, ...hostImports() } });
   const heapBase = (inst.exports.__heap_base as WebAssembly.Global).value as number;
   const workers = Array.from({ length: size }, () => {
     const w = new Worker("data:text/javascript," + encodeURIComponent(WORKER_SOURCE), { type: "module" });
@@ -161,7 +163,8 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
       threads: p.size,
       stackBytes: STACK_BYTES,
       exec: (headers, stacks) =>
-        Promise.all(p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t] }))).then(() => {}),
+        Promise.all(p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t] })))
+          .then(() => {}),
     });
   });
   p.queue = run.catch(() => {}).finally(() => scheduleIdle(p));

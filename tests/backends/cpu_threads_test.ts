@@ -1,7 +1,15 @@
 // The CPU engine on worker threads: the same results as on the calling thread, for row counts
 // that do not divide among the threads; the thread count is configurable and validated.
 import assert from "node:assert/strict";
-import { Genred, getThreads, ndarray, type NDArray, type ReductionName, setThreads, shutdownThreads } from "../../mod.ts";
+import {
+  Genred,
+  getThreads,
+  type NDArray,
+  ndarray,
+  type ReductionName,
+  setThreads,
+  shutdownThreads,
+} from "../../mod.ts";
 import { threadsAvailable } from "../../backends/wasm/threads.ts";
 import { assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
@@ -27,7 +35,9 @@ Deno.test("[cpu] threads give the results of one thread", async () => {
       for (const t of [2, 3]) {
         setThreads(t);
         const many = [(await g(x, y, b)) as NDArray | [NDArray, NDArray]].flat();
-        many.forEach((o, q) => assert.deepEqual(Array.from(o.data), Array.from(one[q].data), `${red} with ${t} threads`));
+        many.forEach((o, q) =>
+          assert.deepEqual(Array.from(o.data), Array.from(one[q].data), `${red} with ${t} threads`)
+        );
       }
     }
   } finally {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Genred, ndarray, type NDArray, shutdownThreads } from "../../mod.ts";
+import { Genred, type NDArray, ndarray, shutdownThreads } from "../../mod.ts";
 
 declare const process: { exitCode?: number; versions?: Record<string, string> } | undefined;
 
@@ -40,7 +40,11 @@ for (let i = 0; i < M; i++) {
   if (order.some((j, k) => nn.data[i * 5 + k] !== j)) wrong++;
 }
 const ok = worst < 1e-5 && wrong === 0;
-console.log(`${runtime}: Gaussian sum worst relative error ${worst.toExponential(2)}, ArgKMin rows wrong ${wrong}: ${ok ? "ok" : "FAILED"}`);
+console.log(
+  `${runtime}: Gaussian sum worst relative error ${worst.toExponential(2)}, ArgKMin rows wrong ${wrong}: ${
+    ok ? "ok" : "FAILED"
+  }`,
+);
 if (!ok) {
   if (typeof process !== "undefined") process.exitCode = 1;
   else throw new Error("smoke test failed");

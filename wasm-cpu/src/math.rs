@@ -172,10 +172,51 @@ fn reduce_pio2(x: f64) -> (f64, i64) {
     (r, (n as i64) & 3)
 }
 
-/// sin x, exact to a few ulp for |x| < 2^20 (Cody–Waite reduction by π/2).
+/// Above this, Cody–Waite reduction loses accuracy: the host's sin and cos take over (on wasm,
+/// JavaScript's Math.sin and Math.cos, imported; they reduce exactly). Arguments that large
+/// are rare in kernel formulas.
+const LARGE_ANGLE: f64 = 1048576.0;
+
+#[cfg(target_arch = "wasm32")]
+mod host {
+    #[link(wasm_import_module = "env")]
+    extern "C" {
+        pub fn host_sin(x: f64) -> f64;
+        pub fn host_cos(x: f64) -> f64;
+    }
+}
+
+fn large_sin(x: f64) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    unsafe {
+        host::host_sin(x)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        extern crate std;
+        std::primitive::f64::sin(x)
+    }
+}
+
+fn large_cos(x: f64) -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    unsafe {
+        host::host_cos(x)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        extern crate std;
+        std::primitive::f64::cos(x)
+    }
+}
+
+/// sin x, exact to a few ulp (Cody–Waite reduction by π/2 below 2^20).
 pub fn sin(x: f64) -> f64 {
     if !(abs(x) < f64::INFINITY) {
         return f64::NAN;
+    }
+    if abs(x) > LARGE_ANGLE {
+        return large_sin(x);
     }
     let (r, q) = reduce_pio2(x);
     match q {
@@ -190,6 +231,9 @@ pub fn sin(x: f64) -> f64 {
 pub fn cos(x: f64) -> f64 {
     if !(abs(x) < f64::INFINITY) {
         return f64::NAN;
+    }
+    if abs(x) > LARGE_ANGLE {
+        return large_cos(x);
     }
     let (r, q) = reduce_pio2(x);
     match q {

@@ -1,0 +1,66 @@
+// The engine's math functions, as they run (SIMD float32 exp; float64 kernels lane by lane),
+// against JavaScript's Math over wide domains, ±0, infinities, NaN and the edges of exp.
+import assert from "node:assert/strict";
+import { Genred, type NDArray, ndarray } from "../../mod.ts";
+
+const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1e-45, 1e-300, 3.4e38, -3.4e38];
+
+/** Distance in units in the last place of the dtype. */
+function ulps(a: number, b: number, f32: boolean): number {
+  if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return Infinity;
+  const eps = f32 ? 2 ** -23 : 2 ** -52;
+  const tiny = f32 ? 2 ** -149 : 2 ** -1074;
+  return Math.abs(a - b) / Math.max(eps * Math.abs(b), tiny);
+}
+
+async function check(formula: string, f: (x: number) => number, xs: number[], maxUlps: number, f32: boolean) {
+  const data = f32 ? Float32Array.from(xs) : Float64Array.from(xs);
+  const out = (await Genred(formula, ["x = Vi(1)"], { axis: 1 })(ndarray(data, [xs.length, 1]), {
+    backend: "cpu",
+  })) as NDArray;
+  let worst = 0, at = 0;
+  for (let k = 0; k < xs.length; k++) {
+    const want = f32 ? Math.fround(f(data[k])) : f(data[k]);
+    const e = ulps(out.data[k], want, f32);
+    if (e > worst) [worst, at] = [e, k];
+  }
+  assert.ok(
+    worst <= maxUlps,
+    `${formula} (${f32 ? "f32" : "f64"}): ${worst.toFixed(1)} ulps at x = ${data[at]}: ${out.data[at]} vs ${
+      f(data[at])
+    }`,
+  );
+}
+
+const grid = (lo: number, hi: number, n: number) =>
+  Array.from({ length: n + 1 }, (_, k) => lo + ((hi - lo) * k) / n);
+
+for (const f32 of [true, false]) {
+  const tag = f32 ? "float32" : "float64";
+  Deno.test(`[cpu] exp in ${tag} over its whole domain, edges included`, async () => {
+    const edges = f32
+      ? [88.72, 88.7228, 88.73, -87.33, -87.34, -103.97, -103.98, -110, 89]
+      : [709.78, 709.79, -745.13, -745.14, -708.4];
+    await check(
+      "Exp(x)",
+      Math.exp,
+      [...grid(f32 ? -110 : -750, f32 ? 90 : 712, 100_000), ...edges, ...SPECIAL],
+      f32 ? 2 : 4,
+      f32,
+    );
+  });
+  Deno.test(`[cpu] log, sin, cos, atan, asin, acos, sqrt in ${tag}`, async () => {
+    const pos = [...Array.from({ length: 20_000 }, (_, k) => 10 ** (-40 + (80 * k) / 20_000)), ...SPECIAL];
+    await check("Log(x)", Math.log, pos, 2, f32);
+    await check("Sqrt(x)", Math.sqrt, pos, 1, f32);
+    // sin and cos: absolute accuracy near multiples of π is what range reduction gives; compare
+    // in ulps of 1 there, by adding 2 to both sides.
+    await check("Sin(x) + 2", (x) => Math.sin(x) + 2, [...grid(-1000, 1000, 50_000), ...SPECIAL], 2, f32);
+    await check("Cos(x) + 2", (x) => Math.cos(x) + 2, [...grid(-1000, 1000, 50_000), ...SPECIAL], 2, f32);
+    await check("Sin(x)", Math.sin, grid(-3, 3, 10_000), 2, f32);
+    await check("Atan(x)", Math.atan, [...grid(-100, 100, 50_000), ...SPECIAL], 2, f32);
+    await check("Asin(x)", Math.asin, [...grid(-1, 1, 20_000), 1.5, ...SPECIAL], 4, f32);
+    await check("Acos(x)", Math.acos, [...grid(-1, 1, 20_000), -1.5, ...SPECIAL], 4, f32);
+  });
+}
