@@ -74,6 +74,9 @@ export function mul(a: Node, b: Node): Node {
   if (isInt(b, 1)) return broadcast(a, d);
   if (isInt(a, -1)) return broadcast(neg(b), d);
   if (isInt(b, -1)) return broadcast(neg(a), d);
+  // SumT(s, D)·v = s·v for v of dimension D: the scalar broadcasts by itself.
+  if (a.op === "SumT" && b.dim === a.dim) return mul(a.args[0], b);
+  if (b.op === "SumT" && a.dim === b.dim) return mul(a, b.args[0]);
   return make("Mult", [a, b], []);
 }
 

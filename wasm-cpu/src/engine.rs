@@ -388,7 +388,6 @@ unsafe fn exec_vector<L: Lanes>(
 const FAM_SUM: i32 = 0;
 const FAM_EXTREMUM: i32 = 1;
 const FAM_KMIN: i32 = 2;
-const FAM_LSE: i32 = 3;
 
 fn acc_size(h: &Header) -> usize {
     let (d, k, dw) = (h.d as usize, h.k as usize, h.dw as usize);
@@ -420,6 +419,14 @@ unsafe fn init_acc(h: &Header, acc: *mut f64) {
             (0..h.dw as usize).for_each(|q| *acc.add(1 + q) = 0.0);
         }
     }
+}
+
+/// Whether any of the lanes at p beats `bound` (strictly below it, or above it for `max`).
+#[inline(always)]
+unsafe fn improves<L: Lanes>(p: *const L::S, bound: f64, max: bool) -> bool {
+    let v = L::load(p);
+    let b = L::splat(bound);
+    core::arch::wasm32::v128_any_true(if max { b.lt(v) } else { v.lt(b) })
 }
 
 /// Folds `count` terms of one tile (pairs j0 … j0+count−1) into a row's accumulator.
@@ -455,11 +462,21 @@ unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: Op<L::S>, j0
             let max = h.mode & 1 == 1;
             for k in 0..d {
                 let (mut best, mut at) = (*acc.add(k), *acc.add(d + k));
-                for p in 0..count {
-                    let v = term(&f, k, p);
-                    if if max { v > best } else { v < best } {
-                        best = v;
-                        at = jb + p as f64;
+                let mut p = 0;
+                while p < count {
+                    // A whole group of lanes that cannot improve on the best is skipped at once.
+                    if f.ps && p + L::N <= count && !improves::<L>(f.ptr.add(k * f.cs + p), best, max) {
+                        p += L::N;
+                        continue;
+                    }
+                    let end = if f.ps && p + L::N <= count { p + L::N } else { p + 1 };
+                    while p < end {
+                        let v = term(&f, k, p);
+                        if if max { v > best } else { v < best } {
+                            best = v;
+                            at = jb + p as f64;
+                        }
+                        p += 1;
                     }
                 }
                 *acc.add(k) = best;
@@ -469,20 +486,30 @@ unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: Op<L::S>, j0
         FAM_KMIN => {
             let (d, kk) = (h.d as usize, h.k as usize);
             let kd = kk * d;
-            for p in 0..count {
-                for c in 0..d {
-                    let v = term(&f, c, p);
-                    if !(v < *acc.add((kk - 1) * d + c)) {
+            for c in 0..d {
+                let mut p = 0;
+                while p < count {
+                    let worst = *acc.add((kk - 1) * d + c);
+                    if f.ps && p + L::N <= count && !improves::<L>(f.ptr.add(c * f.cs + p), worst, false) {
+                        p += L::N;
                         continue;
                     }
-                    let mut s = kk - 1;
-                    while s > 0 && v < *acc.add((s - 1) * d + c) {
-                        *acc.add(s * d + c) = *acc.add((s - 1) * d + c);
-                        *acc.add(kd + s * d + c) = *acc.add(kd + (s - 1) * d + c);
-                        s -= 1;
+                    let end = if f.ps && p + L::N <= count { p + L::N } else { p + 1 };
+                    while p < end {
+                        let v = term(&f, c, p);
+                        p += 1;
+                        if !(v < *acc.add((kk - 1) * d + c)) {
+                            continue;
+                        }
+                        let mut s = kk - 1;
+                        while s > 0 && v < *acc.add((s - 1) * d + c) {
+                            *acc.add(s * d + c) = *acc.add((s - 1) * d + c);
+                            *acc.add(kd + s * d + c) = *acc.add(kd + (s - 1) * d + c);
+                            s -= 1;
+                        }
+                        *acc.add(s * d + c) = v;
+                        *acc.add(kd + s * d + c) = jb + (p - 1) as f64;
                     }
-                    *acc.add(s * d + c) = v;
-                    *acc.add(kd + s * d + c) = jb + p as f64;
                 }
             }
         }

@@ -29,7 +29,9 @@ pub trait Lanes: Copy {
     fn ne(self, o: Self) -> v128;
     fn bits(self) -> v128;
     fn from_bits(v: v128) -> Self;
-    /// e^x, vectorised where the lane type allows it.
+    /// e^x, vectorised where the lane type allows it. For f32x4: Cephes's expf (x = n·ln2 + r,
+    /// e^r by a degree-6 polynomial, times 2ⁿ built from exponent bits — in two steps so that
+    /// subnormal results are right — with NaN, +∞ and the overflow and underflow edges patched).
     fn exp(self) -> Self;
     /// Applies a float64 function lane by lane (rounding back to the lane type).
     fn map(self, f: impl Fn(f64) -> f64) -> Self;
@@ -43,6 +45,19 @@ pub trait Lanes: Copy {
 #[inline(always)]
 pub fn select<L: Lanes>(mask: v128, a: L, b: L) -> L {
     L::from_bits(v128_bitselect(a.bits(), b.bits(), mask))
+}
+
+/// Cephes's expf kernel: r = x − n·ln2 (ln2 in two parts), e^r ≈ 1 + r + r²·P(r).
+#[inline(always)]
+fn exp_poly(x: v128, n: v128) -> v128 {
+    let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, f32x4_splat(0.693_359_375))), f32x4_mul(n, f32x4_splat(-2.121_944_4e-4)));
+    let mut p = f32x4_splat(1.987_569_15e-4);
+    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.398_199_95e-3));
+    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(8.333_451_9e-3));
+    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(4.166_579_59e-2));
+    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.666_666_55e-1));
+    p = f32x4_add(f32x4_mul(p, r), f32x4_splat(5.000_000_12e-1));
+    f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0))
 }
 
 #[derive(Clone, Copy)]
@@ -142,22 +157,21 @@ impl Lanes for F32x4 {
     fn from_bits(v: v128) -> Self {
         F32x4(v)
     }
-    /// Cephes's expf: x = n·ln2 + r (ln2 in two parts), e^r by a degree-6 polynomial, times 2ⁿ
-    /// built from exponent bits in two steps (so that subnormal results are right); NaN, +∞
-    /// and the overflow and underflow edges are patched in at the end.
     #[inline(always)]
     fn exp(self) -> Self {
         let x = self.0;
+        // Fast path when every lane is well inside the normal range (the usual case in kernels):
+        // no clamping, one scaling step, no patching of the edges.
+        let inside = v128_and(f32x4_gt(x, f32x4_splat(-87.0)), f32x4_lt(x, f32x4_splat(88.0)));
+        if i32x4_all_true(inside) {
+            let n = f32x4_nearest(f32x4_mul(x, f32x4_splat(1.442_695_04)));
+            let y = exp_poly(x, n);
+            let s = i32x4_shl(f32x4_add(n, f32x4_splat(12_582_912.0 + 127.0)), 23);
+            return F32x4(f32x4_mul(y, s));
+        }
         let xc = f32x4_max(f32x4_min(x, f32x4_splat(88.8)), f32x4_splat(-104.0));
         let n = f32x4_nearest(f32x4_mul(xc, f32x4_splat(1.442_695_04)));
-        let r = f32x4_sub(f32x4_sub(xc, f32x4_mul(n, f32x4_splat(0.693_359_375))), f32x4_mul(n, f32x4_splat(-2.121_944_4e-4)));
-        let mut p = f32x4_splat(1.987_569_15e-4);
-        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.398_199_95e-3));
-        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(8.333_451_9e-3));
-        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(4.166_579_59e-2));
-        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(1.666_666_55e-1));
-        p = f32x4_add(f32x4_mul(p, r), f32x4_splat(5.000_000_12e-1));
-        let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0));
+        let y = exp_poly(xc, n);
         // 2^n1 · 2^n2 with n1 = ⌊n/2⌋, n2 = n − n1, each in [−75, 64]: adding 1.5·2²³ + 127 puts
         // n + 127 in the low mantissa bits, and a shift by 23 moves it into the exponent field.
         let magic = f32x4_splat(12_582_912.0 + 127.0);
