@@ -1,8 +1,9 @@
 /**
  * Peak memory of a Gaussian kernel sum, to show it stays linear in M + N:
- * `deno run -A bench/memory.ts [M] [backend]` (default M = N = 20000 on "reference"; the issue's
- * CPU figure is `deno run -A bench/memory.ts 200000 cpu`). The peak resident set size is read
- * from /proc/self/status (VmHWM), so this runs on Linux.
+ * `deno run -A bench/memory.ts [M] [backend] [N]` (default M = N = 20000 on "reference"; the
+ * CPU figure is `deno run -A bench/memory.ts 200000 cpu`, and `10000000 cpu 1000` streams ten
+ * million rows). The peak resident set size is read from /proc/self/status (VmHWM), so this
+ * runs on Linux.
  *
  * @module
  */
@@ -15,7 +16,7 @@ async function peakRssMB(): Promise<number> {
   return kb / 1024;
 }
 
-const M = Number(Deno.args[0] ?? 20000), N = M;
+const M = Number(Deno.args[0] ?? 20000), N = Number(Deno.args[2] ?? M);
 const backend = (Deno.args[1] ?? "reference") as "reference" | "cpu";
 let seed = 1;
 const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
@@ -29,7 +30,7 @@ const out = await g(x, y, b, { backend });
 const seconds = (performance.now() - t0) / 1000;
 const after = await peakRssMB();
 console.log(
-  `${backend}, M = N = ${M}: output (${out.shape}), ${seconds.toFixed(1)} s; peak RSS ${
+  `${backend}, M = ${M}, N = ${N}: output (${out.shape}), ${seconds.toFixed(1)} s; peak RSS ${
     before.toFixed(0)
   } MB before the call, ` +
     `${after.toFixed(0)} MB after (one M×N float32 matrix alone would be ${
