@@ -41,7 +41,7 @@ console.log("keops-ts demo: the seed workloads on the default backend\n");
 
 // 1. Nearest neighbours: s_i = argmin_j |x_i - y_j|² over 2-D points, without the M×N matrix.
 {
-  const M = 1000, N = 2000;
+  const M = 10000, N = 20000;
   const x_i = Vi(rand(M, 2)), y_j = Vj(rand(N, 2));
   const D_ij = x_i.sub(y_j).pow(2).sum(-1);
   console.log("1. Nearest neighbours in the unit square");
@@ -52,7 +52,7 @@ console.log("keops-ts demo: the seed workloads on the default backend\n");
 
 // 2. A Laplacian (exponential) kernel product in D = 10, and its gradient with respect to x.
 {
-  const M = 1000, N = 1000, D = 10;
+  const M = 10000, N = 10000, D = 10;
   const x = randn(M, D), y = randn(N, D), b = randn(N, 4);
   const K_ij = Vi(x).sub(Vj(y)).pow(2).sum(-1).sqrt().neg().exp();
   console.log("2. Kernel product a_i = Σ_j exp(-|x_i - y_j|) b_j in D = 10");
@@ -67,7 +67,7 @@ console.log("keops-ts demo: the seed workloads on the default backend\n");
 
 // 3. The LogSumExp reduction of the Genred example: c_i = log Σ_j exp((p - a_j)² exp(x_i + y_j)).
 {
-  const M = 1000, N = 2000;
+  const M = 3000, N = 5000; // the sizes of KeOps's example
   const routine = Genred("Square(p-a)*Exp(x+y)", ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)", "p = Pm(1)"], {
     reduction: "LogSumExp",
     axis: 1,
@@ -82,7 +82,7 @@ console.log("keops-ts demo: the seed workloads on the default backend\n");
 
 // 4. A batch of Gaussian kernel sums: batch dimensions in front.
 {
-  const B = 4, M = 500, N = 500;
+  const B = 4, M = 2000, N = 2000;
   const x = Vi(rand(B, M, 3)), y = Vj(rand(B, N, 3)), b = Vj(rand(B, N, 1));
   const K = x.sqdist(y).mul(-10).exp();
   console.log(`4. A batch of ${B} Gaussian kernel sums`);
@@ -96,7 +96,7 @@ console.log("keops-ts demo: the seed workloads on the default backend\n");
 
 // 5. A kernel solve: (α·Id + K) a = b by conjugate gradient.
 {
-  const N = 500;
+  const N = 2000;
   const x = rand(N, 2), b = rand(N, 1);
   const K = Vi(x).sqdist(Vj(x)).mul(-50).exp();
   console.log("5. Kernel solve (0.1·Id + K) a = b by conjugate gradient");
