@@ -21,7 +21,7 @@ import type { Node, Param } from "./tree.ts";
 import { add, div, intCst, mul, neg, ratCst, sub, sum, un } from "./build.ts";
 import { tensorDotDim, tensorDotEval, tensorDotVjp } from "./ops_tensordot.ts";
 import { bsplineEval, softDtwEval, softDtwGradEval } from "./ops_special.ts";
-import { printFormula } from "./print.ts";
+import { describe, fixed, requireDim, requireRange, sameDims, sameOr1 } from "./_dims.ts";
 
 /** Kinds of static parameters: an integer, an integer list written `[2, 3]`, or a float. */
 export type ParamKind = "int" | "list" | "float";
@@ -85,58 +85,6 @@ export interface SymbolicOp extends Common {
 
 /** One entry of the table. */
 export type OpDef = ElementwiseOp | VectorOp | DerivedOp | LeafOp | SymbolicOp;
-
-// ---------------------------------------------------------------------------------------------
-// Dimension rules
-
-function describe(n: Node): string {
-  if (n.label) return `"${n.label}"`;
-  const text = printFormula(n);
-  return text.length > 60 ? text.slice(0, 57) + "..." : text;
-}
-
-/** KeOps's broadcasting rule: every argument of dimension D or 1; the output has dimension D. */
-function sameOr1(args: readonly Node[], _p: readonly Param[], name: string): number {
-  const d = Math.max(...args.map((a) => a.dim));
-  for (const a of args) {
-    if (a.dim !== d && a.dim !== 1) {
-      const list = args.map((x) => `${describe(x)} of dimension ${x.dim}`).join(" and ");
-      throw new TypeError(
-        `${name} expects arguments of one dimension or of dimension 1, got ${list}`,
-      );
-    }
-  }
-  return d;
-}
-
-function fixed(d: number) {
-  return () => d;
-}
-
-function sameDims(args: readonly Node[], _p: readonly Param[], name: string): number {
-  if (args[0].dim !== args[1].dim) {
-    throw new TypeError(
-      `${name} expects arguments of equal dimensions, got ${describe(args[0])} of dimension ${
-        args[0].dim
-      } and ${describe(args[1])} of dimension ${args[1].dim}`,
-    );
-  }
-  return args[0].dim;
-}
-
-function requireDim(n: Node, d: number, name: string, what: string) {
-  if (n.dim !== d) {
-    throw new TypeError(
-      `${name} expects ${what} of dimension ${d}, got ${describe(n)} of dimension ${n.dim}`,
-    );
-  }
-}
-
-function requireRange(v: number, lo: number, hi: number, name: string, what: string) {
-  if (!(v >= lo && v <= hi)) {
-    throw new RangeError(`${name} expects ${what} between ${lo} and ${hi}, got ${v}`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Builders of table entries

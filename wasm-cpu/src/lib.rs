@@ -14,6 +14,8 @@ mod lanes;
 #[cfg(target_arch = "wasm32")]
 mod opcodes;
 #[cfg(target_arch = "wasm32")]
+mod reduce;
+#[cfg(target_arch = "wasm32")]
 mod special;
 
 #[cfg(all(target_arch = "wasm32", not(test)))]
