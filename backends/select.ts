@@ -1,8 +1,9 @@
 /**
  * Which engine runs a call: `backend: "auto" | "cpu" | "gpu" | "reference"`.
  *
- * "cpu" (and so "auto", until the WebGPU engine lands) is the WASM SIMD engine; "reference" is
- * the float64 interpreter that every engine is tested against (slow, for tests and debugging).
+ * "cpu" is the WASM SIMD engine, "gpu" the WebGPU engine, "reference" the float64 interpreter
+ * that every engine is tested against (slow, for tests and debugging). "auto" takes the GPU
+ * only when it is a hardware adapter and the data is float32; otherwise the CPU.
  *
  * @module
  */
@@ -10,13 +11,22 @@
 import type { Backend, DType } from "./backend.ts";
 import { referenceBackend } from "./reference.ts";
 import { wasmBackend } from "./wasm/engine.ts";
-import { UnsupportedError } from "../lazy/errors.ts";
+import { webgpuBackend } from "./webgpu/engine.ts";
+import { gpuDevice } from "./webgpu/device.ts";
 
 /** The backends a call may ask for. */
 export type BackendChoice = "auto" | "cpu" | "gpu" | "reference";
 
 const reference = referenceBackend();
 const cpu = wasmBackend();
+const gpu = webgpuBackend();
+
+let autoGpu: Promise<boolean> | undefined;
+/** Whether "auto" may use the GPU: a hardware adapter (not a software fallback). */
+function hardwareGpu(): Promise<boolean> {
+  autoGpu ??= gpuDevice().then((d) => !!d && !d.fallback, () => false);
+  return autoGpu;
+}
 
 /**
  * The engine for a call.
@@ -24,20 +34,19 @@ const cpu = wasmBackend();
  * @example
  * ```ts
  * import { selectBackend } from "./select.ts";
- * console.assert(selectBackend("auto", "float32").name === "cpu");
+ * console.assert((await selectBackend("cpu", "float32")).name === "cpu");
  * ```
  */
-export function selectBackend(choice: BackendChoice | undefined, _dtype: DType): Backend {
+export async function selectBackend(choice: BackendChoice | undefined, dtype: DType): Promise<Backend> {
   switch (choice ?? "auto") {
     case "auto":
+      return dtype === "float32" && (await hardwareGpu()) ? gpu : cpu;
     case "cpu":
       return cpu;
     case "reference":
       return reference;
     case "gpu":
-      throw new UnsupportedError(
-        'The "gpu" backend (WebGPU) is not available in this version of keops-ts: use backend "cpu" or "auto"',
-      );
+      return gpu;
   }
   throw new TypeError(
     `Unknown backend ${JSON.stringify(choice)}: expected "auto", "cpu", "gpu" or "reference"`,

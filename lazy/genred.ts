@@ -366,7 +366,7 @@ async function callRoutine(
     }
   }
   const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
-  const backend = selectBackend(opts.backend, dtype);
+  const backend = await selectBackend(opts.backend, dtype);
   const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N });
   const cast = (d: Float32Array | Float64Array | Int32Array) =>
     d instanceof Int32Array

@@ -98,10 +98,11 @@ Deno.test("wrong argument counts, shapes, dims and dtypes are errors naming the 
   await assertThrowsClass(() => ndarray([1, 2, 3], [2, 2]), RangeError, /from 3 values with shape \[2,2\]/);
 });
 
-Deno.test('backend "gpu" is an UnsupportedError naming the way out; "cpu" and "auto" run', async () => {
+Deno.test('float64 on "gpu" is an UnsupportedError naming the way out; "cpu" and "auto" run', async () => {
   const args = [[[0, 0, 0]], [[0, 0, 0]], [[2]]];
+  const f64 = args.map((a) => ndarray(Float64Array.from(a.flat()), [1, a[0].length]));
   await assertThrowsClass(
-    () => gauss()(...args, { backend: "gpu" }),
+    () => gauss()(...f64, { backend: "gpu" }),
     UnsupportedError,
     /"gpu" backend .* use backend "cpu"/,
   );

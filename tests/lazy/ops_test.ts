@@ -4,9 +4,9 @@
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { OPS } from "../../lazy/ops.ts";
-import { assertClose, rng, rows } from "../_helpers.ts";
+import { assertClose, rng, rows, uniform } from "../_helpers.ts";
 import { type OpSpec, SPECS } from "./_op_specs.ts";
-import { BACKENDS } from "../_backends.ts";
+import { BACKENDS, F64_BACKENDS } from "../_backends.ts";
 
 const NAMES = ["a", "b", "c"];
 
@@ -30,7 +30,7 @@ function aliases(spec: OpSpec, cats: string[]): string[] {
 
 const pick = (data: Float64Array, d: number, row: number) => Array.from(data.subarray(row * d, row * d + d));
 
-for (const backend of BACKENDS) {
+for (const backend of F64_BACKENDS) {
   for (const spec of SPECS) {
     const n = spec.dims.length;
     const opts = { backend };
@@ -134,17 +134,34 @@ for (const backend of BACKENDS) {
 
 for (const backend of BACKENDS.filter((b) => b !== "reference")) {
   for (const spec of SPECS) {
-    Deno.test(`[${backend}] ${spec.formula} in float32 matches the float64 oracle`, async () => {
+    // The formula and each of its gradients, in float32, against the float64 oracle.
+    const formulas = [
+      spec.formula,
+      ...(spec.grad === false
+        ? []
+        : (spec.gradVars ?? [...spec.dims.keys()]).map((v) => `Grad(${spec.formula}, ${NAMES[v]}, e)`)),
+    ];
+    Deno.test(`[${backend}] ${spec.formula} and its gradients in float32 match the float64 oracle`, async () => {
       const r = rng(spec.formula.length * 613 + 5);
       const M = 9, N = 7; // not multiples of the lane counts
       const cats = spec.dims.map((_, k) => (k === 0 ? "Vi" : "Vj"));
       const data = spec.dims.map((_, k) => Float32Array.from(sample(spec, k, k === 0 ? M : N, r)));
       const args = data.map((x, k) => ndarray(x, [k === 0 ? M : N, spec.dims[k]]));
-      const g = Genred(spec.formula, aliases(spec, cats), { axis: 1 });
-      const out = (await g(...args, { backend })) as NDArray;
-      const oracle = (await g(...args, { backend: "reference" })) as NDArray;
-      assert.ok(out.data instanceof Float32Array);
-      assertClose(out.data, oracle.data, { rtol: 4e-6, atol: 1e-6, what: "float32" });
+      const D = ((await Genred(spec.formula, aliases(spec, cats), { axis: 1 })(...args, {
+        backend: "reference",
+      })) as NDArray).shape[1];
+      const e = ndarray(Float32Array.from(uniform(r, M * D)), [M, D]);
+      for (const f of formulas) {
+        const g = Genred(f, [...aliases(spec, cats), `e = Vi(${D})`], { axis: 1 });
+        const out = (await g(...args, e, { backend })) as NDArray;
+        const oracle = (await g(...args, e, { backend: "reference" })) as NDArray;
+        assert.ok(out.data instanceof Float32Array);
+        assertClose(out.data, oracle.data, {
+          rtol: backend === "gpu" ? 2e-5 : 4e-6,
+          atol: backend === "gpu" ? 2e-5 : 2e-6,
+          what: f,
+        });
+      }
     });
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * The GPU device of the WebGPU engine: `navigator.gpu` where there is one (Deno, browsers), or
+ * a device the application injects (`setDevice`: Bun with bun-webgpu, Node with webgpu). A lost
+ * device is reported once and replaced on the next call.
+ *
+ * @module
+ */
+
+/** The device and what "auto" needs to know of its adapter. */
+export interface DeviceInfo {
+  readonly device: GPUDevice;
+  /** Whether the adapter is a software fallback (lavapipe, SwiftShader): "auto" avoids it. */
+  readonly fallback: boolean;
+  readonly description: string;
+}
+
+let injected: DeviceInfo | undefined;
+let current: Promise<DeviceInfo | undefined> | undefined;
+let lostReason: string | undefined;
+
+/**
+ * Uses this device for the "gpu" backend (or, with `undefined`, goes back to `navigator.gpu`).
+ *
+ * @example
+ * ```ts
+ * import { setDevice } from "./device.ts";
+ * setDevice(undefined); // back to navigator.gpu
+ * ```
+ */
+export function setDevice(device: GPUDevice | undefined, options: { fallback?: boolean } = {}): void {
+  injected = device
+    ? { device, fallback: options.fallback ?? false, description: "injected device" }
+    : undefined;
+  current = undefined;
+}
+
+async function open(): Promise<DeviceInfo | undefined> {
+  if (injected) return injected;
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return undefined;
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) return undefined;
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const fallback = Boolean(
+    info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  );
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+      maxBufferSize: adapter.limits.maxBufferSize,
+      maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
+    },
+  });
+  const opened: DeviceInfo = { device, fallback, description: info?.description || info?.device || "GPU" };
+  device.lost.then((l) => {
+    if (l.reason === "destroyed") return;
+    lostReason = l.message || String(l.reason);
+    current = undefined;
+  });
+  return opened;
+}
+
+/** The device, opened on first use; undefined when this runtime has no WebGPU adapter. */
+export function gpuDevice(): Promise<DeviceInfo | undefined> {
+  if (lostReason !== undefined) {
+    const why = lostReason;
+    lostReason = undefined;
+    current = undefined;
+    return Promise.reject(new Error(`The GPU device was lost (${why}); the next call opens a new one`));
+  }
+  current ??= open();
+  return current;
+}

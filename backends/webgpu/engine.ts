@@ -1,0 +1,215 @@
+/**
+ * The "gpu" backend: generated WGSL on WebGPU. Per plan and device, the shader is generated
+ * once and its pipeline cached by its source; a run uploads the inputs (per batch element, in
+ * blocks of rows that fit the binding limits), dispatches one invocation per output row (a 2-D
+ * grid past 65,535 workgroups), carries the accumulators between blocks of the reduced index,
+ * and reads the outputs back once.
+ *
+ * @module
+ */
+
+import {
+  type Backend,
+  batchOffsets,
+  type CompiledReduction,
+  type ReduceInputs,
+  type ReduceOutput,
+  type ReducePlan,
+  sizeOf,
+} from "../backend.ts";
+import { UnsupportedError } from "../../lazy/errors.ts";
+import { generate } from "./codegen.ts";
+import { gpuDevice } from "./device.ts";
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+let stats = { compiled: 0, cached: 0 };
+
+/** How many pipelines were compiled and how many calls found theirs in the cache. */
+export function pipelineStats(): { compiled: number; cached: number } {
+  return { ...stats };
+}
+
+function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, cache = new Map());
+  const hit = cache.get(code);
+  if (hit) {
+    stats = { ...stats, cached: stats.cached + 1 };
+    return hit;
+  }
+  const module = device.createShaderModule({ code });
+  const p = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
+  cache.set(code, p);
+  stats = { ...stats, compiled: stats.compiled + 1 };
+  return p;
+}
+
+const WORKGROUP = 64;
+
+async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
+  if (plan.dtype === "float64") {
+    throw new UnsupportedError(
+      'Float64 is not supported by the "gpu" backend (WGSL has no 64-bit floats): use backend "cpu", or "auto", which sends float64 to the CPU',
+    );
+  }
+  const info = await gpuDevice();
+  if (!info) {
+    throw new UnsupportedError(
+      'The "gpu" backend found no WebGPU adapter here: use backend "cpu", or inject a device with setDevice',
+    );
+  }
+  const device = info.device;
+  const lim = device.limits;
+  const wg = Math.min(WORKGROUP, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+  const jDims = plan.formulas.length ? [...new Set(collectJ(plan))].reduce((s, d) => s + d, 0) : 0;
+  const tile = Math.max(
+    1,
+    Math.min(wg, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
+  );
+  const shader = generate(plan, wg, tile);
+  device.pushErrorScope("validation");
+  const pipeline = pipelineFor(device, shader.code);
+  const kern = plan.reduction.kernel(plan.dims);
+  const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
+  const maxBind = lim.maxStorageBufferBindingSize;
+  const rowBytes = (cat: number) =>
+    shader.slots.filter((s) => s.cat === cat).reduce((a, s) => Math.max(a, s.dim * 4), 4);
+  const outRow = Math.max(shader.valuesWidth, shader.indicesWidth, shader.accSize, 1) * 4;
+  const iBlock = Math.max(1, Math.min(M, Math.floor(maxBind / Math.max(rowBytes(0), outRow)), 65535 * 65535));
+  const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1))));
+
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const buffer = (bytes: number, u = usage) =>
+    device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: u });
+  const inBufs = shader.slots.map((s) =>
+    buffer((s.cat === 0 ? Math.min(iBlock, M) : s.cat === 1 ? Math.min(jBlock, N) : 1) * s.dim * 4)
+  );
+  const outv = buffer(Math.min(iBlock, M) * Math.max(1, shader.valuesWidth) * 4);
+  const outi = buffer(Math.min(iBlock, M) * Math.max(1, shader.indicesWidth) * 4);
+  const accb = buffer(N > jBlock ? Math.min(iBlock, M) * shader.accSize * 4 : 16);
+  const uniform = buffer(
+    32 + 16 * Math.max(1, Math.ceil(shader.slots.length / 4)),
+    GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  );
+  const vBytes = nb * M * shader.valuesWidth * 4, iBytes = nb * M * shader.indicesWidth * 4;
+  const readV = shader.valuesWidth
+    ? buffer(vBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)
+    : undefined;
+  const readI = shader.indicesWidth
+    ? buffer(iBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)
+    : undefined;
+  const bind = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [uniform, ...inBufs, outv, outi, accb].map((b, k) => ({ binding: k, resource: { buffer: b } })),
+  });
+  const offs = shader.slots.map((s) => batchOffsets(inp.slots.get(s.ind)!, inp.batch));
+  const upload = (q: number, b: number, row0: number, rows: number) => {
+    const s = shader.slots[q], slot = inp.slots.get(s.ind)!;
+    const o = offs[q][b] + row0 * s.dim;
+    const src = slot.data.subarray(o, o + rows * s.dim);
+    device.queue.writeBuffer(
+      inBufs[q],
+      0,
+      (src instanceof Float32Array ? src : Float32Array.from(src)) as Float32Array<ArrayBuffer>,
+    );
+  };
+  try {
+    for (let b = 0; b < nb; b++) {
+      shader.slots.forEach((s, q) => s.cat === 2 && upload(q, b, 0, 1));
+      for (let i0 = 0; i0 < M; i0 += iBlock) {
+        const ib = Math.min(iBlock, M - i0);
+        shader.slots.forEach((s, q) => s.cat === 0 && upload(q, b, i0, ib));
+        for (let j0 = 0; j0 < N; j0 += jBlock) {
+          const jb = Math.min(jBlock, N - j0);
+          if (N > jBlock || j0 === 0) shader.slots.forEach((s, q) => s.cat === 1 && upload(q, b, j0, jb));
+          const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
+          const u = new ArrayBuffer(32 + 16 * Math.max(1, Math.ceil(shader.slots.length / 4)));
+          new Uint32Array(u, 0, 4).set([ib, jb, j0, flags]);
+          new Float32Array(u, 16, 1)[0] = Infinity;
+          device.queue.writeBuffer(uniform, 0, u);
+          const enc = device.createCommandEncoder();
+          const pass = enc.beginComputePass();
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bind);
+          const groups = Math.ceil(ib / wg);
+          pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
+          pass.end();
+          if (flags & 2) {
+            const row = b * M + i0;
+            if (readV) {
+              enc.copyBufferToBuffer(
+                outv,
+                0,
+                readV,
+                row * shader.valuesWidth * 4,
+                ib * shader.valuesWidth * 4,
+              );
+            }
+            if (readI) {
+              enc.copyBufferToBuffer(
+                outi,
+                0,
+                readI,
+                row * shader.indicesWidth * 4,
+                ib * shader.indicesWidth * 4,
+              );
+            }
+          }
+          device.queue.submit([enc.finish()]);
+        }
+      }
+    }
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`The WebGPU engine's shader or dispatch was rejected: ${error.message}`);
+    const values = readV ? await readBack(readV, kern.values, shader.valuesWidth, nb * M, "f32") : undefined;
+    const indices = readI
+      ? await readBack(readI, kern.indices, shader.indicesWidth, nb * M, "i32")
+      : undefined;
+    return {
+      values: kern.values ? values as Float64Array : undefined,
+      indices: kern.indices ? indices as Int32Array : undefined,
+    };
+  } finally {
+    for (const buf of [...inBufs, outv, outi, accb, uniform, readV, readI]) buf?.destroy();
+  }
+}
+
+async function readBack(buf: GPUBuffer, width: number, stride: number, rows: number, kind: "f32" | "i32") {
+  await buf.mapAsync(GPUMapMode.READ);
+  const raw = buf.getMappedRange();
+  const src = kind === "f32" ? new Float32Array(raw) : new Int32Array(raw);
+  const out = kind === "f32" ? new Float64Array(rows * width) : new Int32Array(rows * width);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < width; k++) out[r * width + k] = src[r * stride + k];
+  }
+  buf.unmap();
+  return out;
+}
+
+function collectJ(plan: ReducePlan): number[] {
+  const dims = new Map<number, number>();
+  const visit = (n: ReducePlan["formulas"][number]) => {
+    if (n.op === "Var" && n.params[2] === 1) dims.set(n.params[0] as number, n.dim);
+    n.args.forEach(visit);
+  };
+  plan.formulas.forEach(visit);
+  return [...dims.values()];
+}
+
+/**
+ * The WebGPU engine as a backend.
+ *
+ * @example
+ * ```ts
+ * import { webgpuBackend } from "./engine.ts";
+ * console.assert(webgpuBackend().name === "gpu");
+ * ```
+ */
+export function webgpuBackend(): Backend {
+  return {
+    name: "gpu",
+    compile(plan: ReducePlan): CompiledReduction {
+      return { run: (inputs) => run(plan, inputs) };
+    },
+  };
+}
