@@ -32,3 +32,4 @@ export type { NDArray } from "./lazy/ndarray.ts";
 export type { DType } from "./backends/backend.ts";
 export { UnsupportedError } from "./lazy/errors.ts";
 export { getThreads, setThreads, shutdownThreads } from "./backends/wasm/threads.ts";
+export { setDevice } from "./backends/webgpu/device.ts";

@@ -21,11 +21,9 @@ const reference = referenceBackend();
 const cpu = wasmBackend();
 const gpu = webgpuBackend();
 
-let autoGpu: Promise<boolean> | undefined;
 /** Whether "auto" may use the GPU: a hardware adapter (not a software fallback). */
 function hardwareGpu(): Promise<boolean> {
-  autoGpu ??= gpuDevice().then((d) => !!d && !d.fallback, () => false);
-  return autoGpu;
+  return gpuDevice().then((d) => !!d && !d.fallback, () => false);
 }
 
 /**

@@ -17,6 +17,7 @@ export interface DeviceInfo {
 let injected: DeviceInfo | undefined;
 let current: Promise<DeviceInfo | undefined> | undefined;
 let lostReason: string | undefined;
+let inUse: GPUDevice | undefined;
 
 /**
  * Uses this device for the "gpu" backend (or, with `undefined`, goes back to `navigator.gpu`).
@@ -32,6 +33,20 @@ export function setDevice(device: GPUDevice | undefined, options: { fallback?: b
     ? { device, fallback: options.fallback ?? false, description: "injected device" }
     : undefined;
   current = undefined;
+  inUse = undefined;
+  if (device) watch(device);
+}
+
+/** On loss, the next call reports it once, then opens a new device (navigator.gpu's). */
+function watch(device: GPUDevice) {
+  inUse = device;
+  device.lost.then((l) => {
+    if (device !== inUse) return; // a device we no longer use: nothing to report
+    if (injected?.device === device) injected = undefined;
+    inUse = undefined;
+    lostReason = l.message || String(l.reason);
+    current = undefined;
+  });
 }
 
 async function open(): Promise<DeviceInfo | undefined> {
@@ -51,13 +66,8 @@ async function open(): Promise<DeviceInfo | undefined> {
       maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
     },
   });
-  const opened: DeviceInfo = { device, fallback, description: info?.description || info?.device || "GPU" };
-  device.lost.then((l) => {
-    if (l.reason === "destroyed") return;
-    lostReason = l.message || String(l.reason);
-    current = undefined;
-  });
-  return opened;
+  watch(device);
+  return { device, fallback, description: info?.description || info?.device || "GPU" };
 }
 
 /** The device, opened on first use; undefined when this runtime has no WebGPU adapter. */

@@ -46,6 +46,17 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
 
 const WORKGROUP = 64;
 
+let blockRows: [number, number] = [Infinity, Infinity];
+/**
+ * Caps the rows per block of i and of j (beyond the device's binding limits); returns the old
+ * caps. Tests use it to exercise blocks on small inputs.
+ */
+export function setGpuBlockRows(i: number, j: number): [number, number] {
+  const old = blockRows;
+  blockRows = [i, j];
+  return old;
+}
+
 async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   if (plan.dtype === "float64") {
     throw new UnsupportedError(
@@ -75,8 +86,11 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const rowBytes = (cat: number) =>
     shader.slots.filter((s) => s.cat === cat).reduce((a, s) => Math.max(a, s.dim * 4), 4);
   const outRow = Math.max(shader.valuesWidth, shader.indicesWidth, shader.accSize, 1) * 4;
-  const iBlock = Math.max(1, Math.min(M, Math.floor(maxBind / Math.max(rowBytes(0), outRow)), 65535 * 65535));
-  const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1))));
+  const iBlock = Math.max(
+    1,
+    Math.min(M, Math.floor(maxBind / Math.max(rowBytes(0), outRow)), 65535 * 65535, blockRows[0]),
+  );
+  const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1)), blockRows[1]));
 
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const buffer = (bytes: number, u = usage) =>

@@ -1,0 +1,157 @@
+// The WebGPU engine alone: pipeline cache, formula text kept out of WGSL, device choice and
+// device loss. Runs where there is an adapter (lavapipe in CI, where its absence fails the run).
+import assert from "node:assert/strict";
+import { Genred, type NDArray, ndarray, setDevice } from "../../mod.ts";
+import { GPU } from "../_backends.ts";
+import { pipelineStats } from "../../backends/webgpu/engine.ts";
+import { generate } from "../../backends/webgpu/codegen.ts";
+import { f32Literal } from "../../backends/webgpu/wgsl_ops.ts";
+import { selectBackend } from "../../backends/select.ts";
+import { gpuDevice } from "../../backends/webgpu/device.ts";
+import { parseFormula, type VarSpec } from "../../lazy/parse.ts";
+import { lower } from "../../lazy/grad.ts";
+import { REDUCTIONS } from "../../lazy/reductions.ts";
+import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
+
+const f32 = (r: () => number, n: number) => Float32Array.from(uniform(r, n));
+
+Deno.test({ name: "[gpu] a second call with new data compiles nothing", ignore: !GPU }, async () => {
+  const g = Genred("Exp(-SqDist(x,y) * 1.25)*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+  const r = rng(1);
+  const call = () =>
+    g(ndarray(f32(r, 30), [10, 3]), ndarray(f32(r, 60), [20, 3]), ndarray(f32(r, 20), [20, 1]), {
+      backend: "gpu",
+    });
+  await call();
+  const before = pipelineStats();
+  const out = (await call()) as NDArray;
+  const after = pipelineStats();
+  assert.equal(out.shape[0], 10);
+  assert.equal(after.compiled, before.compiled);
+  assert.equal(after.cached, before.cached + 1);
+});
+
+Deno.test("formula text never reaches the WGSL source: only generated names and formatted numbers", () => {
+  const scope = new Map<string, VarSpec>([
+    ["zz_alias_xi", { ind: 0, dim: 3, cat: 0 }],
+    ["zz_alias_yj", { ind: 1, dim: 3, cat: 1 }],
+  ]);
+  const F = lower(
+    parseFormula("Exp(-SqDist(zz_alias_xi, zz_alias_yj) * 0.3333) + Pow(Elem(zz_alias_xi, 1), 3)", scope),
+  );
+  const { code } = generate(
+    { reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [F], dtype: "float32" },
+    64,
+    64,
+  );
+  assert.ok(!code.includes("zz_alias"), "alias names stay out of the shader");
+  assert.ok(code.includes("0.33329999446868896"), "the constant appears as a formatted float32 literal");
+  // Every identifier is a WGSL word, a generated name or a helper of the table.
+  const ids = new Set(code.replace(/0x[0-9a-fA-F]+u?/g, "").match(/[A-Za-z_][A-Za-z0-9_]*/g));
+  const generated =
+    /^(v|s|t|in)\d+$|^kt_|^(P|Params|main|gid|lid|acc|part|idx|k|c|q|r|i|j|jj|j0|cnt|vo|io|live|firstBlock|lastBlock|outv|outi|accb|off|m|n|jbase|flags|inf|pad\d|x|y|e|b|t|yi|ev|sc|v|s|xv|best|at|u|x3)$/;
+  const wgsl = new Set([
+    "fn",
+    "let",
+    "var",
+    "const",
+    "return",
+    "if",
+    "else",
+    "for",
+    "loop",
+    "break",
+    "select",
+    "struct",
+    "array",
+    "vec3",
+    "vec4",
+    "u32",
+    "i32",
+    "f32",
+    "bitcast",
+    "uniform",
+    "storage",
+    "read",
+    "read_write",
+    "workgroup",
+    "group",
+    "binding",
+    "compute",
+    "workgroup_size",
+    "builtin",
+    "global_invocation_id",
+    "local_invocation_id",
+    "workgroupBarrier",
+    "min",
+    "max",
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "abs",
+    "sqrt",
+    "trunc",
+    "sign",
+    "true",
+    "false",
+    "e",
+    "f",
+    "u",
+  ]);
+  const unknown = [...ids].filter((id) => !wgsl.has(id) && !generated.test(id) && !/^\d/.test(id));
+  assert.deepEqual(unknown, []);
+  for (const bad of [NaN, Infinity, -Infinity]) assert.throws(() => f32Literal(bad), RangeError);
+});
+
+Deno.test({
+  name: '[gpu] "auto" stays on the CPU with a software adapter and takes an injected hardware device',
+  ignore: !GPU,
+}, async () => {
+  const info = await gpuDevice();
+  assert.ok(info);
+  if (info.fallback) assert.equal((await selectBackend("auto", "float32")).name, "cpu");
+  assert.equal((await selectBackend("auto", "float64")).name, "cpu");
+  const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+  setDevice(device, { fallback: false });
+  try {
+    assert.equal((await selectBackend("auto", "float32")).name, "gpu");
+    assert.equal((await selectBackend("auto", "float64")).name, "cpu");
+  } finally {
+    setDevice(undefined);
+    device.destroy();
+  }
+});
+
+Deno.test({
+  name: "[gpu] a lost device gives a clear error, and the next call opens a new one",
+  ignore: !GPU,
+}, async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  const device = await adapter!.requestDevice();
+  setDevice(device);
+  const g = Genred("SqDist(x,y)", ["x = Vi(1)", "y = Vj(1)"], { reduction: "ArgMin", axis: 1 });
+  const args = [ndarray(Float32Array.of(0, 5), [2, 1]), ndarray(Float32Array.of(1, 4, 9), [3, 1])];
+  assert.deepEqual(Array.from(((await g(...args, { backend: "gpu" })) as NDArray).data), [0, 1]);
+  device.destroy();
+  await device.lost;
+  await assertThrowsClass(
+    () => g(...args, { backend: "gpu" }),
+    Error,
+    /The GPU device was lost .* the next call opens a new one/,
+  );
+  assert.deepEqual(Array.from(((await g(...args, { backend: "gpu" })) as NDArray).data), [0, 1]);
+  setDevice(undefined);
+});
+
+Deno.test({ name: "[gpu] LogSumExp stays finite where the naive sum overflows", ignore: !GPU }, async () => {
+  const x = ndarray(Float32Array.of(100, -100), [2, 1]), y = ndarray(Float32Array.of(1, 0.5, 0.9), [3, 1]);
+  const out = (await Genred("x * y", ["x = Vi(1)", "y = Vj(1)"], { reduction: "LogSumExp", axis: 1 })(x, y, {
+    backend: "gpu",
+  })) as NDArray;
+  const lse = (xi: number) => {
+    const t = [1, 0.5, 0.9].map((v) => xi * v), m = Math.max(...t);
+    return m + Math.log(t.reduce((s, v) => s + Math.exp(v - m), 0));
+  };
+  assertClose(out.data, [lse(100), lse(-100)], { rtol: 1e-6 });
+});
