@@ -33,3 +33,5 @@ export type { DType } from "./backends/backend.ts";
 export { UnsupportedError } from "./lazy/errors.ts";
 export { getThreads, setThreads, shutdownThreads } from "./backends/wasm/threads.ts";
 export { setDevice } from "./backends/webgpu/device.ts";
+export { fromGpu, toGpu } from "./backends/webgpu/gpu_array.ts";
+export type { GpuArray } from "./backends/webgpu/gpu_array.ts";

@@ -19,10 +19,13 @@ export type DType = "float32" | "float64";
 
 /** An input or intermediate array: row-major `(…batch, rows, dim)`. */
 export interface Slot {
+  /** The values on the host (empty when they live only on the GPU, in `gpu`). */
   readonly data: Float32Array | Float64Array | Int32Array;
   readonly batch: readonly number[];
   readonly rows: number;
   readonly dim: number;
+  /** The same values in a GPU buffer (float32 or int32), when they live there. */
+  readonly gpu?: GPUBuffer;
 }
 
 /** What to compute: one reduction of lowered formulas (F, and the weight W for the LSE family). */
@@ -39,10 +42,14 @@ export interface ReduceInputs {
   readonly batch: readonly number[];
   readonly M: number;
   readonly N: number;
+  /** Leave the outputs on the device (the GPU engine then returns `device` buffers). */
+  readonly keepOnDevice?: boolean;
 }
 
 /** Row-major `(…batch, M, width)` outputs: float values and/or int32 indices. */
 export interface ReduceOutput {
+  /** Outputs left in GPU buffers (same layouts as values and indices), when asked for. */
+  readonly device?: { readonly values?: GPUBuffer; readonly indices?: GPUBuffer };
   readonly values?: Float32Array | Float64Array;
   readonly indices?: Int32Array;
 }

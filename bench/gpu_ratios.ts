@@ -64,7 +64,7 @@ async function hand(): Promise<Float32Array> {
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
   const mk = (data: Float32Array) => {
     const buf = device.createBuffer({ size: data.byteLength, usage });
-    device.queue.writeBuffer(buf, 0, data);
+    device.queue.writeBuffer(buf, 0, data as Float32Array<ArrayBuffer>);
     return buf;
   };
   const [bx, by, bb] = [mk(X), mk(Y), mk(B)];

@@ -23,6 +23,7 @@ import {
 import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
+import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 
 export type { ReductionName } from "./reductions.ts";
 
@@ -42,10 +43,12 @@ export interface GenredOptions<R extends ReductionName = ReductionName> {
 export interface CallOptions {
   /** "auto" (default): the GPU when usable for this dtype, else the CPU. */
   backend?: BackendChoice;
+  /** "gpu": return the result as a `GpuArray` left on the GPU (default "host"). */
+  output?: "host" | "gpu";
 }
 
-/** An argument of a routine. */
-export type Arg = NDArray | NestedNumbers;
+/** An argument of a routine: an array on the host, nested numbers, or an array on the GPU. */
+export type Arg = NDArray | NestedNumbers | GpuArray;
 
 /** The reductions that return a pair `[values, indices]`. */
 export type PairReduction = "Min_ArgMin" | "Max_ArgMax" | "KMin_ArgKMin";
@@ -290,12 +293,40 @@ async function callRoutine(
     );
   }
   for (const key of Object.keys(opts)) {
-    if (key !== "backend") throw new TypeError(`Unknown call option "${key}": expected "backend"`);
+    if (key !== "backend" && key !== "output") {
+      throw new TypeError(`Unknown call option "${key}": expected "backend" or "output"`);
+    }
+  }
+  if (opts.output !== undefined && opts.output !== "host" && opts.output !== "gpu") {
+    throw new TypeError(`Unknown output ${JSON.stringify(opts.output)}: expected "host" or "gpu"`);
+  }
+  const onGpu = args.map(isGpuArray);
+  if (onGpu.some((g) => g)) {
+    // Arrays on the GPU stay there for the GPU engine; any other engine reads them back.
+    const want = await selectBackend(opts.backend, "float32");
+    const hostOnly = want.name !== "gpu" || spec.routine.stages.some((st) => st.kind === "sparse");
+    for (const [k, a] of args.entries()) {
+      if (!isGpuArray(a)) continue;
+      if (a.dtype !== "float32") {
+        throw new TypeError(`The argument "${spec.inputs[k].label}" is an int32 GPU array: expected float32`);
+      }
+      if (hostOnly) {
+        args[k] = await fromGpu(a);
+        onGpu[k] = false;
+      }
+    }
   }
   // One float dtype for all arrays; plain numbers and arrays follow it (float32 if none is typed).
   let dtype: DType | undefined;
   args.forEach((a, k) => {
-    if (typeof a === "object" && a !== null && "data" in a) {
+    if (isGpuArray(a)) {
+      if (dtype === "float64") {
+        throw new TypeError(
+          `The argument "${spec.inputs[k].label}" is a float32 GPU array but earlier arguments are float64`,
+        );
+      }
+      dtype = "float32";
+    } else if (typeof a === "object" && a !== null && "data" in a) {
       const d = a.data instanceof Float64Array
         ? "float64"
         : a.data instanceof Float32Array
@@ -315,9 +346,14 @@ async function callRoutine(
     }
   });
   dtype ??= "float32";
-  const reads = args.map((a, k) =>
-    readArg(toNDArray(a, dtype!, `argument "${spec.inputs[k].label}"`), spec.inputs[k])
-  );
+  const reads = args.map((a, k) => {
+    if (isGpuArray(a)) {
+      // Validated by shape like any array; its values stay in the GPU buffer.
+      const r = readArg({ data: new Float32Array(0), shape: a.shape }, spec.inputs[k]);
+      return { ...r, slot: { ...r.slot, gpu: a.buffer } };
+    }
+    return readArg(toNDArray(a, dtype!, `argument "${spec.inputs[k].label}"`), spec.inputs[k]);
+  });
   // Batch dimensions: numpy broadcasting of every argument's batch shape.
   const nb = Math.max(0, ...reads.map((r) => r.slot.batch.length));
   const batch = new Array(nb).fill(1);
@@ -367,7 +403,32 @@ async function callRoutine(
   }
   const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
   const backend = await selectBackend(opts.backend, dtype);
-  const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N });
+  const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" && spec.routine.stages.length === 1;
+  const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N, keepOnDevice });
+  const result = shapeOutputs(spec, outs, reads, padded, batch, dtype);
+  if (opts.output !== "gpu") return result;
+  // Results leave on the GPU: the engine's buffers when it left them there, else an upload.
+  const gpuOut = async (o: NDArray, s: Slot): Promise<GpuArray> =>
+    s.gpu
+      ? { buffer: s.gpu, shape: o.shape, dtype: o.data instanceof Int32Array ? "int32" : "float32" }
+      : await toGpu(o);
+  if (Array.isArray(result)) {
+    return [await gpuOut(result[0], outs[0]), await gpuOut(result[1], outs[1])] as unknown as [
+      NDArray,
+      NDArray,
+    ];
+  }
+  return (await gpuOut(result, outs[0])) as unknown as NDArray;
+}
+
+function shapeOutputs(
+  spec: RoutineSpec,
+  outs: Slot[],
+  reads: { slot: Slot; ownShape: readonly number[] }[],
+  padded: number[][],
+  batch: number[],
+  dtype: DType,
+): NDArray | [NDArray, NDArray] {
   const cast = (d: Float32Array | Float64Array | Int32Array) =>
     d instanceof Int32Array
       ? d

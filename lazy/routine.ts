@@ -316,6 +316,8 @@ export interface RunContext {
   readonly batch: readonly number[];
   readonly M: number;
   readonly N: number;
+  /** Leave the outputs on the GPU (single-stage routines on the GPU engine). */
+  readonly keepOnDevice?: boolean;
 }
 
 const compiled = new WeakMap<Backend, Map<string, ReturnType<Backend["compile"]>>>();
@@ -354,7 +356,35 @@ async function runReduce(
   for (const v of variablesOf(...formulas)) {
     slots.set(v.params[0] as number, values.get(v.params[0] as number)!);
   }
-  const res = await c.run({ slots, batch: ctx.batch, M, N });
+  const res = await c.run({
+    slots,
+    batch: ctx.batch,
+    M,
+    N,
+    keepOnDevice: ctx.keepOnDevice && st.outCat !== 2,
+  });
+  if (res.device) {
+    const empty = new Float32Array(0);
+    if (st.out !== undefined) {
+      values.set(st.out, {
+        data: empty,
+        gpu: res.device.values,
+        batch: ctx.batch,
+        rows: M,
+        dim: specs[st.out].dim,
+      });
+    }
+    if (st.outIdx !== undefined) {
+      values.set(st.outIdx, {
+        data: empty,
+        gpu: res.device.indices,
+        batch: ctx.batch,
+        rows: M,
+        dim: specs[st.outIdx].dim,
+      });
+    }
+    return;
+  }
   if (st.out !== undefined) {
     let data = res.values!;
     let rows = M;

@@ -17,6 +17,8 @@ import { parseAliases, parseFormula, type VarSpec } from "./parse.ts";
 import { type Arg, type CallOptions, inputsOf, type InputSpec, routineFromTrees } from "./genred.ts";
 import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";
+import { selectBackend } from "../backends/select.ts";
+import { isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 
 /** Options of a solve. */
 export interface SolveOptions extends CallOptions {
@@ -138,6 +140,15 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
     const typed = args.find((a) => typeof a === "object" && a !== null && "data" in a) as NDArray | undefined;
     const dtype: DType = typed?.data instanceof Float64Array ? "float64" : "float32";
     const b = toNDArray(args[ind], dtype, `right-hand side "${inputs[ind].label}"`);
+    // On the GPU, the kernel's data (points, parameters) is uploaded once and stays there for
+    // every iteration; only the iterate travels.
+    if ((await selectBackend(opts.backend, dtype)).name === "gpu") {
+      for (const [k, a] of args.entries()) {
+        if (k !== ind && !isGpuArray(a)) {
+          args[k] = await toGpu(toNDArray(a, "float32", `argument "${inputs[k].label}"`));
+        }
+      }
+    }
     const apply = async (v: Float64Array) => {
       const vArgs = [...args];
       vArgs[ind] = { data: dtype === "float64" ? v : Float32Array.from(v), shape: b.shape };

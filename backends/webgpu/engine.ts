@@ -106,20 +106,26 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
   );
   const vBytes = nb * M * shader.valuesWidth * 4, iBytes = nb * M * shader.indicesWidth * 4;
-  const readV = shader.valuesWidth
-    ? buffer(vBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)
-    : undefined;
-  const readI = shader.indicesWidth
-    ? buffer(iBytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)
-    : undefined;
+  // The outputs: mappable staging buffers, or storage buffers left on the device for the caller.
+  const resultUsage = inp.keepOnDevice ? usage : GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
+  const readV = shader.valuesWidth && kern.values ? buffer(vBytes, resultUsage) : undefined;
+  const readI = shader.indicesWidth && kern.indices ? buffer(iBytes, resultUsage) : undefined;
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [uniform, ...inBufs, outv, outi, accb].map((b, k) => ({ binding: k, resource: { buffer: b } })),
   });
   const offs = shader.slots.map((s) => batchOffsets(inp.slots.get(s.ind)!, inp.batch));
+  const kept: (GPUBuffer | undefined)[] = [];
   const upload = (q: number, b: number, row0: number, rows: number) => {
     const s = shader.slots[q], slot = inp.slots.get(s.ind)!;
     const o = offs[q][b] + row0 * s.dim;
+    if (slot.gpu) {
+      // Data already on the GPU: a copy on the device, no trip through host memory.
+      const enc = device.createCommandEncoder();
+      enc.copyBufferToBuffer(slot.gpu, o * 4, inBufs[q], 0, rows * s.dim * 4);
+      device.queue.submit([enc.finish()]);
+      return;
+    }
     const src = slot.data.subarray(o, o + rows * s.dim);
     device.queue.writeBuffer(
       inBufs[q],
@@ -175,6 +181,10 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     }
     const error = await device.popErrorScope();
     if (error) throw new Error(`The WebGPU engine's shader or dispatch was rejected: ${error.message}`);
+    if (inp.keepOnDevice) {
+      kept.push(readV, readI);
+      return { device: { values: readV, indices: readI } };
+    }
     const values = readV ? await readBack(readV, kern.values, shader.valuesWidth, nb * M, "f32") : undefined;
     const indices = readI
       ? await readBack(readI, kern.indices, shader.indicesWidth, nb * M, "i32")
@@ -184,7 +194,9 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       indices: kern.indices ? indices as Int32Array : undefined,
     };
   } finally {
-    for (const buf of [...inBufs, outv, outi, accb, uniform, readV, readI]) buf?.destroy();
+    for (const buf of [...inBufs, outv, outi, accb, uniform, readV, readI]) {
+      if (!kept.includes(buf)) buf?.destroy();
+    }
   }
 }
 

@@ -1,7 +1,18 @@
 // The WebGPU engine alone: pipeline cache, formula text kept out of WGSL, device choice and
 // device loss. Runs where there is an adapter (lavapipe in CI, where its absence fails the run).
 import assert from "node:assert/strict";
-import { Genred, type NDArray, ndarray, setDevice } from "../../mod.ts";
+import {
+  fromGpu,
+  Genred,
+  type GpuArray,
+  type NDArray,
+  ndarray,
+  setDevice,
+  toGpu,
+  Vi,
+  Vj,
+} from "../../mod.ts";
+import { isGpuArray } from "../../backends/webgpu/gpu_array.ts";
 import { GPU } from "../_backends.ts";
 import { pipelineStats } from "../../backends/webgpu/engine.ts";
 import { generate } from "../../backends/webgpu/codegen.ts";
@@ -154,4 +165,46 @@ Deno.test({ name: "[gpu] LogSumExp stays finite where the naive sum overflows", 
     return m + Math.log(t.reduce((s, v) => s + Math.exp(v - m), 0));
   };
   assertClose(out.data, [lse(100), lse(-100)], { rtol: 1e-6 });
+});
+
+Deno.test({
+  name: '[gpu] arrays stay on the GPU: inputs from toGpu, results with output "gpu", chained',
+  ignore: !GPU,
+}, async () => {
+  const r = rng(9);
+  const M = 50, N = 70;
+  const X = f32(r, M * 3), Y = f32(r, N * 3), B = f32(r, N);
+  const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+  const host =
+    (await g(ndarray(X, [M, 3]), ndarray(Y, [N, 3]), ndarray(B, [N, 1]), { backend: "gpu" })) as NDArray;
+  const [gx, gy, gb] = await Promise.all([
+    toGpu(ndarray(X, [M, 3])),
+    toGpu(ndarray(Y, [N, 3])),
+    toGpu(ndarray(B, [N, 1])),
+  ]);
+  const out = (await g(gx, gy, gb, { backend: "gpu", output: "gpu" })) as unknown as GpuArray;
+  assert.ok(isGpuArray(out));
+  assert.deepEqual(out.shape, [M, 1]);
+  assertClose((await fromGpu(out)).data, host.data, { rtol: 1e-6 });
+  // Chained: the result, still on the GPU, is the weight of a reduction over i.
+  const back = Genred("Exp(-SqDist(x,y))*a", ["x = Vi(3)", "y = Vj(3)", "a = Vi(1)"], { axis: 0 });
+  const chained = (await back(gx, gy, out, { backend: "gpu" })) as NDArray;
+  const expected =
+    (await back(ndarray(X, [M, 3]), ndarray(Y, [N, 3]), host, { backend: "reference" })) as NDArray;
+  assertClose(chained.data, expected.data, { rtol: 2e-5, atol: 1e-6 });
+  // Other engines read GPU arrays back by themselves.
+  assertClose(((await g(gx, gy, gb, { backend: "cpu" })) as NDArray).data, host.data, { rtol: 2e-5 });
+});
+
+Deno.test({ name: "[gpu] the kernel solver runs with its data on the GPU", ignore: !GPU }, async () => {
+  const pts = Array.from({ length: 40 }, (_, k) => [Math.cos(k), Math.sin(3 * k)]);
+  const b = pts.map((_, k) => [k % 5]);
+  const K = Vi(pts).sqdist(Vj(pts)).neg().exp();
+  const a = await K.solve(b, { alpha: 0.5, backend: "gpu" });
+  const resid = pts.map((p, i) =>
+    0.5 * a.data[i] + pts.reduce((s, q, j) =>
+      s + Math.exp(-((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2)) * a.data[j], 0) -
+    b[i][0]
+  );
+  assertClose(resid, new Array(40).fill(0), { atol: 2e-4 });
 });

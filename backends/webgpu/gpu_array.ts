@@ -1,0 +1,82 @@
+/**
+ * Arrays that live on the GPU: `toGpu` uploads an array once, calls accept the result as an
+ * argument (the engine then copies on the device, never through host memory), and
+ * `{ output: "gpu" }` leaves a result on the GPU, so iterative algorithms chain reductions
+ * without round trips. `fromGpu` reads one back.
+ *
+ * @module
+ */
+
+import { gpuDevice } from "./device.ts";
+import type { NDArray } from "../../lazy/ndarray.ts";
+
+/** A float32 (or, for indices, int32) array in a GPU buffer, row-major. */
+export interface GpuArray {
+  readonly buffer: GPUBuffer;
+  readonly shape: readonly number[];
+  readonly dtype: "float32" | "int32";
+}
+
+/** Whether a value is a `GpuArray`. */
+export function isGpuArray(x: unknown): x is GpuArray {
+  return typeof x === "object" && x !== null && "buffer" in x && "shape" in x &&
+    typeof (x as { buffer: { mapAsync?: unknown } }).buffer?.mapAsync === "function";
+}
+
+async function device(): Promise<GPUDevice> {
+  const info = await gpuDevice();
+  if (!info) throw new TypeError("There is no WebGPU device here: GPU arrays need one (or setDevice)");
+  return info.device;
+}
+
+/** A GPU buffer holding `data` (storage, copy source and destination). */
+export async function uploadBuffer(data: Float32Array | Int32Array): Promise<GPUBuffer> {
+  const d = await device();
+  const buf = d.createBuffer({
+    size: Math.max(16, Math.ceil(data.byteLength / 4) * 4),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
+  d.queue.writeBuffer(buf, 0, data as Float32Array<ArrayBuffer>);
+  return buf;
+}
+
+/**
+ * Uploads an array to the GPU (float32).
+ *
+ * @example
+ * ```ts ignore
+ * import { fromGpu, toGpu } from "./gpu_array.ts";
+ * const g = await toGpu({ data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] });
+ * const back = await fromGpu(g);
+ * ```
+ */
+export async function toGpu(a: NDArray): Promise<GpuArray> {
+  const data = a.data instanceof Int32Array
+    ? a.data
+    : a.data instanceof Float32Array
+    ? a.data
+    : Float32Array.from(a.data);
+  return {
+    buffer: await uploadBuffer(data),
+    shape: [...a.shape],
+    dtype: data instanceof Int32Array ? "int32" : "float32",
+  };
+}
+
+/** Reads a GPU array back into host memory. */
+export async function fromGpu(a: GpuArray): Promise<NDArray> {
+  const d = await device();
+  const n = a.shape.reduce((x, y) => x * y, 1);
+  const read = d.createBuffer({
+    size: Math.max(16, n * 4),
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const enc = d.createCommandEncoder();
+  if (n > 0) enc.copyBufferToBuffer(a.buffer, 0, read, 0, n * 4);
+  d.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  const raw = read.getMappedRange().slice(0, n * 4);
+  read.unmap();
+  read.destroy();
+  return { data: a.dtype === "int32" ? new Int32Array(raw) : new Float32Array(raw), shape: [...a.shape] };
+}
