@@ -208,3 +208,20 @@ Deno.test({ name: "[gpu] the kernel solver runs with its data on the GPU", ignor
   );
   assertClose(resid, new Array(40).fill(0), { atol: 2e-4 });
 });
+
+Deno.test(
+  { name: "[gpu] more rows than one dispatch dimension holds run on a 2-D grid", ignore: !GPU },
+  async () => {
+    const M = 4_300_000; // over 65,535 workgroups of 64
+    const x = ndarray(Float32Array.from({ length: M }, (_, i) => (i % 1000) / 1000), [M, 1]);
+    const y = ndarray(Float32Array.of(0.25, 0.5), [2, 1]);
+    const g = Genred("SqDist(x,y)", ["x = Vi(1)", "y = Vj(1)"], { reduction: "ArgMin", axis: 1 });
+    const out = (await g(x, y, { backend: "gpu" })) as NDArray;
+    let wrong = 0;
+    for (let i = 0; i < M; i++) {
+      const v = (i % 1000) / 1000, d0 = Math.abs(v - 0.25), d1 = Math.abs(v - 0.5);
+      if (Math.abs(d0 - d1) > 1e-6 && out.data[i] !== (d0 < d1 ? 0 : 1)) wrong++;
+    }
+    assert.equal(wrong, 0);
+  },
+);
