@@ -4,8 +4,9 @@
  * Each distinct node becomes one instruction writing one register. A register is "pair" (it
  * depends on a j-variable: T values per component, one per pair of the tile) or "uniform"
  * (computed once per row i). Variables are not copied into registers: they are registers of
- * their own kinds that point into the input arrays. Two patterns are fused:
- * `Sum(Square(Subtract(a, b)))` (every SqDist) and `Exp(Minus(a))` (every Gaussian kernel).
+ * their own kinds that point into the input arrays. Three patterns are fused:
+ * `Sum(Square(Subtract(a, b)))` (every SqDist), `Exp(Minus(a))`, and the Gaussian kernel times a
+ * scalar weight, `Exp(Minus(SqDist(a, b))) · w`.
  *
  * The program is position-independent: pointers (registers, TensorDot tables, scratch space)
  * are resolved by the driver when it lays out memory (see `engine.ts`).
@@ -16,7 +17,7 @@
 import type { Node } from "../../lazy/tree.ts";
 import { keyOf } from "../../lazy/grad.ts";
 import { opDef } from "../../lazy/ops.ts";
-import { type Evaluated, EXPNEG_FUSED, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
+import { type Evaluated, EXPNEG_FUSED, GAUSSW_FUSED, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
 import { tensorDotTables } from "../../lazy/ops_tensordot.ts";
 
 /** Register kinds, as `wasm-cpu/src/engine.rs`. */
@@ -106,11 +107,12 @@ export function compile(formulas: readonly Node[]): Program {
     } else if (def.kind === "elementwise" || def.kind === "vector") {
       const sq = sqdistOperands(n);
       const expNeg = n.op === "Exp" && n.args[0].op === "Minus" ? n.args[0].args : undefined;
-      const args = (sq ?? expNeg ?? n.args).map(visit);
+      const gauss = gaussWeightOperands(n);
+      const args = (gauss ?? sq ?? expNeg ?? n.args).map(visit);
       const pair = args.some(perPair);
       out = reg({ kind: pair ? Kind.Pair : Kind.Uniform, dim: n.dim });
       const ins: Instr = {
-        op: sq ? SQDIST_FUSED : expNeg ? EXPNEG_FUSED : OPCODES[n.op as Evaluated],
+        op: gauss ? GAUSSW_FUSED : sq ? SQDIST_FUSED : expNeg ? EXPNEG_FUSED : OPCODES[n.op as Evaluated],
         out,
         args,
         params: [],
@@ -136,6 +138,18 @@ export function compile(formulas: readonly Node[]): Program {
     if (ins.extra) extras.push({ instr: k, ...ins.extra });
   });
   return { regs, code, nRow: rowInstrs.length, nPair: pairInstrs.length, extras, results };
+}
+
+/** The operands (a, b, w) when n is Exp(Minus(SqDist(a, b))) · w (either order), w scalar. */
+function gaussWeightOperands(n: Node): Node[] | undefined {
+  if (n.op !== "Mult" || n.dim !== 1) return undefined;
+  for (const [e, w] of [[n.args[0], n.args[1]], [n.args[1], n.args[0]]]) {
+    if (e.op === "Exp" && e.args[0].op === "Minus") {
+      const ab = sqdistOperands(e.args[0].args[0]);
+      if (ab) return [...ab, w];
+    }
+  }
+  return undefined;
 }
 
 /** The operands (a, b) when n is Sum(Square(Subtract(a, b))). */

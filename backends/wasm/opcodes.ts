@@ -23,6 +23,9 @@ export const SQDIST_FUSED = 80;
 /** Engine-internal fused instruction: Exp(Minus(a)). */
 export const EXPNEG_FUSED = 81;
 
+/** Engine-internal fused instruction: Exp(Minus(SqDist(a, b))) · w, w scalar. */
+export const GAUSSW_FUSED = 82;
+
 /** The opcode of each evaluated operation. */
 export const OPCODES: Record<Evaluated, number> = {
   Abs: 1,
@@ -90,6 +93,7 @@ export function opcodesRust(): string {
     `pub const OP_FIRST_VECTOR: i32 = ${FIRST_VECTOR};`,
     `pub const OP_SQDIST_FUSED: i32 = ${SQDIST_FUSED};`,
     `pub const OP_EXPNEG_FUSED: i32 = ${EXPNEG_FUSED};`,
+    `pub const OP_GAUSSW_FUSED: i32 = ${GAUSSW_FUSED};`,
     "",
   ].join("\n");
 }

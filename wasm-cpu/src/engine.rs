@@ -191,6 +191,55 @@ unsafe fn sqdist<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, groups: usize)
     }
 }
 
+/// e^(−Σ_k (a_k − b_k)²) · w in one pass: the Gaussian kernel times its weight, the most common
+/// formula of all, without storing the squared distance or the exponential.
+#[inline(always)]
+unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L::S>, groups: usize) {
+    let d = if a.dim > b.dim { a.dim } else { b.dim };
+    let (ca, cb) = (if a.dim == 1 { 0 } else { a.cs }, if b.dim == 1 { 0 } else { b.cs });
+    if o.ps && !a.ps && b.ps && w.ps && d <= 8 {
+        // The usual case: x_i uniform (splatted once), y_j and b_j per pair.
+        let mut xs = [zero::<L>(); 8];
+        for k in 0..d {
+            xs[k] = L::splat_at(a.ptr.add(k * ca));
+        }
+        // Two groups per iteration: two independent exp chains for the CPU to overlap.
+        let mut g = 0;
+        while g + 1 < groups {
+            let (p, q) = (g * L::N, (g + 1) * L::N);
+            let (mut s, mut t2) = (zero::<L>(), zero::<L>());
+            for k in 0..d {
+                let t = xs[k].sub(L::load(b.ptr.add(k * cb + p)));
+                let u = xs[k].sub(L::load(b.ptr.add(k * cb + q)));
+                s = s.add(t.mul(t));
+                t2 = t2.add(u.mul(u));
+            }
+            s.neg().exp().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
+            t2.neg().exp().mul(L::load(w.ptr.add(q))).store(o.ptr.add(q));
+            g += 2;
+        }
+        if g < groups {
+            let p = g * L::N;
+            let mut s = zero::<L>();
+            for k in 0..d {
+                let t = xs[k].sub(L::load(b.ptr.add(k * cb + p)));
+                s = s.add(t.mul(t));
+            }
+            s.neg().exp().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
+        }
+        return;
+    }
+    for g in 0..groups {
+        let p = g * L::N;
+        let mut s = zero::<L>();
+        for k in 0..d {
+            let t = a.ld::<L>(k * if a.dim == 1 { 0 } else { 1 }, p).sub(b.ld(k * if b.dim == 1 { 0 } else { 1 }, p));
+            s = s.add(t.mul(t));
+        }
+        o.st(0, p, s.neg().exp().mul(w.ld(0, p)));
+    }
+}
+
 #[inline(always)]
 fn one<L: Lanes>() -> L {
     L::splat(1.0)
@@ -272,6 +321,7 @@ unsafe fn exec<L: Lanes>(c: &Ctx, ins: *const i32, i: usize, j0: usize, count: u
         OP_IFELSE => map3::<L>(o, a, b, cc, groups, |x, t, f| select(x.lt(zero()), f, t)),
         OP_SQDIST_FUSED => sqdist::<L>(o, a, b, groups),
         OP_EXPNEG_FUSED => map1::<L>(o, a, groups, |x| x.neg().exp()),
+        OP_GAUSSW_FUSED => gauss_weight::<L>(o, a, b, cc, groups),
         _ => exec_vector::<L>(op, ins, o, a, b, cc, groups, count),
     }
 }

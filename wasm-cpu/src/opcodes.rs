@@ -54,3 +54,4 @@ pub const OP_GRADSOFTDTW_SQDIST: i32 = 65;
 pub const OP_FIRST_VECTOR: i32 = 50;
 pub const OP_SQDIST_FUSED: i32 = 80;
 pub const OP_EXPNEG_FUSED: i32 = 81;
+pub const OP_GAUSSW_FUSED: i32 = 82;

@@ -1,0 +1,259 @@
+/**
+ * One cell of the comparison: one engine, one workload, one size, in its own process so that
+ * its peak memory is its own. `deno run -A bench/compare/cell.ts ENGINE WORKLOAD N`; prints one
+ * JSON line: `{ ok: true, runs: [ms…], peakMB }` or `{ ok: false, error }` (out of memory and
+ * other failures). A warm-up run precedes the timed runs, unless one run alone takes long.
+ *
+ * @module
+ */
+
+import { Genred, type NDArray, ndarray, setThreads, shutdownThreads, Vi, Vj } from "../../mod.ts";
+import { gaussGradX, gaussSum, knn } from "../plain_loops.ts";
+
+const [engine, workload, nArg] = Deno.args;
+const N = Number(nArg), M = N;
+const D = workload === "knn64" ? 64 : 3;
+const K = 10;
+
+let seed = 17;
+const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+const fill = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rand() * scale);
+const X = fill(M * D, D === 64 ? 0.3 : 1), Y = fill(N * D, D === 64 ? 0.3 : 1), B = fill(N), E = fill(M);
+
+async function peakMB(): Promise<number> {
+  const status = await Deno.readTextFile("/proc/self/status");
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]) / 1024;
+}
+
+/** Plain loops: what a user writes by hand. */
+function plainRunner(): () => unknown {
+  switch (workload) {
+    case "gauss":
+      return () => gaussSum(X, Y, B, M, N);
+    case "grad":
+      return () => gaussGradX(X, Y, B, E, M, N);
+    case "knn3":
+    case "knn64":
+      return () => D === 3 ? knn(X, Y, M, N, K) : knnD(X, Y, M, N, D, K);
+    case "lse":
+      return () => {
+        const out = new Float32Array(M);
+        for (let i = 0; i < M; i++) {
+          let m = -Infinity, s = 0;
+          for (let j = 0; j < N; j++) {
+            const d0 = X[3 * i] - Y[3 * j],
+              d1 = X[3 * i + 1] - Y[3 * j + 1],
+              d2 = X[3 * i + 2] - Y[3 * j + 2];
+            const f = -(d0 * d0 + d1 * d1 + d2 * d2);
+            if (f > m) {
+              s = s * Math.exp(m - f) + 1;
+              m = f;
+            } else s += Math.exp(f - m);
+          }
+          out[i] = m + Math.log(s);
+        }
+        return out;
+      };
+    case "solve":
+      return () => plainSolve();
+    default:
+      return () => {
+        const x = ndarray(X.subarray(0, 300), [100, 3]);
+        return x;
+      };
+  }
+}
+
+function knnD(x: Float32Array, y: Float32Array, m: number, n: number, d: number, k: number): Int32Array {
+  const out = new Int32Array(m * k), dist = new Float64Array(k), idx = new Int32Array(k);
+  for (let i = 0; i < m; i++) {
+    dist.fill(Infinity);
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < d; c++) {
+        const t = x[i * d + c] - y[j * d + c];
+        s += t * t;
+      }
+      if (!(s < dist[k - 1])) continue;
+      let p = k - 1;
+      while (p > 0 && s < dist[p - 1]) {
+        dist[p] = dist[p - 1];
+        idx[p] = idx[p - 1];
+        p--;
+      }
+      dist[p] = s;
+      idx[p] = j;
+    }
+    out.set(idx, i * k);
+  }
+  return out;
+}
+
+/** (0.1·Id + K) a = b by conjugate gradient, K applied by a double loop each iteration. */
+function plainSolve(): Float64Array {
+  const apply = (v: Float64Array) => {
+    const out = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      let s = 0;
+      for (let j = 0; j < N; j++) {
+        const d0 = X[3 * i] - X[3 * j], d1 = X[3 * i + 1] - X[3 * j + 1], d2 = X[3 * i + 2] - X[3 * j + 2];
+        s += Math.exp(-10 * (d0 * d0 + d1 * d1 + d2 * d2)) * v[j];
+      }
+      out[i] = s + 0.1 * v[i];
+    }
+    return out;
+  };
+  return cg(apply, Float64Array.from(B));
+}
+
+function cg(apply: (v: Float64Array) => Float64Array, b: Float64Array): Float64Array {
+  const n = b.length, a = new Float64Array(n), r = Float64Array.from(b), p = Float64Array.from(b);
+  const dot = (u: Float64Array, v: Float64Array) => u.reduce((s, x, k) => s + x * v[k], 0);
+  let rr = dot(r, r);
+  for (let it = 0; it < 10 * n && rr >= n * 1e-12; it++) {
+    const q = apply(p);
+    const s = rr / dot(p, q);
+    for (let k = 0; k < n; k++) {
+      a[k] += s * p[k];
+      r[k] -= s * q[k];
+    }
+    const nr = dot(r, r);
+    for (let k = 0; k < n; k++) p[k] = r[k] + (nr / rr) * p[k];
+    rr = nr;
+  }
+  return a;
+}
+
+/** keops-ts on one of its engines. */
+function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknown> {
+  const x = ndarray(X, [M, D]), y = ndarray(Y, [N, D]), b = ndarray(B, [N, 1]), e = ndarray(E, [M, 1]);
+  const aliases = [`x = Vi(${D})`, `y = Vj(${D})`, "b = Vj(1)"];
+  const gauss = Genred("Exp(-SqDist(x,y))*b", aliases, { axis: 1 });
+  switch (workload) {
+    case "gauss":
+      return () => gauss(x, y, b, { backend });
+    case "grad": {
+      const g = gauss.grad("x");
+      return () => g(x, y, b, e, { backend });
+    }
+    case "knn3":
+    case "knn64": {
+      const g = Genred("SqDist(x,y)", aliases.slice(0, 2), { reduction: "ArgKMin", k: K, axis: 1 });
+      return () => g(x, y, { backend });
+    }
+    case "lse": {
+      const g = Genred("-SqDist(x,y)", aliases.slice(0, 2), { reduction: "LogSumExp", axis: 1 });
+      return () => g(x, y, { backend });
+    }
+    case "solve": {
+      const Kxx = Vi(x).sqdist(Vj(x)).mul(-10).exp();
+      return () => Kxx.solve(b, { alpha: 0.1, backend });
+    }
+  }
+  throw new Error(`unknown workload ${workload}`);
+}
+
+// deno-lint-ignore no-explicit-any
+async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
+  const tf = await import("npm:@tensorflow/tfjs-core@4.22.0");
+  if (name === "cpu") await import("npm:@tensorflow/tfjs-backend-cpu@4.22.0");
+  if (name === "wasm") {
+    const w = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+    const entry = import.meta.resolve("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+    w.setWasmPaths(entry.slice(0, entry.lastIndexOf("/") + 1));
+  }
+  if (name === "webgpu") await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} did not initialise`);
+  await tf.ready();
+  const x = tf.tensor2d(X, [M, D]),
+    y = tf.tensor2d(Y, [N, D]),
+    b = tf.tensor2d(B, [N, 1]),
+    e = tf.tensor2d(E, [M, 1]);
+  // The dense way its users write it: |x|² + |y|² − 2·x·yᵀ, then exp, then matMul.
+  // deno-lint-ignore no-explicit-any
+  const sqdist = (p: any, q: any) =>
+    tf.add(
+      tf.sub(tf.sum(tf.square(p), 1, true), tf.mul(2, tf.matMul(p, q, false, true))),
+      tf.transpose(tf.sum(tf.square(q), 1, true)),
+    );
+  // deno-lint-ignore no-explicit-any
+  const read = async (t: any) => {
+    const v = await t.data();
+    t.dispose();
+    return v;
+  };
+  switch (workload) {
+    case "gauss":
+      return () => read(tf.tidy(() => tf.matMul(tf.exp(tf.neg(sqdist(x, y))), b)));
+    case "grad": {
+      // deno-lint-ignore no-explicit-any
+      const f = tf.grad((p: any) => tf.sum(tf.mul(tf.matMul(tf.exp(tf.neg(sqdist(p, y))), b), e)));
+      return () => read(tf.tidy(() => f(x)));
+    }
+    case "knn3":
+    case "knn64":
+      return () => read(tf.tidy(() => tf.topk(tf.neg(sqdist(x, y)), K).indices));
+    case "lse":
+      return () => read(tf.tidy(() => tf.logSumExp(tf.neg(sqdist(x, y)), 1)));
+    case "solve": {
+      return async () => {
+        const Kd = tf.tidy(() => tf.exp(tf.mul(-10, sqdist(x, x))));
+        const apply = (v: Float64Array) => {
+          const out = tf.tidy(() => tf.matMul(Kd, tf.tensor2d(Float32Array.from(v), [N, 1])));
+          const r = Float64Array.from(out.dataSync());
+          out.dispose();
+          for (let k = 0; k < N; k++) r[k] += 0.1 * v[k];
+          return r;
+        };
+        const a = cg(apply, Float64Array.from(B));
+        Kd.dispose();
+        return a;
+      };
+    }
+  }
+  throw new Error(`unknown workload ${workload}`);
+}
+
+async function main() {
+  let run: () => unknown;
+  if (engine === "plain") run = plainRunner();
+  else if (engine.startsWith("tfjs-")) run = await tfjsRunner(engine.slice(5));
+  else {
+    if (engine === "keops-cpu-1") setThreads(1);
+    run = keopsRunner(engine === "keops-gpu" ? "gpu" : engine === "reference" ? "reference" : "cpu");
+  }
+  const runs: number[] = [];
+  if (workload === "latency") {
+    // First call (compiles), then the cached calls.
+    for (let k = 0; k < 6; k++) {
+      const t0 = performance.now();
+      await run();
+      runs.push(performance.now() - t0);
+    }
+  } else {
+    const t0 = performance.now();
+    await run(); // warm-up (or the only run when it is long)
+    const first = performance.now() - t0;
+    if (first > 4000) runs.push(first);
+    else {
+      for (let k = 0; k < 3; k++) {
+        const t = performance.now();
+        await run();
+        runs.push(performance.now() - t);
+      }
+    }
+  }
+  shutdownThreads();
+  console.log(JSON.stringify({ ok: true, runs, peakMB: await peakMB() }));
+}
+
+try {
+  await main();
+} catch (err) {
+  const msg = String((err as Error)?.message ?? err);
+  const oom = /memory|allocat|Array buffer|invalid array length|too large|exceed|RangeError/i.test(
+    msg + (err as Error)?.name,
+  );
+  console.log(JSON.stringify({ ok: false, oom, error: msg.slice(0, 200) }));
+}
+Deno.exit(0);
