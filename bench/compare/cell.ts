@@ -146,7 +146,8 @@ function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknow
       return () => g(x, y, { backend });
     }
     case "solve": {
-      const Kxx = Vi(x).sqdist(Vj(x)).mul(-10).exp();
+      const xx = ndarray(X.subarray(0, N * D), [N, D]);
+      const Kxx = Vi(xx).sqdist(Vj(xx)).mul(-10).exp();
       return () => Kxx.solve(b, { alpha: 0.1, backend });
     }
   }
@@ -155,7 +156,8 @@ function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknow
 
 // deno-lint-ignore no-explicit-any
 async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
-  const tf = await import("npm:@tensorflow/tfjs-core@4.22.0");
+  // The full package registers the gradients (tfjs-core alone does not).
+  const tf = await import("npm:@tensorflow/tfjs@4.22.0");
   if (name === "cpu") await import("npm:@tensorflow/tfjs-backend-cpu@4.22.0");
   if (name === "wasm") {
     const w = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
@@ -243,8 +245,51 @@ async function main() {
       }
     }
   }
+  const wrong = workload === "latency" ? undefined : check(await run());
   shutdownThreads();
-  console.log(JSON.stringify({ ok: true, runs, peakMB: await peakMB() }));
+  if (wrong) console.log(JSON.stringify({ ok: false, oom: false, error: `wrong result: ${wrong}` }));
+  else console.log(JSON.stringify({ ok: true, runs, peakMB: await peakMB() }));
+}
+
+/** The values of a result, whatever the engine returned. */
+function valuesOf(out: unknown): ArrayLike<number> {
+  if (out && typeof out === "object" && "data" in out) return (out as NDArray).data;
+  return out as ArrayLike<number>;
+}
+
+/**
+ * Checks the first rows of a result against plain loops (so that a peer or an engine that
+ * returns quickly without computing cannot pass); returns what is wrong, if anything.
+ */
+function check(out: unknown): string | undefined {
+  const v = valuesOf(out);
+  const rows = Math.min(4, M);
+  const d2 = (i: number, j: number) => {
+    let s = 0;
+    for (let c = 0; c < D; c++) s += (X[i * D + c] - Y[j * D + c]) ** 2;
+    return s;
+  };
+  const close = (a: number, b: number) => Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b));
+  for (let i = 0; i < rows; i++) {
+    if (workload === "gauss" || workload === "lse") {
+      let s = 0;
+      for (let j = 0; j < N; j++) {
+        s += workload === "gauss" ? Math.exp(-d2(i, j)) * B[j] : Math.exp(-d2(i, j));
+      }
+      const want = workload === "gauss" ? s : Math.log(s);
+      if (!close(v[i], want)) return `row ${i}: ${v[i]} instead of ${want}`;
+    } else if (workload === "grad") {
+      let g0 = 0;
+      for (let j = 0; j < N; j++) g0 += -2 * (X[i * 3] - Y[j * 3]) * Math.exp(-d2(i, j)) * B[j];
+      if (!close(v[i * 3], g0 * E[i])) return `row ${i}: ${v[i * 3]} instead of ${g0 * E[i]}`;
+    } else if (workload === "knn3" || workload === "knn64") {
+      // The K-th nearest distance must match (indices may differ on ties).
+      const ds = Array.from({ length: N }, (_, j) => d2(i, j)).sort((a, b) => a - b);
+      const got = d2(i, v[i * K + K - 1]);
+      if (!close(got, ds[K - 1])) return `row ${i}: the 10th neighbour is at ${got}, not ${ds[K - 1]}`;
+    }
+  }
+  return undefined;
 }
 
 try {

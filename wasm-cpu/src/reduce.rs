@@ -161,14 +161,22 @@ pub(crate) unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: O
             let m = *acc;
             let big = if m > mt { m } else { mt };
             let (ea, eb) = (if m == f64::NEG_INFINITY { 0.0 } else { math::exp(m - big) }, math::exp(mt - big));
-            let full = if f.ps && w.ps { count / L::N } else { 0 };
+            let full = if f.ps { count / L::N } else { 0 };
             let mts = L::splat(mt);
             for c in 0..dw {
                 let mut s = zero::<L>();
                 let wc = w.ptr.add(c * w.cs);
-                for g in 0..full {
-                    let e = L::load(f.ptr.add(g * L::N)).sub(mts).exp();
-                    s = s.add(e.mul(L::load(wc.add(g * L::N))));
+                if w.ps {
+                    for g in 0..full {
+                        let e = L::load(f.ptr.add(g * L::N)).sub(mts).exp();
+                        s = s.add(e.mul(L::load(wc.add(g * L::N))));
+                    }
+                } else {
+                    // A weight that does not depend on j (plain LogSumExp: 1) is splatted.
+                    let wv = L::splat_at(wc);
+                    for g in 0..full {
+                        s = s.add(L::load(f.ptr.add(g * L::N)).sub(mts).exp().mul(wv));
+                    }
                 }
                 let mut t = 0.0;
                 for l in 0..L::N {
