@@ -2,7 +2,8 @@
  * One cell of the comparison: one engine, one workload, one size, in its own process so that
  * its peak memory is its own. `deno run -A bench/compare/cell.ts ENGINE WORKLOAD N`; prints one
  * JSON line: `{ ok: true, runs: [ms…], peakMB }` or `{ ok: false, error }` (out of memory and
- * other failures). A warm-up run precedes the timed runs, unless one run alone takes long.
+ * other failures). A warm-up run precedes 3 timed runs (2 when the warm-up takes over a second,
+ * 1 over 4 s).
  *
  * @module
  */
@@ -89,7 +90,7 @@ function knnD(x: Float32Array, y: Float32Array, m: number, n: number, d: number,
   return out;
 }
 
-/** (0.1·Id + K) a = b by conjugate gradient, K applied by a double loop each iteration. */
+/** (Id + K) a = b by conjugate gradient, K applied by a double loop each iteration. */
 function plainSolve(): Float64Array {
   const apply = (v: Float64Array) => {
     const out = new Float64Array(N);
@@ -99,18 +100,21 @@ function plainSolve(): Float64Array {
         const d0 = X[3 * i] - X[3 * j], d1 = X[3 * i + 1] - X[3 * j + 1], d2 = X[3 * i + 2] - X[3 * j + 2];
         s += Math.exp(-10 * (d0 * d0 + d1 * d1 + d2 * d2)) * v[j];
       }
-      out[i] = s + 0.1 * v[i];
+      out[i] = s + v[i];
     }
     return out;
   };
   return cg(apply, Float64Array.from(B));
 }
 
+/** Conjugate-gradient iterations of every solve cell: the same work for every engine. */
+const CG_ITERATIONS = 20;
+
 function cg(apply: (v: Float64Array) => Float64Array, b: Float64Array): Float64Array {
   const n = b.length, a = new Float64Array(n), r = Float64Array.from(b), p = Float64Array.from(b);
   const dot = (u: Float64Array, v: Float64Array) => u.reduce((s, x, k) => s + x * v[k], 0);
   let rr = dot(r, r);
-  for (let it = 0; it < 10 * n && rr >= n * 1e-12; it++) {
+  for (let it = 0; it < CG_ITERATIONS && rr >= n * 1e-12; it++) {
     const q = apply(p);
     const s = rr / dot(p, q);
     for (let k = 0; k < n; k++) {
@@ -148,7 +152,7 @@ function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknow
     case "solve": {
       const xx = ndarray(X.subarray(0, N * D), [N, D]);
       const Kxx = Vi(xx).sqdist(Vj(xx)).mul(-10).exp();
-      return () => Kxx.solve(b, { alpha: 0.1, backend });
+      return () => Kxx.solve(b, { alpha: 1, backend, maxIterations: CG_ITERATIONS });
     }
   }
   throw new Error(`unknown workload ${workload}`);
@@ -204,7 +208,7 @@ async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
           const out = tf.tidy(() => tf.matMul(Kd, tf.tensor2d(Float32Array.from(v), [N, 1])));
           const r = Float64Array.from(out.dataSync());
           out.dispose();
-          for (let k = 0; k < N; k++) r[k] += 0.1 * v[k];
+          for (let k = 0; k < N; k++) r[k] += v[k];
           return r;
         };
         const a = cg(apply, Float64Array.from(B));
@@ -234,15 +238,12 @@ async function main() {
     }
   } else {
     const t0 = performance.now();
-    await run(); // warm-up (or the only run when it is long)
+    await run(); // warm-up: compilation, memory growth
     const first = performance.now() - t0;
-    if (first > 4000) runs.push(first);
-    else {
-      for (let k = 0; k < 3; k++) {
-        const t = performance.now();
-        await run();
-        runs.push(performance.now() - t);
-      }
+    for (let k = 0; k < (first > 4000 ? 1 : first > 1000 ? 2 : 3); k++) {
+      const t = performance.now();
+      await run();
+      runs.push(performance.now() - t);
     }
   }
   const wrong = workload === "latency" ? undefined : check(await run());

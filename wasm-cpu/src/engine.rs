@@ -214,8 +214,8 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
                 s = s.add(t.mul(t));
                 t2 = t2.add(u.mul(u));
             }
-            s.neg().exp().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
-            t2.neg().exp().mul(L::load(w.ptr.add(q))).store(o.ptr.add(q));
+            s.neg().exp_nonpositive().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
+            t2.neg().exp_nonpositive().mul(L::load(w.ptr.add(q))).store(o.ptr.add(q));
             g += 2;
         }
         if g < groups {
@@ -225,7 +225,7 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
                 let t = xs[k].sub(L::load(b.ptr.add(k * cb + p)));
                 s = s.add(t.mul(t));
             }
-            s.neg().exp().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
+            s.neg().exp_nonpositive().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
         }
         return;
     }
@@ -236,7 +236,7 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
             let t = a.ld::<L>(k * if a.dim == 1 { 0 } else { 1 }, p).sub(b.ld(k * if b.dim == 1 { 0 } else { 1 }, p));
             s = s.add(t.mul(t));
         }
-        o.st(0, p, s.neg().exp().mul(w.ld(0, p)));
+        o.st(0, p, s.neg().exp_nonpositive().mul(w.ld(0, p)));
     }
 }
 
