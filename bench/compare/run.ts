@@ -263,7 +263,7 @@ lines.push(
 
 // ---- the chart -------------------------------------------------------------------------------
 
-const [W, H, L, R, T, Bm] = [720, 440, 70, 190, 20, 50];
+const [W, H, L, R, T, Bm] = [860, 440, 70, 290, 20, 50];
 const gaussSizes = WORKLOADS[0][2];
 const xs = (n: number) => L + ((Math.log10(n) - 3) / 3) * (W - L - R);
 const ys = (ms: number) => T + (1 - (Math.log10(ms) + 1) / 6) * (H - T - Bm); // 0.1 ms … 100 s
