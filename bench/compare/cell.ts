@@ -1,3 +1,6 @@
+// The TensorFlow.js peers are development-only dependencies of this benchmark, never of the
+// library: they are imported here by npm: specifiers rather than listed in deno.json.
+// deno-lint-ignore-file no-import-prefix
 /**
  * One cell of the comparison: one engine, one workload, one size, in its own process so that
  * its peak memory is its own. `deno run -A bench/compare/cell.ts ENGINE WORKLOAD N`; prints one
@@ -158,7 +161,6 @@ function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknow
   throw new Error(`unknown workload ${workload}`);
 }
 
-// deno-lint-ignore no-explicit-any
 async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
   // The full package registers the gradients (tfjs-core alone does not).
   const tf = await import("npm:@tensorflow/tfjs@4.22.0");
@@ -202,7 +204,7 @@ async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
     case "lse":
       return () => read(tf.tidy(() => tf.logSumExp(tf.neg(sqdist(x, y)), 1)));
     case "solve": {
-      return async () => {
+      return () => {
         const Kd = tf.tidy(() => tf.exp(tf.mul(-10, sqdist(x, x))));
         const apply = (v: Float64Array) => {
           const out = tf.tidy(() => tf.matMul(Kd, tf.tensor2d(Float32Array.from(v), [N, 1])));
@@ -213,7 +215,7 @@ async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
         };
         const a = cg(apply, Float64Array.from(B));
         Kd.dispose();
-        return a;
+        return Promise.resolve(a);
       };
     }
   }
