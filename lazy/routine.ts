@@ -364,25 +364,10 @@ async function runReduce(
     keepOnDevice: ctx.keepOnDevice && st.outCat !== 2,
   });
   if (res.device) {
-    const empty = new Float32Array(0);
-    if (st.out !== undefined) {
-      values.set(st.out, {
-        data: empty,
-        gpu: res.device.values,
-        batch: ctx.batch,
-        rows: M,
-        dim: specs[st.out].dim,
-      });
-    }
-    if (st.outIdx !== undefined) {
-      values.set(st.outIdx, {
-        data: empty,
-        gpu: res.device.indices,
-        batch: ctx.batch,
-        rows: M,
-        dim: specs[st.outIdx].dim,
-      });
-    }
+    const onDevice = (slot: number, gpu: GPUBuffer | undefined) =>
+      values.set(slot, { data: new Float32Array(0), gpu, batch: ctx.batch, rows: M, dim: specs[slot].dim });
+    if (st.out !== undefined) onDevice(st.out, res.device.values);
+    if (st.outIdx !== undefined) onDevice(st.outIdx, res.device.indices);
     return;
   }
   if (st.out !== undefined) {

@@ -153,6 +153,17 @@ unsafe fn map3<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, c: Op<L::S>, gro
     }
 }
 
+/// Σ_k (a_k − b_k)² at pair group p, any operand kinds (a scalar operand broadcasts).
+#[inline(always)]
+unsafe fn sqdist_at<L: Lanes>(a: Op<L::S>, b: Op<L::S>, d: usize, p: usize) -> L {
+    let mut s = zero::<L>();
+    for k in 0..d {
+        let t = a.ld::<L>(if a.dim == 1 { 0 } else { k }, p).sub(b.ld(if b.dim == 1 { 0 } else { k }, p));
+        s = s.add(t.mul(t));
+    }
+    s
+}
+
 /// Σ_k (a_k − b_k)², the fused SqDist; either operand may be a broadcast scalar.
 #[inline(always)]
 unsafe fn sqdist<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, groups: usize) {
@@ -182,11 +193,7 @@ unsafe fn sqdist<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, groups: usize)
     }
     for g in 0..groups {
         let p = g * L::N;
-        let mut s = zero::<L>();
-        for k in 0..d {
-            let t = a.ld::<L>(k * if a.dim == 1 { 0 } else { 1 }, p).sub(b.ld(k * if b.dim == 1 { 0 } else { 1 }, p));
-            s = s.add(t.mul(t));
-        }
+        let s = sqdist_at::<L>(a, b, d, p);
         o.st(0, p, s);
     }
 }
@@ -231,11 +238,7 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
     }
     for g in 0..groups {
         let p = g * L::N;
-        let mut s = zero::<L>();
-        for k in 0..d {
-            let t = a.ld::<L>(k * if a.dim == 1 { 0 } else { 1 }, p).sub(b.ld(k * if b.dim == 1 { 0 } else { 1 }, p));
-            s = s.add(t.mul(t));
-        }
+        let s = sqdist_at::<L>(a, b, d, p);
         o.st(0, p, s.neg().exp_nonpositive().mul(w.ld(0, p)));
     }
 }
