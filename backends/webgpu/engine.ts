@@ -45,6 +45,8 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
 }
 
 const WORKGROUP = 64;
+/** The most floats of one j-variable that one dispatch indexes on a software adapter. */
+const SOFTWARE_J_FLOATS = 16384;
 
 let blockRows: [number, number] = [Infinity, Infinity];
 /**
@@ -90,7 +92,12 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     1,
     Math.min(M, Math.floor(maxBind / Math.max(rowBytes(0), outRow)), 65535 * 65535, blockRows[0]),
   );
-  const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1)), blockRows[1]));
+  // On software adapters, blocks of j hold at most SOFTWARE_J_FLOATS floats per j-variable:
+  // llvmpipe (Mesa with LLVM 15) was seen to read wrong j-rows past about 2^15 floats of one
+  // binding when the rows are wide (D = 48 … 512; the "wide rows" test in tests/lazy/genred_test.ts reproduces it), and
+  // blocks of j restart the indices at 0. The accumulators carry over between blocks as usual.
+  const softCap = info.fallback ? Math.floor(SOFTWARE_J_FLOATS / (rowBytes(1) / 4)) : Infinity;
+  const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1)), blockRows[1], softCap));
 
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const buffer = (bytes: number, u = usage) =>

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray, UnsupportedError } from "../../mod.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
+import { BACKENDS } from "../_backends.ts";
 
 const gauss = () => Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
 
@@ -164,4 +165,37 @@ Deno.test("the seed LogSumExp example runs and matches log of the Sum of Exp", a
     (await Genred("Square(p-a)*Exp(x+y)", aliases, { reduction: "LogSumExp", axis: 1 })(...args)) as NDArray;
   const c2 = (await Genred("Exp(Square(p-a)*Exp(x+y))", aliases, { axis: 1 })(...args)) as NDArray;
   assertClose(c.data, Array.from(c2.data, Math.log));
+});
+
+Deno.test("wide rows: D = 64 with 1,100 j-rows (70,400 floats of y) on every backend", async () => {
+  // Wide j-variables over many rows: llvmpipe once read the j-rows past about 2^15 floats of
+  // a binding wrongly, so the GPU engine blocks j on software adapters. Expected values: dense
+  // float64 loops over the same float32 inputs.
+  const M = 64, N = 1100, D = 64, K = 5;
+  const r = rng(64);
+  const x = Float32Array.from(uniform(r, M * D, 0, 0.3)), y = Float32Array.from(uniform(r, N * D, 0, 0.3));
+  const d2 = (i: number, j: number) => {
+    let s = 0;
+    for (let c = 0; c < D; c++) s += (x[i * D + c] - y[j * D + c]) ** 2;
+    return s;
+  };
+  const kmin = Array.from({ length: M }, (_, i) => {
+    const ds = Array.from({ length: N }, (_, j) => d2(i, j)).sort((a, b) => a - b);
+    return ds.slice(0, K);
+  }).flat();
+  const sums = Array.from({ length: M }, (_, i) => {
+    let s = 0;
+    for (let j = 0; j < N; j++) s += Math.exp(-d2(i, j));
+    return s;
+  });
+  const aliases = [`x = Vi(${D})`, `y = Vj(${D})`];
+  const knn = Genred("SqDist(x,y)", aliases, { reduction: "KMin", k: K, axis: 1 });
+  const sum = Genred("Exp(-SqDist(x,y))", aliases, { reduction: "Sum", axis: 1 });
+  for (const backend of BACKENDS) {
+    const args = [ndarray(x, [M, D]), ndarray(y, [N, D])] as const;
+    const got = (await knn(...args, { backend })) as NDArray;
+    assertClose(got.data, kmin, { rtol: 2e-6, atol: 2e-6, what: `KMin on ${backend}` });
+    const s = (await sum(...args, { backend })) as NDArray;
+    assertClose(s.data, sums, { rtol: 2e-6, atol: 0, what: `Sum on ${backend}` });
+  }
 });
