@@ -94,8 +94,9 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   );
   // On software adapters, blocks of j hold at most SOFTWARE_J_FLOATS floats per j-variable:
   // llvmpipe (Mesa with LLVM 15) was seen to read wrong j-rows past about 2^15 floats of one
-  // binding when the rows are wide (D = 48 … 512; the "wide rows" test in tests/lazy/genred_test.ts reproduces it), and
-  // blocks of j restart the indices at 0. The accumulators carry over between blocks as usual.
+  // binding when the rows are wide (D = 48 … 512; the "wide rows" test of
+  // tests/lazy/genred_test.ts reproduces it), and blocks of j restart the indices at 0. The
+  // accumulators carry over between blocks as usual.
   const softCap = info.fallback ? Math.floor(SOFTWARE_J_FLOATS / (rowBytes(1) / 4)) : Infinity;
   const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1)), blockRows[1], softCap));
 
