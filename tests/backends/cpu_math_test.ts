@@ -64,3 +64,48 @@ for (const f32 of [true, false]) {
     await check("Acos(x)", Math.acos, [...grid(-1, 1, 20_000), -1.5, ...SPECIAL], 4, f32);
   });
 }
+
+Deno.test("float32 Gaussian kernel e^(−s): within (s + 3)·2⁻²⁴ of e^(−s), like KeOps's fast-math __expf", async () => {
+  // The fused Gaussian rounds t = −s·log₂e once (KeOps's default CUDA build does the same with
+  // __expf): the relative error grows like s·2⁻²⁴, below what the float32 squared distance
+  // itself carries. Rows of N = 19 equal pairs (four whole groups and a tail of three); a one-hot
+  // weight picks a pair in the groups, then one in the tail, so the sum is that pair's value.
+  const ss = [
+    ...grid(0, 2, 400),
+    ...grid(2, 90, 880),
+    ...[86.99, 87, 87.01, 95, 100, 103.9, 104, 110, 1e3, 3e38],
+  ];
+  const x = Float32Array.from(ss, (s) => Math.sqrt(s));
+  const N = 19, y = new Float32Array(N);
+  const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(1)", "y = Vj(1)", "b = Vj(1)"], { axis: 1 });
+  for (const hot of [5, 17]) {
+    const b = new Float32Array(N);
+    b[hot] = 1;
+    const out = (await g(ndarray(x, [ss.length, 1]), ndarray(y, [N, 1]), ndarray(b, [N, 1]), {
+      backend: "cpu",
+    })) as NDArray;
+    for (let k = 0; k < ss.length; k++) {
+      const s = Math.fround(x[k] * x[k]), want = Math.exp(-s);
+      const tol = want * (s + 3) * 2 ** -24 + 2 ** -149;
+      assert.ok(Math.abs(out.data[k] - want) <= tol, `s = ${s}, pair ${hot}: ${out.data[k]} vs ${want}`);
+    }
+  }
+  // NaN and infinite distances, and a row whose groups straddle the fast range.
+  const odd = (await g(
+    ndarray(Float32Array.of(NaN, Infinity), [2, 1]),
+    ndarray(y, [N, 1]),
+    ndarray(new Float32Array(N).fill(1), [N, 1]),
+    { backend: "cpu" },
+  )) as NDArray;
+  assert.ok(Number.isNaN(odd.data[0]));
+  assert.equal(odd.data[1], 0);
+  const yy = Float32Array.from({ length: 64 }, (_, j) => j * 0.2);
+  const mixed = (await g(
+    ndarray(Float32Array.of(0.1), [1, 1]),
+    ndarray(yy, [64, 1]),
+    ndarray(new Float32Array(64).fill(1), [64, 1]),
+    { backend: "cpu" },
+  )) as NDArray;
+  const want = Array.from(yy).reduce((a, v) => a + Math.exp(-Math.fround(Math.fround(0.1 - v) ** 2)), 0);
+  assert.ok(Math.abs(mixed.data[0] - want) <= 1e-6 * want, `${mixed.data[0]} vs ${want}`);
+});

@@ -51,8 +51,8 @@ pub const FLAG_FINALIZE: i32 = 2;
 /// Register kinds.
 const PAIR: i32 = 0;
 const UNIFORM: i32 = 1;
-const IVAR: i32 = 2;
-const JVAR: i32 = 3;
+pub(crate) const IVAR: i32 = 2;
+pub(crate) const JVAR: i32 = 3;
 
 const INSTR_WORDS: usize = 16;
 
@@ -221,8 +221,8 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
                 s = s.add(t.mul(t));
                 t2 = t2.add(u.mul(u));
             }
-            s.neg().exp_nonpositive().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
-            t2.neg().exp_nonpositive().mul(L::load(w.ptr.add(q))).store(o.ptr.add(q));
+            s.exp_neg_sqdist().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
+            t2.exp_neg_sqdist().mul(L::load(w.ptr.add(q))).store(o.ptr.add(q));
             g += 2;
         }
         if g < groups {
@@ -232,14 +232,14 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
                 let t = xs[k].sub(L::load(b.ptr.add(k * cb + p)));
                 s = s.add(t.mul(t));
             }
-            s.neg().exp_nonpositive().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
+            s.exp_neg_sqdist().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
         }
         return;
     }
     for g in 0..groups {
         let p = g * L::N;
         let s = sqdist_at::<L>(a, b, d, p);
-        o.st(0, p, s.neg().exp_nonpositive().mul(w.ld(0, p)));
+        o.st(0, p, s.exp_neg_sqdist().mul(w.ld(0, p)));
     }
 }
 

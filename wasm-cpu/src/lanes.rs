@@ -38,6 +38,12 @@ pub trait Lanes: Copy {
     fn exp_nonpositive(self) -> Self {
         self.exp()
     }
+    /// e^(−s) for squared distances s ≥ 0 (or NaN): the Gaussian kernel. float32 overrides it
+    /// with a cheaper reduction of the exponent (see `F32x4`).
+    #[inline(always)]
+    fn exp_neg_sqdist(self) -> Self {
+        self.neg().exp_nonpositive()
+    }
     /// Applies a float64 function lane by lane (rounding back to the lane type).
     fn map(self, f: impl Fn(f64) -> f64) -> Self;
     fn map2(self, o: Self, f: impl Fn(f64, f64) -> f64) -> Self;
@@ -65,6 +71,45 @@ fn exp_poly(x: v128, n: v128) -> v128 {
     f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), f32x4_splat(1.0))
 }
 
+/// 2^f ≈ 1 + f·(c1 + f·(c2 + … + f·c6)) on [−½, ½]: a minimax fit of the relative error
+/// (1.6 ulp evaluated in float32, 2·10⁻⁹ in exact arithmetic).
+const EXP2_POLY: [f32; 6] = [
+    0.693_147_18,
+    0.240_226_48,
+    0.055_503_324,
+    0.009_618_438,
+    0.001_339_887_3,
+    0.000_153_533_42,
+];
+
+/// e^(−s) for float32 squared distances s, all lanes in [0, 87): t = −s·log₂e rounded once,
+/// n = round(t), 2^(t−n) by `EXP2_POLY` (t − n is exact), times 2ⁿ built from exponent bits
+/// (n ≥ −126 keeps 2ⁿ normal; a subnormal result comes out of the last product, rounded once).
+/// Rounding t once costs up to |t|·2⁻²⁵·ln 2 = s·2⁻²⁵ of relative error, less than the float32
+/// squared distance already carries (about 3·s·2⁻²⁴), so Cephes's two-step reduction buys
+/// nothing here; KeOps's default CUDA build (`use_fast_math`, `__expf`) reduces the same way.
+/// Measured: within 1 ulp for s < 1 and (s + 3)·2⁻²⁴ overall (tests/backends/cpu_math_test.ts).
+#[inline(always)]
+pub(crate) fn exp_neg_in_range(s: v128) -> v128 {
+    let t = f32x4_mul(s, f32x4_splat(-core::f32::consts::LOG2_E));
+    let n = f32x4_nearest(t);
+    let f = f32x4_sub(t, n);
+    let c = EXP2_POLY;
+    let mut p = f32x4_add(f32x4_mul(f32x4_splat(c[5]), f), f32x4_splat(c[4]));
+    p = f32x4_add(f32x4_mul(p, f), f32x4_splat(c[3]));
+    p = f32x4_add(f32x4_mul(p, f), f32x4_splat(c[2]));
+    p = f32x4_add(f32x4_mul(p, f), f32x4_splat(c[1]));
+    p = f32x4_add(f32x4_mul(p, f), f32x4_splat(c[0]));
+    p = f32x4_add(f32x4_mul(p, f), f32x4_splat(1.0));
+    f32x4_mul(p, i32x4_shl(f32x4_add(n, f32x4_splat(12_582_912.0 + 127.0)), 23))
+}
+
+/// The lanes of s inside [0, 87), where `exp_neg_in_range` applies (false for NaN).
+#[inline(always)]
+pub(crate) fn sqdist_in_range(s: v128) -> v128 {
+    f32x4_lt(s, f32x4_splat(87.0))
+}
+
 #[derive(Clone, Copy)]
 pub struct F32x4(pub v128);
 #[derive(Clone, Copy)]
@@ -73,6 +118,13 @@ pub struct F64x2(pub v128);
 impl Lanes for F32x4 {
     type S = f32;
     const N: usize = 4;
+    #[inline(always)]
+    fn exp_neg_sqdist(self) -> Self {
+        if i32x4_all_true(sqdist_in_range(self.0)) {
+            return F32x4(exp_neg_in_range(self.0));
+        }
+        self.neg().exp()
+    }
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
         F32x4(v128_load(p as *const v128))

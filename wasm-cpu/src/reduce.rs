@@ -9,7 +9,7 @@ use crate::engine::{zero, Header, Op};
 use crate::lanes::Lanes;
 use crate::math;
 
-const FAM_SUM: i32 = 0;
+pub(crate) const FAM_SUM: i32 = 0;
 const FAM_EXTREMUM: i32 = 1;
 const FAM_KMIN: i32 = 2;
 
