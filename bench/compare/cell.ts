@@ -15,9 +15,10 @@ import { Genred, type NDArray, ndarray, setThreads, shutdownThreads, Vi, Vj } fr
 import { gaussGradX, gaussSum, knn } from "../plain_loops.ts";
 
 const [engine, workload, nArg] = Deno.args;
-const N = Number(nArg), M = N;
-/** The latency cells time the Gaussian product at a small size. */
-const kind = workload === "latency" ? "gauss" : workload;
+/** The memory table keeps M = 100 rows while N grows; every other workload has M = N. */
+const N = Number(nArg), M = workload === "mem" ? 100 : N;
+/** The latency cells and the memory table time the Gaussian product. */
+const kind = workload === "latency" || workload === "mem" ? "gauss" : workload;
 const D = workload === "knn64" ? 64 : 3;
 const K = 10;
 
