@@ -9,7 +9,7 @@
 
 import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
-import { type EngineExports, runProgram } from "./driver.ts";
+import { type EngineExports, runChunked, runProgram } from "./driver.ts";
 import { getThreads, threadsAvailable, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
 
@@ -77,7 +77,7 @@ export function wasmBackend(): Backend {
               heapBase: ex.__heap_base.value as number,
               threads: 1,
               stackBytes: 0,
-              exec: (h) => ex.run(h[0]),
+              exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
             },
             prog,
             plan,

@@ -12,7 +12,7 @@
  */
 
 import { engineBytes } from "./bytes.ts";
-import type { Executor } from "./driver.ts";
+import { type Executor, runChunked } from "./driver.ts";
 import { hostImports } from "./engine.ts";
 
 /**
@@ -21,21 +21,24 @@ import { hostImports } from "./engine.ts";
  *
  *     init {module, memory}  -> instantiate the shared build on the memory -> "ready"
  *                               (with the host's Math.sin and Math.cos, as engine.ts)
- *     run {header, stackTop} -> set the thread's stack, run the header     -> "done"
+ *     run {header, stackTop, chunk} -> set the thread's stack, run the header's rows in
+ *                               calls of chunk.rows rows (runChunked, from driver.ts)    -> "done"
  */
 const WORKER_SOURCE = `
-let ex;
+const runChunked = (${runChunked.toString()});
+let ex, memory;
 self.onmessage = async (e) => {
   const m = e.data;
   try {
     if (m.type === "init") {
-      const env = { memory: m.memory, host_sin: Math.sin, host_cos: Math.cos };
+      memory = m.memory;
+      const env = { memory, host_sin: Math.sin, host_cos: Math.cos };
       const inst = await WebAssembly.instantiate(m.module, { env });
       ex = inst.exports;
       self.postMessage({ type: "ready" });
     } else {
       ex.__stack_pointer.value = m.stackTop;
-      ex.run(m.header);
+      runChunked((h) => ex.run(h), memory, m.header, m.chunk);
       self.postMessage({ type: "done" });
     }
   } catch (err) {
@@ -162,8 +165,10 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
       heapBase: p.heapBase,
       threads: p.size,
       stackBytes: STACK_BYTES,
-      exec: (headers, stacks) =>
-        Promise.all(p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t] })))
+      exec: (headers, stacks, chunk) =>
+        Promise.all(
+          p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t], chunk })),
+        )
           .then(() => {}),
     });
   });

@@ -1,5 +1,6 @@
 // The CPU engine on worker threads: the same results as on the calling thread, for row counts
-// that do not divide among the threads; the thread count is configurable and validated.
+// that do not divide among the threads and rows cut into many calls; the thread count is
+// configurable and validated.
 import assert from "node:assert/strict";
 import {
   Genred,
@@ -11,6 +12,7 @@ import {
   shutdownThreads,
 } from "../../mod.ts";
 import { threadsAvailable } from "../../backends/wasm/threads.ts";
+import { setPairsPerCall } from "../../backends/wasm/driver.ts";
 import { assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
 Deno.test("[cpu] threads give the results of one thread", async () => {
@@ -38,6 +40,23 @@ Deno.test("[cpu] threads give the results of one thread", async () => {
         many.forEach((o, q) =>
           assert.deepEqual(Array.from(o.data), Array.from(one[q].data), `${red} with ${t} threads`)
         );
+      }
+      // Rows cut into calls of one and of seven rows, on one thread and on two.
+      for (const [t, pairs] of [[1, 1], [2, 7 * N]]) {
+        setThreads(t);
+        const old = setPairsPerCall(pairs);
+        try {
+          const cut = [(await g(x, y, b)) as NDArray | [NDArray, NDArray]].flat();
+          cut.forEach((o, q) =>
+            assert.deepEqual(
+              Array.from(o.data),
+              Array.from(one[q].data),
+              `${red} in calls of ${Math.max(1, Math.floor(pairs / N))} rows`,
+            )
+          );
+        } finally {
+          setPairsPerCall(old);
+        }
       }
     }
   } finally {

@@ -17,6 +17,8 @@ use core::arch::wasm32::*;
 
 /// Most components of x and y handled here (the Gaussian of point clouds: D = 1 … 4).
 const MAX_D: usize = 4;
+/// Tiles of j per block swept by all the rows (16 × 256 pairs: 64 KB of y and b for D = 3).
+const J_TILES: usize = 16;
 
 /// A register of the call: (kind, address, dim).
 unsafe fn reg(h: &Header, r: i32) -> (i32, usize, usize) {
@@ -43,16 +45,27 @@ pub(crate) unsafe fn try_run(h: &Header) -> bool {
     let (d, n, tile, npad) = (da, h.n as usize, h.tile as usize, h.npad as usize);
     let a_size = acc_size(h);
     let (wv, wi) = out_widths(h);
-    for i in h.row_start as usize..h.row_end as usize {
-        let r = i - h.row_start as usize;
-        let acc = (h.acc as usize as *mut f64).add(r * a_size);
-        if h.flags & FLAG_INIT != 0 {
-            init_acc(h, acc);
+    let rows = h.row_start as usize..h.row_end as usize;
+    let acc = |i: usize| (h.acc as usize as *mut f64).add((i - h.row_start as usize) * a_size);
+    if h.flags & FLAG_INIT != 0 {
+        rows.clone().for_each(|i| init_acc(h, acc(i)));
+    }
+    // Blocks of J_TILES tiles of j, each swept by every row while it sits in the cache: row by
+    // row over the whole of j, a large N streams y and b from memory once per row.
+    let block = J_TILES * tile;
+    let mut j0 = 0;
+    while j0 < n {
+        let count = if n - j0 < block { n - j0 } else { block };
+        for i in rows.clone() {
+            let x = (pa as *const f32).add(i * d);
+            row_sum(acc(i), x, d, (pb as *const f32).add(j0), npad, (pw as *const f32).add(j0), count, tile);
         }
-        let x = (pa as *const f32).add(i * d);
-        *acc += row_sum(x, d, pb as *const f32, npad, pw as *const f32, n, tile);
-        if h.flags & FLAG_FINALIZE != 0 {
-            finalize(h, acc, (h.out_vals as usize as *mut f64).add(r * wv), (h.out_idx as usize as *mut i32).add(r * wi));
+        j0 += block;
+    }
+    if h.flags & FLAG_FINALIZE != 0 {
+        for i in rows {
+            let r = i - h.row_start as usize;
+            finalize(h, acc(i), (h.out_vals as usize as *mut f64).add(r * wv), (h.out_idx as usize as *mut i32).add(r * wi));
         }
     }
     true
@@ -75,14 +88,13 @@ unsafe fn weighted(s: v128, w: *const f32, p: usize) -> v128 {
     f32x4_mul(F32x4(s).exp_neg_sqdist().0, v128_load(w.add(p) as *const v128))
 }
 
-/// Σ_j e^(−|x − y_j|²)·b_j over j < n, tile by tile as the Sum fold adds them.
+/// Adds Σ_j e^(−|x − y_j|²)·b_j over j < n to the row total, tile by tile as the Sum fold does.
 #[inline(always)]
-unsafe fn row_sum(x: *const f32, d: usize, y: *const f32, cy: usize, w: *const f32, n: usize, tile: usize) -> f64 {
+unsafe fn row_sum(total: *mut f64, x: *const f32, d: usize, y: *const f32, cy: usize, w: *const f32, n: usize, tile: usize) {
     let mut xs = [f32x4_splat(0.0); MAX_D];
     for c in 0..d {
         xs[c] = f32x4_splat(*x.add(c));
     }
-    let mut total = 0.0;
     let mut j0 = 0;
     while j0 < n {
         let count = if n - j0 < tile { n - j0 } else { tile };
@@ -130,8 +142,7 @@ unsafe fn row_sum(x: *const f32, d: usize, y: *const f32, cy: usize, w: *const f
                 t += e.lane(l);
             }
         }
-        total += t;
+        *total += t;
         j0 += tile;
     }
-    total
 }
