@@ -329,9 +329,7 @@ ENGINES.forEach(([e, label], k) => {
   const y = T + 14 + k * 18;
   svg.push(`<rect x="${W - R + 10}" y="${y - 9}" width="12" height="4" fill="${colors[k]}"/>`);
   svg.push(
-    `<text x="${W - R + 28}" y="${y - 3}">${label.replace("keops-ts ", "")}${
-      pts.length < gaussSizes.length ? " (cut)" : ""
-    }</text>`,
+    `<text x="${W - R + 28}" y="${y - 3}">${label}${pts.length < gaussSizes.length ? " (cut)" : ""}</text>`,
   );
 });
 svg.push("</svg>");
