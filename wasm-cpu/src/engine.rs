@@ -210,22 +210,7 @@ unsafe fn gauss_weight<L: Lanes>(o: Op<L::S>, a: Op<L::S>, b: Op<L::S>, w: Op<L:
         for k in 0..d {
             xs[k] = L::splat_at(a.ptr.add(k * ca));
         }
-        // Two groups per iteration: two independent exp chains for the CPU to overlap.
-        let mut g = 0;
-        while g + 1 < groups {
-            let (p, q) = (g * L::N, (g + 1) * L::N);
-            let (mut s, mut t2) = (zero::<L>(), zero::<L>());
-            for k in 0..d {
-                let t = xs[k].sub(L::load(b.ptr.add(k * cb + p)));
-                let u = xs[k].sub(L::load(b.ptr.add(k * cb + q)));
-                s = s.add(t.mul(t));
-                t2 = t2.add(u.mul(u));
-            }
-            s.exp_neg_sqdist().mul(L::load(w.ptr.add(p))).store(o.ptr.add(p));
-            t2.exp_neg_sqdist().mul(L::load(w.ptr.add(q))).store(o.ptr.add(q));
-            g += 2;
-        }
-        if g < groups {
+        for g in 0..groups {
             let p = g * L::N;
             let mut s = zero::<L>();
             for k in 0..d {
