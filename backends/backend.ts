@@ -11,11 +11,17 @@
  * @module
  */
 
-import type { Node } from "../lazy/tree.ts";
-import type { ReductionDef, ReductionDims } from "../lazy/reductions.ts";
+import type { Node } from "../formula/tree.ts";
+import type { ReductionDef, ReductionDims } from "../formula/reductions.ts";
 
 /** The element types of arrays. */
 export type DType = "float32" | "float64";
+
+/** A row-major array on the host: typed data and its shape (the API's `NDArray`). */
+export interface HostArray {
+  readonly data: Float32Array | Float64Array | Int32Array;
+  readonly shape: readonly number[];
+}
 
 /** An input or intermediate array: row-major `(…batch, rows, dim)`. */
 export interface Slot {

@@ -13,9 +13,9 @@
  * @module
  */
 
-import type { Node } from "../lazy/tree.ts";
-import { type ElementwiseOp, opDef, type VectorOp } from "../lazy/ops.ts";
-import { keyOf } from "../lazy/grad.ts";
+import type { Node } from "../formula/tree.ts";
+import { type ElementwiseOp, opDef, type VectorOp } from "../formula/ops.ts";
+import { keyOf } from "../formula/grad.ts";
 
 /** One register: `dim` values, per pair of the tile or once. */
 export interface Register {

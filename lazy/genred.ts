@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { Node } from "./tree.ts";
-import { variablesOf } from "./tree.ts";
-import { type Alias, parseAliases, parseFormula, type VarSpec } from "./parse.ts";
-import { printFormula } from "./print.ts";
-import { isReduction, type ReductionName, REDUCTIONS } from "./reductions.ts";
+import type { Node } from "../formula/tree.ts";
+import { variablesOf } from "../formula/tree.ts";
+import { type Alias, parseAliases, parseFormula, type VarSpec } from "../formula/parse.ts";
+import { printFormula } from "../formula/print.ts";
+import { isReduction, type ReductionName, REDUCTIONS } from "../formula/reductions.ts";
 import {
   forwardRoutine,
   gradRoutine,
@@ -25,7 +25,7 @@ import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 
-export type { ReductionName } from "./reductions.ts";
+export type { ReductionName } from "../formula/reductions.ts";
 
 /** Options of `Genred`, as KeOps's constructor. */
 export interface GenredOptions<R extends ReductionName = ReductionName> {

@@ -10,11 +10,11 @@
  * @module
  */
 
-import type { Node } from "./tree.ts";
-import { make } from "./ops.ts";
-import { binary, power } from "./parse.ts";
-import { printFormula } from "./print.ts";
-import type { ReductionName } from "./reductions.ts";
+import type { Node } from "../formula/tree.ts";
+import { make } from "../formula/ops.ts";
+import { binary, power } from "../formula/parse.ts";
+import { printFormula } from "../formula/print.ts";
+import type { ReductionName } from "../formula/reductions.ts";
 import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
 import { kernelSolver, type SolveOptions } from "./solve.ts";

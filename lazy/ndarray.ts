@@ -5,13 +5,10 @@
  * @module
  */
 
-import type { DType } from "../backends/backend.ts";
+import type { DType, HostArray } from "../backends/backend.ts";
 
 /** A row-major array: typed data and its shape. */
-export interface NDArray {
-  readonly data: Float32Array | Float64Array | Int32Array;
-  readonly shape: readonly number[];
-}
+export type NDArray = HostArray;
 
 /** Nested plain arrays of numbers, any depth. */
 export type NestedNumbers = number | readonly NestedNumbers[];

@@ -28,12 +28,12 @@
  * @module
  */
 
-import type { Cat, Node } from "./tree.ts";
-import { make } from "./ops.ts";
-import { dependsOn, lower } from "./grad.ts";
-import { isZero } from "./build.ts";
-import { isReduction, type ReductionName, REDUCTIONS } from "./reductions.ts";
-import { variablesOf } from "./tree.ts";
+import type { Cat, Node } from "../formula/tree.ts";
+import { make } from "../formula/ops.ts";
+import { dependsOn, lower } from "../formula/grad.ts";
+import { isZero } from "../formula/build.ts";
+import { isReduction, type ReductionName, REDUCTIONS } from "../formula/reductions.ts";
+import { variablesOf } from "../formula/tree.ts";
 import { type Backend, batchOffsets, type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { compileProgram } from "../backends/reference_program.ts";
 import { bindLoads, loadRow } from "../backends/reference.ts";

@@ -12,8 +12,8 @@
  * @module
  */
 
-import type { Node } from "./tree.ts";
-import { parseAliases, parseFormula, type VarSpec } from "./parse.ts";
+import type { Node } from "../formula/tree.ts";
+import { parseAliases, parseFormula, type VarSpec } from "../formula/parse.ts";
 import { type Arg, type CallOptions, inputsOf, type InputSpec, routineFromTrees } from "./genred.ts";
 import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";

@@ -14,11 +14,11 @@
  * @module
  */
 
-import type { Node } from "../../lazy/tree.ts";
-import { keyOf } from "../../lazy/grad.ts";
-import { opDef } from "../../lazy/ops.ts";
+import type { Node } from "../../formula/tree.ts";
+import { keyOf } from "../../formula/grad.ts";
+import { opDef } from "../../formula/ops.ts";
 import { type Evaluated, EXPNEG_FUSED, GAUSSW_FUSED, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
-import { tensorDotTables } from "../../lazy/ops_tensordot.ts";
+import { tensorDotTables } from "../../formula/ops_tensordot.ts";
 
 /** Register kinds, as `wasm-cpu/src/engine.rs`. */
 export const enum Kind {
@@ -75,7 +75,7 @@ interface Instr {
  * @example
  * ```ts
  * import { compile } from "./compile.ts";
- * import { make } from "../../lazy/ops.ts";
+ * import { make } from "../../formula/ops.ts";
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const sq = make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], []);
  * const prog = compile([make("Exp", [make("Minus", [sq], [])], [])]);

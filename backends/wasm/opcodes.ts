@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { OpName, OPS } from "../../lazy/ops.ts";
+import type { OpName, OPS } from "../../formula/ops.ts";
 
 /** Names of the operations an engine evaluates (after lowering). */
 export type Evaluated = {

@@ -17,9 +17,9 @@
  * @module
  */
 
-import type { Node } from "../../lazy/tree.ts";
-import { keyOf } from "../../lazy/grad.ts";
-import { opDef } from "../../lazy/ops.ts";
+import type { Node } from "../../formula/tree.ts";
+import { keyOf } from "../../formula/grad.ts";
+import { opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
 import { f32Literal, HELPERS, intLiteral, WGSL } from "./wgsl_ops.ts";
@@ -61,8 +61,8 @@ function family(
  * @example
  * ```ts
  * import { generate } from "./codegen.ts";
- * import { make } from "../../lazy/ops.ts";
- * import { REDUCTIONS } from "../../lazy/reductions.ts";
+ * import { make } from "../../formula/ops.ts";
+ * import { REDUCTIONS } from "../../formula/reductions.ts";
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const F = make("Exp", [make("Minus", [make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], [])], [])], []);
  * const s = generate({ reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [F], dtype: "float32" }, 64, 64);

@@ -17,7 +17,7 @@ import {
   type ReducePlan,
   sizeOf,
 } from "../backend.ts";
-import { UnsupportedError } from "../../lazy/errors.ts";
+import { UnsupportedError } from "../../formula/errors.ts";
 import { generate } from "./codegen.ts";
 import { gpuDevice } from "./device.ts";
 

@@ -8,7 +8,7 @@
  */
 
 import { gpuDevice } from "./device.ts";
-import type { NDArray } from "../../lazy/ndarray.ts";
+import type { HostArray as NDArray } from "../backend.ts";
 
 /** A float32 (or, for indices, int32) array in a GPU buffer, row-major. */
 export interface GpuArray {

@@ -9,9 +9,9 @@
  * @module
  */
 
-import type { Node } from "../../lazy/tree.ts";
+import type { Node } from "../../formula/tree.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
-import { tensorDotTables } from "../../lazy/ops_tensordot.ts";
+import { tensorDotTables } from "../../formula/ops_tensordot.ts";
 
 /** A WGSL float literal of a finite number (validated: digits, sign, dot, exponent only). */
 export function f32Literal(v: number): string {

@@ -19,9 +19,9 @@ import { generate } from "../../backends/webgpu/codegen.ts";
 import { f32Literal } from "../../backends/webgpu/wgsl_ops.ts";
 import { selectBackend } from "../../backends/select.ts";
 import { gpuDevice } from "../../backends/webgpu/device.ts";
-import { parseFormula, type VarSpec } from "../../lazy/parse.ts";
-import { lower } from "../../lazy/grad.ts";
-import { REDUCTIONS } from "../../lazy/reductions.ts";
+import { parseFormula, type VarSpec } from "../../formula/parse.ts";
+import { lower } from "../../formula/grad.ts";
+import { REDUCTIONS } from "../../formula/reductions.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
 const f32 = (r: () => number, n: number) => Float32Array.from(uniform(r, n));

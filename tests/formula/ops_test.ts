@@ -3,7 +3,7 @@
 // (float64), on every backend; and float32 on the real engines against the float64 oracle.
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
-import { OPS } from "../../lazy/ops.ts";
+import { OPS } from "../../formula/ops.ts";
 import { assertClose, rng, rows, uniform } from "../_helpers.ts";
 import { type OpSpec, SPECS } from "./_op_specs.ts";
 import { BACKENDS, F64_BACKENDS } from "../_backends.ts";

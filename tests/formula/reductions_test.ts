@@ -2,7 +2,7 @@
 // of 1, both axes; and the properties tiled engines rely on (merges, block sums, running max).
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
-import { foldTerms, type ReductionName, REDUCTIONS } from "../../lazy/reductions.ts";
+import { foldTerms, type ReductionName, REDUCTIONS } from "../../formula/reductions.ts";
 import { assertClose, assertThrowsClass, rng } from "../_helpers.ts";
 import { BACKENDS, type TestBackend } from "../_backends.ts";
 

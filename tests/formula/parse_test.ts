@@ -1,7 +1,7 @@
 // The formula language: precedence, printing, parse∘print identity, and errors for bad text.
 import assert from "node:assert/strict";
-import { parseAliases, parseFormula, type VarSpec } from "../../lazy/parse.ts";
-import { printFormula } from "../../lazy/print.ts";
+import { parseAliases, parseFormula, type VarSpec } from "../../formula/parse.ts";
+import { printFormula } from "../../formula/print.ts";
 import { Genred } from "../../mod.ts";
 import { assertThrowsClass } from "../_helpers.ts";
 
