@@ -237,7 +237,8 @@ export const OPS = {
     params: [],
     dim: fixed(1),
     eval: (out, o, a, ao, n) => {
-      let s = 0;
+      // From −0, the identity of IEEE addition (0 + −0 would lose the sign of a sum of −0s).
+      let s = -0;
       for (let k = 0; k < n.args[0].dim; k++) s += a[0][ao[0] + k];
       out[o] = s;
     },

@@ -364,10 +364,11 @@ async function runReduce(
     keepOnDevice: ctx.keepOnDevice && st.outCat !== 2,
   });
   if (res.device) {
-    const onDevice = (slot: number, gpu: GPUBuffer | undefined) =>
-      values.set(slot, { data: new Float32Array(0), gpu, batch: ctx.batch, rows: M, dim: specs[slot].dim });
-    if (st.out !== undefined) onDevice(st.out, res.device.values);
-    if (st.outIdx !== undefined) onDevice(st.outIdx, res.device.indices);
+    // Empty host data of the slot's own type: int32 for indices, which is what fromGpu reads.
+    const onDevice = (slot: number, gpu: GPUBuffer | undefined, data: Float32Array | Int32Array) =>
+      values.set(slot, { data, gpu, batch: ctx.batch, rows: M, dim: specs[slot].dim });
+    if (st.out !== undefined) onDevice(st.out, res.device.values, new Float32Array(0));
+    if (st.outIdx !== undefined) onDevice(st.outIdx, res.device.indices, new Int32Array(0));
     return;
   }
   if (st.out !== undefined) {

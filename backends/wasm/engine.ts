@@ -43,6 +43,33 @@ export async function engineInstance(): Promise<EngineExports> {
 
 let main: Promise<EngineExports> | undefined;
 
+/**
+ * A first-in, first-out lock: `serial(job)` starts job once every job given before it has
+ * settled. A run lays its inputs, registers and outputs out from the heap base of one memory
+ * and awaits in between, so two runs on one memory must never overlap.
+ *
+ * @example
+ * ```ts
+ * import { serialQueue } from "./engine.ts";
+ * const serial = serialQueue(), log: number[] = [];
+ * const slow = serial(async () => { await new Promise((r) => setTimeout(r, 5)); log.push(1); });
+ * const fast = serial(async () => { log.push(2); });
+ * await Promise.all([slow, fast]);
+ * console.assert(log.join() === "1,2");
+ * ```
+ */
+export function serialQueue(): <T>(job: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(job: () => Promise<T>) => {
+    const run = tail.then(job);
+    tail = run.catch(() => {});
+    return run;
+  };
+}
+
+/** The calling thread's instance runs one call at a time. */
+const onMain = serialQueue();
+
 /** Below this many pairs a call stays on the calling thread (threads cost a round trip). */
 const THREAD_MIN_PAIRS = 1 << 20;
 
@@ -69,20 +96,22 @@ export function wasmBackend(): Backend {
           ) {
             return await withThreads((x) => runProgram(x, prog, plan, inputs));
           }
-          main ??= engineInstance();
-          const ex = await main;
-          return runProgram(
-            {
-              memory: ex.memory!,
-              heapBase: ex.__heap_base.value as number,
-              threads: 1,
-              stackBytes: 0,
-              exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
-            },
-            prog,
-            plan,
-            inputs,
-          );
+          return await onMain(async () => {
+            main ??= engineInstance();
+            const ex = await main;
+            return runProgram(
+              {
+                memory: ex.memory!,
+                heapBase: ex.__heap_base.value as number,
+                threads: 1,
+                stackBytes: 0,
+                exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
+              },
+              prog,
+              plan,
+              inputs,
+            );
+          });
         },
       };
     },

@@ -13,7 +13,7 @@
 
 import { engineBytes } from "./bytes.ts";
 import { type Executor, runChunked } from "./driver.ts";
-import { hostImports } from "./engine.ts";
+import { hostImports, serialQueue } from "./engine.ts";
 
 /**
  * The worker's whole program, plain JavaScript run from a data: URL (so that no file or network
@@ -88,15 +88,23 @@ interface Pool {
   memory: WebAssembly.Memory;
   heapBase: number;
   workers: Worker[];
-  queue: Promise<unknown>;
+  /** Jobs share the pool's memory, so they run one at a time. */
+  serial: <T>(job: () => Promise<T>) => Promise<T>;
+  /** Jobs given and not yet settled. */
+  active: number;
   timer?: ReturnType<typeof setTimeout>;
 }
 
 let pool: Pool | undefined;
 let starting: Promise<Pool> | undefined;
 
+/** The rejections of the messages in flight: a terminated worker never answers them. */
+const inFlight = new Set<(e: Error) => void>();
+
 function ask(w: Worker, msg: unknown): Promise<void> {
-  return new Promise((resolve, reject) => {
+  let fail!: (e: Error) => void;
+  const answer = new Promise<void>((resolve, reject) => {
+    fail = reject;
     w.onmessage = (e: MessageEvent) => {
       if (e.data.type === "error") reject(new Error(`A CPU engine thread failed: ${e.data.message}`));
       else resolve();
@@ -107,6 +115,8 @@ function ask(w: Worker, msg: unknown): Promise<void> {
     };
     w.postMessage(msg);
   });
+  inFlight.add(fail);
+  return answer.finally(() => inFlight.delete(fail));
 }
 
 async function start(size: number): Promise<Pool> {
@@ -121,7 +131,7 @@ async function start(size: number): Promise<Pool> {
     return w;
   });
   await Promise.all(workers.map((w) => ask(w, { type: "init", module, memory })));
-  return { size, memory, heapBase, workers, queue: Promise.resolve() };
+  return { size, memory, heapBase, workers, serial: serialQueue(), active: 0 };
 }
 
 /** Terminates the worker threads (they restart on the next call). */
@@ -132,12 +142,13 @@ export function shutdownThreads(): void {
   }
   pool = undefined;
   starting = undefined;
+  for (const fail of inFlight) fail(new Error("The CPU engine threads were shut down during a call"));
 }
 
 function scheduleIdle(p: Pool) {
   clearTimeout(p.timer);
   p.timer = setTimeout(() => {
-    if (pool === p) shutdownThreads();
+    if (pool === p && p.active === 0) shutdownThreads();
   }, IDLE_MS);
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
@@ -158,7 +169,11 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
     }
   }
   const p = pool!;
-  const run = p.queue.then(() => {
+  // Counted from now, so that the idle timer of an earlier job never stops the workers while
+  // this one waits for its turn or runs.
+  p.active++;
+  clearTimeout(p.timer);
+  const run = p.serial(() => {
     clearTimeout(p.timer);
     return job({
       memory: p.memory,
@@ -172,6 +187,8 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
           .then(() => {}),
     });
   });
-  p.queue = run.catch(() => {}).finally(() => scheduleIdle(p));
+  run.catch(() => {}).finally(() => {
+    if (--p.active === 0) scheduleIdle(p);
+  });
   return await run;
 }

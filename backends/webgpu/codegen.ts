@@ -21,14 +21,27 @@ import type { Node } from "../../formula/tree.ts";
 import { keyOf } from "../../formula/grad.ts";
 import { opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
+import { UnsupportedError } from "../../formula/errors.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
-import { f32Literal, HELPERS, intLiteral, WGSL } from "./wgsl_ops.ts";
+import { HELPERS, intLiteral, WGSL } from "./wgsl_ops.ts";
+
+/** The most floats of private arrays one invocation may declare (256 KiB). */
+export const PRIVATE_FLOATS = 65536;
+
+/** The sizes of the arrays declared in generated lines. */
+function* arraySizes(...blocks: string[][]): Generator<number> {
+  for (const lines of blocks) {
+    for (const l of lines) for (const m of l.matchAll(/array<(?:f32|i32), (\d+)>/g)) yield Number(m[1]);
+  }
+}
 
 /** What the host needs to know about a generated shader. */
 export interface Shader {
   readonly code: string;
   /** The slots read, in binding order (bindings 1 …), with their category and dimension. */
   readonly slots: readonly { ind: number; cat: number; dim: number }[];
+  /** The constants, read from the input buffer at float `P.cbase` on. */
+  readonly constants: readonly number[];
   readonly accSize: number;
   readonly valuesWidth: number;
   readonly indicesWidth: number;
@@ -74,6 +87,7 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
   const { D, K, Dw } = plan.dims;
   const slots: { ind: number; cat: number; dim: number }[] = [];
   const slotIndex = new Map<number, number>();
+  const constants: number[] = []; // the values of the constant leaves, in the input buffer
   const pre: string[] = []; // statements before the j loop
   const pair: string[] = []; // statements per pair
   const names = new Map<string, { read: (k: string) => string; pair: boolean }>();
@@ -97,7 +111,7 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
           const row = cat === 0 ? `i * ${intLiteral(d, true)}` : "0u";
           pre.push(`var s${s}: array<f32, ${d}>;`);
           pre.push(
-            `if (live) { for (var k = 0u; k < ${d}u; k++) { s${s}[k] = in${s}[P.off[${s}u] + ${row} + k]; } }`,
+            `if (live) { for (var k = 0u; k < ${d}u; k++) { s${s}[k] = inp[P.off[${s}u] + ${row} + k]; } }`,
           );
         }
       }
@@ -105,10 +119,18 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
         ? { read: (k) => `t${s}[jj * ${intLiteral(d, true)} + ${k}]`, pair: true }
         : { read: (k) => `s${s}[${k}]`, pair: false };
     } else if (def.kind === "leaf") {
+      // A constant is read from the input buffer, never written into the source as a literal:
+      // WGSL evaluates expressions of literals when the shader is created and rejects those
+      // that overflow, divide by zero or give NaN (`exp(100.0)`, `1.0 / 0.0`), drivers that
+      // see a constant fold it under fast-math assumptions (`x / 0.0` came out 0, not ∞), and
+      // `-` before a negative literal would print `--`. Read at run time, every constant
+      // follows IEEE arithmetic as on the CPU; shaders that differ only in constants share
+      // one pipeline.
       const p = n.params as number[];
       const v = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
-      const lit = f32Literal(v);
-      out = { read: () => lit, pair: false };
+      const name = `c${tmp++}`;
+      pre.push(`let ${name} = inp[P.cbase + ${intLiteral(constants.push(v) - 1, true)}];`);
+      out = { read: () => name, pair: false };
     } else if (def.kind === "elementwise" || def.kind === "vector") {
       const args = n.args.map(visit);
       const isPair = args.some((a) => a.pair);
@@ -188,7 +210,7 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
           let sc = select(exp(acc[0] - v), 0.0, acc[0] == -P.inf);
           for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] = acc[1u + c] * sc + ${W.read("c")}; }
           acc[0] = v;
-        } else if (v > -P.inf) {
+        } else if (bitcast<u32>(v) != 0xff800000u) { // not −∞ (NaN comes here and spreads, as on the CPU)
           let ev = exp(v - acc[0]);
           for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] += ev * ${W.read("c")}; }
         } }`);
@@ -220,17 +242,26 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
   const jSlots = slots.map((s, q) => ({ ...s, q })).filter((s) => s.cat === 1);
   const nOff = slots.length;
   const bindings = [
-    `struct Params { m: u32, n: u32, jbase: u32, flags: u32, inf: f32, pad0: u32, pad1: u32, pad2: u32, off: array<vec4<u32>, ${
+    `struct Params { m: u32, n: u32, jbase: u32, flags: u32, inf: f32, nan: u32, cbase: u32, pad2: u32, off: array<vec4<u32>, ${
       Math.max(1, Math.ceil(nOff / 4))
     }> }`,
     `@group(0) @binding(0) var<uniform> P: Params;`,
-    ...slots.map((_, q) => `@group(0) @binding(${q + 1}) var<storage, read> in${q}: array<f32>;`),
-    `@group(0) @binding(${nOff + 1}) var<storage, read_write> outv: array<f32>;`,
-    `@group(0) @binding(${nOff + 2}) var<storage, read_write> outi: array<i32>;`,
-    `@group(0) @binding(${nOff + 3}) var<storage, read_write> accb: array<f32>;`,
+    // Every input in one buffer, slot q from float P.off[q] on: four storage bindings whatever
+    // the number of variables (devices may allow as few as eight).
+    `@group(0) @binding(1) var<storage, read> inp: array<f32>;`,
+    `@group(0) @binding(2) var<storage, read_write> outv: array<f32>;`,
+    `@group(0) @binding(3) var<storage, read_write> outi: array<i32>;`,
+    `@group(0) @binding(4) var<storage, read_write> accb: array<f32>;`,
     ...jSlots.map((s) => `var<workgroup> t${s.q}: array<f32, ${tile * s.dim}>;`),
   ];
   const offExpr = (q: number) => `P.off[${Math.floor(q / 4)}u][${q % 4}u]`;
+  // Registers: every array of the invocation lives in private memory, which GPUs keep small.
+  const privateFloats = [...arraySizes(pre, pair, init)].reduce((a, b) => a + b, 0);
+  if (privateFloats > PRIVATE_FLOATS) {
+    throw new UnsupportedError(
+      `This formula needs ${privateFloats} floats of registers per row on the GPU, more than its limit of ${PRIVATE_FLOATS}: use backend "cpu"`,
+    );
+  }
   const code = [
     HELPERS,
     ...bindings,
@@ -245,7 +276,7 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
     `  if (live) { ${load} }`,
     `  for (var j0 = 0u; j0 < P.n; j0 += ${tile}u) {`,
     ...jSlots.map((s) =>
-      `    for (var r = lid.x; r < ${tile}u; r += ${workgroupSize}u) { if (j0 + r < P.n) { for (var k = 0u; k < ${s.dim}u; k++) { t${s.q}[r * ${s.dim}u + k] = in${s.q}[${
+      `    for (var r = lid.x; r < ${tile}u; r += ${workgroupSize}u) { if (j0 + r < P.n) { for (var k = 0u; k < ${s.dim}u; k++) { t${s.q}[r * ${s.dim}u + k] = inp[${
         offExpr(s.q)
       } + (j0 + r) * ${s.dim}u + k]; } } }`
     ),
@@ -267,8 +298,8 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
     `    if (lastBlock) { ${fin.join(" ")} } else { ${store} }`,
     `  }`,
     // Every binding is used statically, so that the automatic layout keeps them all.
-    `  if (P.m == 0xffffffffu) { outv[0] = 0.0; outi[0] = 0; accb[0] = 0.0; }`,
+    `  if (P.m == 0xffffffffu) { outv[0] = inp[0]; outi[0] = 0; accb[0] = 0.0; }`,
     `}`,
   ].join("\n");
-  return { code, slots, accSize, valuesWidth, indicesWidth, workgroupSize };
+  return { code, slots, constants, accSize, valuesWidth, indicesWidth, workgroupSize };
 }

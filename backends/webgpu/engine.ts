@@ -80,32 +80,60 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     Math.min(wg, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
   );
   const shader = generate(plan, wg, tile);
-  device.pushErrorScope("validation");
-  const pipeline = pipelineFor(device, shader.code);
   const kern = plan.reduction.kernel(plan.dims);
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
   const maxBind = lim.maxStorageBufferBindingSize;
+  // The inputs share one binding: half of it for the rows of i, the rest for the terms j.
   const rowBytes = (cat: number) =>
-    shader.slots.filter((s) => s.cat === cat).reduce((a, s) => Math.max(a, s.dim * 4), 4);
+    shader.slots.filter((s) => s.cat === cat).reduce((a, s) => a + s.dim * 4, 0);
+  const pmBytes = rowBytes(2);
   const outRow = Math.max(shader.valuesWidth, shader.indicesWidth, shader.accSize, 1) * 4;
   const iBlock = Math.max(
     1,
-    Math.min(M, Math.floor(maxBind / Math.max(rowBytes(0), outRow)), 65535 * 65535, blockRows[0]),
+    Math.min(
+      M,
+      Math.floor(maxBind / Math.max(2 * rowBytes(0), outRow)),
+      65535 * 65535,
+      blockRows[0],
+    ),
   );
   // On software adapters, blocks of j hold at most SOFTWARE_J_FLOATS floats per j-variable:
   // llvmpipe (Mesa with LLVM 15) was seen to read wrong j-rows past about 2^15 floats of one
   // binding when the rows are wide (D = 48 … 512; the "wide rows" test of
   // tests/lazy/genred_test.ts reproduces it), and blocks of j restart the indices at 0. The
   // accumulators carry over between blocks as usual.
-  const softCap = info.fallback ? Math.floor(SOFTWARE_J_FLOATS / (rowBytes(1) / 4)) : Infinity;
-  const jBlock = Math.max(1, Math.min(N, Math.floor(maxBind / rowBytes(1)), blockRows[1], softCap));
+  const widestJ = shader.slots.reduce((a, s) => Math.max(a, s.cat === 1 ? s.dim : 1), 1);
+  const softCap = info.fallback ? Math.floor(SOFTWARE_J_FLOATS / widestJ) : Infinity;
+  const jRoom = maxBind - iBlock * rowBytes(0) - pmBytes;
+  const jBlock = Math.max(
+    1,
+    Math.min(N, Math.floor(jRoom / Math.max(4, rowBytes(1))), blockRows[1], softCap),
+  );
+  if (jRoom < rowBytes(1) || pmBytes > maxBind / 2) {
+    throw new UnsupportedError(
+      `The variables of this formula need more than the ${maxBind} bytes of one GPU storage binding per row: use backend "cpu"`,
+    );
+  }
 
+  device.pushErrorScope("validation");
+  const pipeline = pipelineFor(device, shader.code);
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
   const buffer = (bytes: number, u = usage) =>
     device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: u });
-  const inBufs = shader.slots.map((s) =>
-    buffer((s.cat === 0 ? Math.min(iBlock, M) : s.cat === 1 ? Math.min(jBlock, N) : 1) * s.dim * 4)
-  );
+  // Slot q occupies floats [base[q], base[q] + rows·dim) of the one input buffer.
+  const base: number[] = [];
+  let floats = 0;
+  for (const s of shader.slots) {
+    base.push(floats);
+    floats += (s.cat === 0 ? Math.min(iBlock, M) : s.cat === 1 ? Math.min(jBlock, N) : 1) * s.dim;
+  }
+  const cbase = floats;
+  floats += shader.constants.length;
+  const inBuf = buffer(floats * 4);
+  // (Deno's writeBuffer panics on empty data.)
+  if (shader.constants.length) {
+    device.queue.writeBuffer(inBuf, cbase * 4, Float32Array.from(shader.constants));
+  }
   const outv = buffer(Math.min(iBlock, M) * Math.max(1, shader.valuesWidth) * 4);
   const outi = buffer(Math.min(iBlock, M) * Math.max(1, shader.indicesWidth) * 4);
   const accb = buffer(N > jBlock ? Math.min(iBlock, M) * shader.accSize * 4 : 16);
@@ -120,7 +148,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const readI = shader.indicesWidth && kern.indices ? buffer(iBytes, resultUsage) : undefined;
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [uniform, ...inBufs, outv, outi, accb].map((b, k) => ({ binding: k, resource: { buffer: b } })),
+    entries: [uniform, inBuf, outv, outi, accb].map((b, k) => ({ binding: k, resource: { buffer: b } })),
   });
   const offs = shader.slots.map((s) => batchOffsets(inp.slots.get(s.ind)!, inp.batch));
   const kept: (GPUBuffer | undefined)[] = [];
@@ -130,14 +158,14 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     if (slot.gpu) {
       // Data already on the GPU: a copy on the device, no trip through host memory.
       const enc = device.createCommandEncoder();
-      enc.copyBufferToBuffer(slot.gpu, o * 4, inBufs[q], 0, rows * s.dim * 4);
+      enc.copyBufferToBuffer(slot.gpu, o * 4, inBuf, base[q] * 4, rows * s.dim * 4);
       device.queue.submit([enc.finish()]);
       return;
     }
     const src = slot.data.subarray(o, o + rows * s.dim);
     device.queue.writeBuffer(
-      inBufs[q],
-      0,
+      inBuf,
+      base[q] * 4,
       (src instanceof Float32Array ? src : Float32Array.from(src)) as Float32Array<ArrayBuffer>,
     );
   };
@@ -154,6 +182,9 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
           const u = new ArrayBuffer(32 + 16 * Math.max(1, Math.ceil(shader.slots.length / 4)));
           new Uint32Array(u, 0, 4).set([ib, jb, j0, flags]);
           new Float32Array(u, 16, 1)[0] = Infinity;
+          // NaN's bits (no WGSL literal or constant gives NaN), and where the constants start.
+          new Uint32Array(u, 20, 2).set([0x7fc00000, cbase]);
+          new Uint32Array(u, 32, base.length).set(base);
           device.queue.writeBuffer(uniform, 0, u);
           const enc = device.createCommandEncoder();
           const pass = enc.beginComputePass();
@@ -188,7 +219,11 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       }
     }
     const error = await device.popErrorScope();
-    if (error) throw new Error(`The WebGPU engine's shader or dispatch was rejected: ${error.message}`);
+    if (error) {
+      throw new UnsupportedError(
+        `The WebGPU device rejected this formula's shader or dispatch (${error.message}): use backend "cpu"`,
+      );
+    }
     if (inp.keepOnDevice) {
       kept.push(readV, readI);
       return { device: { values: readV, indices: readI } };
@@ -202,7 +237,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       indices: kern.indices ? indices as Int32Array : undefined,
     };
   } finally {
-    for (const buf of [...inBufs, outv, outi, accb, uniform, readV, readI]) {
+    for (const buf of [inBuf, outv, outi, accb, uniform, readV, readI]) {
       if (!kept.includes(buf)) buf?.destroy();
     }
   }

@@ -24,6 +24,17 @@ export function f32Literal(v: number): string {
   return t;
 }
 
+/**
+ * A WGSL f32 expression of any number: a literal when it is finite in float32, else `P.inf`,
+ * `-P.inf` or `kt_nan()` (WGSL has no literal for them).
+ */
+export function f32Value(v: number): string {
+  const f = Math.fround(v);
+  if (Number.isNaN(f)) return "kt_nan()";
+  if (!Number.isFinite(f)) return f > 0 ? "P.inf" : "-P.inf";
+  return f32Literal(f);
+}
+
 /** A WGSL unsigned or signed integer literal of a safe integer. */
 export function intLiteral(v: number, unsigned = false): string {
   if (!Number.isSafeInteger(v) || (unsigned && v < 0)) {
@@ -44,9 +55,16 @@ const st = (f: Stmt): WgslRule => ({ stmt: f });
 const p = (n: Node, k: number) => n.params[k] as number;
 const dim = (n: Node, q: number) => n.args[q].dim;
 
-/** Helper functions the snippets may call (emitted once per shader when used). */
+/**
+ * Helper functions the snippets may call (emitted once per shader when used). `kt_atan2` is
+ * atan2 with IEEE's (and Math.atan2's) signed zeros and infinities, which not every driver's
+ * atan2 follows: the angle of (|y|, x) from atan of a ratio ≤ 1, then y's sign. NaN and ∞ are
+ * recognised by their bits, which no fast-math assumption can fold away. `kt_atan` is Cephes's
+ * atanf (reduction to |t| ≤ tan(π/8) around 0, π/4 or π/2, then an odd polynomial; about 2
+ * ulps): some drivers' atan is off by several ulps.
+ */
 export const HELPERS = `
-fn kt_nan() -> f32 { return P.inf - P.inf; }
+fn kt_nan() -> f32 { return bitcast<f32>(P.nan); }
 fn kt_powi(x: f32, n: i32) -> f32 {
   var r = 1.0; var b = x; var e = abs(n);
   loop { if (e == 0) { break; } if ((e & 1) == 1) { r = r * b; } b = b * b; e = e >> 1u; }
@@ -63,6 +81,32 @@ fn kt_powf(x: f32, y: f32) -> f32 {
   }
   return exp2(y * log2(x));
 }
+fn kt_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn kt_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn kt_atan(x: f32) -> f32 {
+  let a = abs(x);
+  var base = 0.0; var t = a;
+  if (a > 2.414213562373095) { base = 1.5707963267948966; t = -1.0 / a; }
+  else if (a > 0.4142135623730950) { base = 0.7853981633974483; t = (a - 1.0) / (a + 1.0); }
+  let z = t * t;
+  let r = base + ((((0.0805374449538 * z - 0.138776856032) * z + 0.199777106478) * z - 0.333329491539) * z * t + t);
+  return select(r, -r, (bitcast<u32>(x) >> 31u) == 1u);
+}
+fn kt_atan2(y: f32, x: f32) -> f32 {
+  if (kt_isnan(x) || kt_isnan(y)) { return kt_nan(); }
+  let ay = abs(y); let ax = abs(x);
+  let xneg = (bitcast<u32>(x) >> 31u) == 1u;
+  var r: f32;
+  if (ay == 0.0) { r = select(0.0, 3.14159265358979, xneg); }
+  else if (kt_isinf(ay)) { r = select(1.57079632679490, select(0.785398163397448, 2.35619449019234, xneg), kt_isinf(ax)); }
+  else if (kt_isinf(ax)) { r = select(0.0, 3.14159265358979, xneg); }
+  else if (ax == 0.0) { r = 1.57079632679490; }
+  else {
+    let t = select(1.57079632679490 - kt_atan(ax / ay), kt_atan(ay / ax), ay <= ax);
+    r = select(t, 3.14159265358979 - t, xneg);
+  }
+  return select(r, -r, (bitcast<u32>(y) >> 31u) == 1u);
+}
 fn kt_round(x: f32, s: f32) -> f32 {
   let y = x * s; let t = trunc(y);
   return select(t, t + sign(y), abs(y - t) >= 0.5) / s;
@@ -75,7 +119,7 @@ export const WGSL: Record<Evaluated, WgslRule> = {
   // Through atan2: some drivers' asin and acos are far less accurate.
   Acos: e(([a]) => `atan2(sqrt((1.0 - ${a}) * (1.0 + ${a})), ${a})`),
   Asin: e(([a]) => `atan2(${a}, sqrt((1.0 - ${a}) * (1.0 + ${a})))`),
-  Atan: e(([a]) => `atan(${a})`),
+  Atan: e(([a]) => `kt_atan(${a})`),
   Cos: e(([a]) => `cos(${a})`),
   Sin: e(([a]) => `sin(${a})`),
   Exp: e(([a]) => `exp(${a})`),
@@ -92,7 +136,7 @@ export const WGSL: Record<Evaluated, WgslRule> = {
   Step: e(([a]) => `select(1.0, 0.0, ${a} < 0.0)`),
   XLogX: e(([a]) => `select(${a} * log(${a}), 0.0, ${a} == 0.0)`),
   Pow: e(([a], n) => `kt_powi(${a}, ${intLiteral(p(n, 0))})`),
-  Round: e(([a], n) => `kt_round(${a}, ${f32Literal(10 ** p(n, 0))})`),
+  Round: e(([a], n) => `kt_round(${a}, ${f32Value(10 ** p(n, 0))})`),
   ClampInt: e(([a], n) => {
     const [lo, hi] = [f32Literal(p(n, 0)), f32Literal(p(n, 1))];
     return `select(select(${a}, ${hi}, ${a} > ${hi}), ${lo}, ${a} < ${lo})`;
@@ -104,7 +148,7 @@ export const WGSL: Record<Evaluated, WgslRule> = {
   Subtract: e(([a, b]) => `(${a} - ${b})`),
   Mult: e(([a, b]) => `(${a} * ${b})`),
   Divide: e(([a, b]) => `(${a} / ${b})`),
-  Atan2: e(([a, b]) => `atan2(${a}, ${b})`),
+  Atan2: e(([a, b]) => `kt_atan2(${a}, ${b})`),
   Powf: e(([a, b]) => `kt_powf(${a}, ${b})`),
   Equal: e(([a, b]) => `select(0.0, 1.0, ${a} == ${b})`),
   NotEqual: e(([a, b]) => `select(0.0, 1.0, ${a} != ${b})`),

@@ -111,3 +111,16 @@ Deno.test("float32 Gaussian kernel e^(−s): within (1.25·s + 3)·2⁻²⁴ of 
     .reduce((a, v) => a + Math.exp(-Math.fround(Math.fround(0.1 - v) ** 2)), 0);
   assert.ok(Math.abs(mixed.data[0] - want) <= 1e-6 * want, `${mixed.data[0]} vs ${want}`);
 });
+
+Deno.test("a pair's e^(-s) does not depend on the other pairs of its group of lanes", async () => {
+  // Term 0 carries weight 1 and its neighbours weight 0, so the sum is e^(-s_0) alone; the
+  // neighbours are near (the group takes the fast path) or far (s ≥ 87 sends it the slow way).
+  const sum = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], { axis: 1 });
+  const xs = Array.from({ length: 64 }, (_, k) => [0.05 + k * 0.137, 0.3]);
+  const x = ndarray(Float32Array.from(xs.flat()), [xs.length, 2]);
+  const b = ndarray(Float32Array.of(1, 0, 0, 0), [4, 1]);
+  const y = (far: number) => ndarray(Float32Array.of(0, 0, far, 0, far, 1, far, 2), [4, 2]);
+  const near = (await sum(x, y(0.5), b, { backend: "cpu" })) as NDArray;
+  const farOut = (await sum(x, y(40), b, { backend: "cpu" })) as NDArray;
+  assert.deepEqual(Array.from(farOut.data), Array.from(near.data));
+});

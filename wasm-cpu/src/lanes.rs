@@ -121,10 +121,15 @@ impl Lanes for F32x4 {
     const N: usize = 4;
     #[inline(always)]
     fn exp_neg_sqdist(self) -> Self {
-        if i32x4_all_true(sqdist_in_range(self.0)) {
-            return F32x4(exp_neg_in_range(self.0));
+        // Every lane in range takes `exp_neg_in_range` whatever its neighbours hold, so that a
+        // pair's value never depends on the other pairs of its group (nor on the padding past
+        // the last term, which holds whatever an earlier call left there).
+        let inside = sqdist_in_range(self.0);
+        let fast = exp_neg_in_range(self.0);
+        if i32x4_all_true(inside) {
+            return F32x4(fast);
         }
-        self.neg().exp()
+        F32x4(v128_bitselect(fast, self.neg().exp().0, inside))
     }
     #[inline(always)]
     unsafe fn load(p: *const f32) -> Self {
