@@ -15,6 +15,7 @@ import { isReduction, type ReductionName, REDUCTIONS } from "../formula/reductio
 import {
   forwardRoutine,
   gradRoutine,
+  outputSpec,
   type Routine,
   type Rows,
   runRoutine,
@@ -224,7 +225,7 @@ export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray |
       );
     }
     const routine = gradRoutine(spec.routine, v);
-    const out = spec.routine.slots[spec.routine.outputs[0]];
+    const out = outputSpec(spec.routine);
     const trailing = "like" in spec.output
       ? spec.inputs[spec.output.like].trailing
       : (spec.output.values ?? spec.output.indices)!;

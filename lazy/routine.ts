@@ -107,6 +107,16 @@ function stageInputs(st: Stage): Node[] {
 // Gradients
 
 /**
+ * The slot of a routine's (first) output. An output that is identically zero (index −1) is
+ * shaped like the input `zerosOf`; so is its cotangent, and its gradient is zero as well (no
+ * stage reaches it).
+ */
+export function outputSpec(r: Routine): SlotSpec {
+  const out = r.outputs[0];
+  return r.slots[out >= 0 ? out : r.zerosOf!];
+}
+
+/**
  * The routine computing the gradient of `r`'s output with respect to input slot `v`, taking the
  * inputs of `r` followed by the cotangent e of `r`'s output.
  */
@@ -117,7 +127,7 @@ export function gradRoutine(r: Routine, v: number): Routine {
   const slots: SlotSpec[] = [...r.slots];
   const stages: Stage[] = [...r.stages];
   const out = r.outputs[0];
-  const outSpec = r.slots[out];
+  const outSpec = outputSpec(r);
   // The cotangent e becomes input number nInputs; existing slots above it shift by one.
   const eInd = r.nInputs;
   const shift = (s: number) => (s >= eInd ? s + 1 : s);

@@ -1,5 +1,6 @@
 // routine.grad(v) for every differentiable reduction, on i-, j- and parameter variables and on
 // both axes, against central finite differences in float64; second order; batches.
+import assert from "node:assert/strict";
 import { Genred, type GenredOptions, type GenredRoutine, type NDArray, ndarray } from "../../mod.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
@@ -137,4 +138,15 @@ Deno.test("a grad routine prints the formula it differentiates", () => {
   if (g.formula !== "Grad((Exp(Minus(SqDist(Var(0,3,0),Var(1,3,1)))) * Var(2,2,1)),Var(0,3,0),Var(4,2,0))") {
     throw new Error(`unexpected formula ${g.formula}`);
   }
+});
+
+Deno.test("the gradient of a gradient that is identically zero is zero, to any order", async () => {
+  const g = Genred("x", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 }).grad("y");
+  const x = ndarray(Float64Array.of(1, 2, 3), [3, 1]), y = ndarray(Float64Array.of(4, 5), [2, 1]);
+  const e = ndarray(Float64Array.of(1, 1, 1), [3, 1]), e2 = ndarray(Float64Array.of(1, 1), [2, 1]);
+  assert.deepEqual(Array.from(((await g(x, y, e)) as NDArray).data), [0, 0]);
+  const gg = g.grad("y");
+  assert.deepEqual(Array.from(((await gg(x, y, e, e2)) as NDArray).data), [0, 0]);
+  const gx = g.grad("x");
+  assert.deepEqual(Array.from(((await gx(x, y, e, e2)) as NDArray).data), [0, 0, 0]);
 });
