@@ -15,7 +15,7 @@
 
 import type { Node } from "../formula/tree.ts";
 import { type ElementwiseOp, opDef, type VectorOp } from "../formula/ops.ts";
-import { keyOf } from "../formula/grad.ts";
+import { keyOf } from "../formula/tree.ts";
 
 /** One register: `dim` values, per pair of the tile or once. */
 export interface Register {

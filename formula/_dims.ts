@@ -5,12 +5,15 @@
  * @module
  */
 
-import type { Node, Param } from "./tree.ts";
+import { depthOf, type Node, type Param } from "./tree.ts";
 import { printFormula } from "./print.ts";
 
 /** A short name for a node in messages: its alias, or its (truncated) formula. */
 export function describe(n: Node): string {
   if (n.label) return `"${n.label}"`;
+  // Shallow formulas are printed whole; deeper ones by their operation only, since printing a
+  // tree with shared sub-formulas can take time exponential in its depth.
+  if (depthOf(n) > 8) return `${n.op}(…)`;
   const text = printFormula(n);
   return text.length > 60 ? text.slice(0, 57) + "..." : text;
 }

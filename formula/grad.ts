@@ -20,22 +20,12 @@
  * @module
  */
 
-import type { Node } from "./tree.ts";
+import { keyOf, type Node } from "./tree.ts";
 import { make, opDef } from "./ops.ts";
 import { add, addAll, intCst, mul, sum, zero } from "./build.ts";
 import { printFormula } from "./print.ts";
 
-const keys = new WeakMap<Node, string>();
-
-/** The identity of a node: its canonical text. */
-export function keyOf(n: Node): string {
-  let k = keys.get(n);
-  if (k === undefined) {
-    k = printFormula(n);
-    keys.set(n, k);
-  }
-  return k;
-}
+export { keyOf } from "./tree.ts";
 
 function sameVar(a: Node, v: Node): boolean {
   return a.op === "Var" && a.params[0] === v.params[0] && a.params[2] === v.params[2];
@@ -73,7 +63,9 @@ export function dependsOn(f: Node, v: Node, memo = new Map<string, boolean>()): 
  * ```
  */
 export function vjp(f: Node, v: Node, e: Node): Node {
-  if (v.op !== "Var") throw new TypeError(`Grad differentiates with respect to a variable, got ${keyOf(v)}`);
+  if (v.op !== "Var") {
+    throw new TypeError(`Grad differentiates with respect to a variable, got ${printFormula(v)}`);
+  }
   const memo = new Map<string, boolean>();
   if (!dependsOn(f, v, memo)) return zero(v.dim);
   // Topological order (children first) of the nodes that depend on v.

@@ -17,7 +17,8 @@
  * @module
  */
 
-import type { Node, Param } from "./tree.ts";
+import { depthOf, type Node, type Param, recordDepth } from "./tree.ts";
+import { checkInt, LIMITS } from "./limits.ts";
 import { add, div, intCst, mul, neg, ratCst, sub, sum, un } from "./build.ts";
 import { tensorDotDim, tensorDotEval, tensorDotVjp } from "./ops_tensordot.ts";
 import { bsplineEval, softDtwEval, softDtwGradEval } from "./ops_special.ts";
@@ -616,8 +617,9 @@ function weightedSqNorm(s: Node, f: Node): Node {
 }
 
 /**
- * Builds a node, checking the operation's arity, parameters and dimension rule. This is the
- * only constructor of nodes; it does no algebraic simplification.
+ * Builds a node, checking the operation's arity, its parameters (32-bit integers), its
+ * dimension rule, and the limits of depth and dimension (`limits.ts`). This is the only
+ * constructor of nodes; it does no algebraic simplification.
  */
 export function make(op: string, args: readonly Node[], params: readonly Param[], label?: string): Node {
   const def = opDef(op);
@@ -630,9 +632,29 @@ export function make(op: string, args: readonly Node[], params: readonly Param[]
       `${op} expects ${def.params.length} integer parameters, got ${params.length}`,
     );
   }
+  if (op !== "Cst") {
+    params.forEach((p, k) => {
+      if (Array.isArray(p)) p.forEach((v, q) => checkInt(v, `Parameter ${k + 1} of ${op}, entry ${q + 1},`));
+      else checkInt(p as number, `Parameter ${k + 1} of ${op}`);
+    });
+  }
+  let depth = 0;
+  for (const a of args) depth = Math.max(depth, depthOf(a));
+  if (++depth > LIMITS.maxDepth) {
+    throw new RangeError(
+      `The formula nests deeper than ${LIMITS.maxDepth} levels, the limit (LIMITS.maxDepth)`,
+    );
+  }
   const dim = def.dim(args, params, op);
   if (!Number.isInteger(dim) || dim < 1) {
     throw new TypeError(`${op} would have dimension ${dim}: dimensions must be positive integers`);
   }
-  return label === undefined ? { op, args, params, dim } : { op, args, params, dim, label };
+  if (dim > LIMITS.maxDim) {
+    throw new RangeError(
+      `${op} would have dimension ${dim}, more than ${LIMITS.maxDim}, the limit (LIMITS.maxDim)`,
+    );
+  }
+  const node: Node = label === undefined ? { op, args, params, dim } : { op, args, params, dim, label };
+  recordDepth(node, depth);
+  return node;
 }

@@ -20,6 +20,7 @@
 
 import type { Cat, Node } from "./tree.ts";
 import { isOp, make, opDef } from "./ops.ts";
+import { LIMITS } from "./limits.ts";
 
 /** What an alias name stands for: the variable at position `ind`. */
 export interface VarSpec {
@@ -89,6 +90,11 @@ export function constant(v: number): Node {
   return Number.isInteger(v) ? make("IntCst", [], [v]) : make("Cst", [], [v]);
 }
 
+/** A formula's text for messages: at most 80 characters. */
+function shorten(src: string): string {
+  return src.length > 80 ? src.slice(0, 77) + "..." : src;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tokens
 
@@ -96,25 +102,35 @@ type Tok = { kind: "num" | "name" | "op" | "end"; text: string; at: number };
 
 const OPERATORS = ["**", "<=", ">=", "==", "!=", "+", "-", "*", "/", "|", "<", ">", "(", ")", "[", "]", ","];
 
+// Sticky expressions, matched at an offset: no copy of the rest of the text per token.
+const NUM = /(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/y;
+const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
+const SPACE = /\s/y;
+
+function stickyAt(re: RegExp, src: string, k: number): string | undefined {
+  re.lastIndex = k;
+  return re.exec(src)?.[0];
+}
+
 function tokenize(src: string, fail: (msg: string, at: number) => never): Tok[] {
   const toks: Tok[] = [];
   let k = 0;
   while (k < src.length) {
     const c = src[k];
-    if (/\s/.test(c)) {
+    if (stickyAt(SPACE, src, k) !== undefined) {
       k++;
       continue;
     }
-    const num = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(src.slice(k));
-    if (num) {
-      toks.push({ kind: "num", text: num[0], at: k });
-      k += num[0].length;
+    const num = stickyAt(NUM, src, k);
+    if (num !== undefined) {
+      toks.push({ kind: "num", text: num, at: k });
+      k += num.length;
       continue;
     }
-    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(k));
-    if (name) {
-      toks.push({ kind: "name", text: name[0], at: k });
-      k += name[0].length;
+    const name = stickyAt(NAME, src, k);
+    if (name !== undefined) {
+      toks.push({ kind: "name", text: name, at: k });
+      k += name.length;
       continue;
     }
     const op = OPERATORS.find((o) => src.startsWith(o, k));
@@ -141,7 +157,7 @@ class Parser {
   }
 
   fail(msg: string, at = this.peek().at): never {
-    throw new SyntaxError(`Cannot parse formula "${this.src}": ${msg} at offset ${at}`);
+    throw new SyntaxError(`Cannot parse formula "${shorten(this.src)}": ${msg} at offset ${at}`);
   }
 
   peek(): Tok {
@@ -178,7 +194,7 @@ class Parser {
       if (e instanceof SyntaxError) throw e;
       const err = e as Error;
       const ctor = err instanceof RangeError ? RangeError : TypeError;
-      throw new ctor(`${err.message} (in formula "${this.src}" at offset ${at})`);
+      throw new ctor(`${err.message} (in formula "${shorten(this.src)}" at offset ${at})`);
     }
   }
 
@@ -242,20 +258,42 @@ class Parser {
   }
 
   unaryExpr(): Node {
-    const t = this.peek();
-    if (t.kind === "op" && (t.text === "-" || t.text === "+")) {
-      this.next();
-      const a = this.unaryExpr();
-      if (t.text === "+") return a;
+    // Signs are read in a loop, not by recursion, so that no run of them exhausts the stack.
+    const signs: Tok[] = [];
+    for (let t = this.peek(); t.kind === "op" && (t.text === "-" || t.text === "+"); t = this.peek()) {
+      signs.push(this.next());
+    }
+    let a = this.nested(() => this.powerExpr());
+    for (let q = signs.length - 1; q >= 0; q--) {
+      if (signs[q].text === "+") continue;
       // A negative literal is a constant, as in Python (-3 is the int -3).
       if ((a.op === "IntCst" || a.op === "Cst") && !this.calls.has(a) && this.literals.has(a)) {
-        const v = constant(-(a.params[0] as number));
+        const v: Node = constant(-(a.params[0] as number));
         this.literals.add(v);
-        return v;
+        a = v;
+      } else {
+        const arg = a;
+        a = this.at(signs[q].at, () => make("Minus", [arg], []));
       }
-      return make("Minus", [a], []);
     }
-    return this.powerExpr();
+    return a;
+  }
+
+  /** Parentheses, calls and powers nest at most LIMITS.maxDepth deep. */
+  private depth = 0;
+  nested(f: () => Node): Node {
+    if (++this.depth > LIMITS.maxDepth) {
+      throw new RangeError(
+        `Cannot parse formula "${
+          shorten(this.src)
+        }": it nests deeper than ${LIMITS.maxDepth} levels, the limit (LIMITS.maxDepth), at offset ${this.peek().at}`,
+      );
+    }
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
   }
 
   private literals = new WeakSet<Node>();
@@ -329,7 +367,7 @@ class Parser {
     if (name.text === "Var") this.checkVar(params as number[], name.at);
     if (name.text === "RatCst" && params[1] === 0) {
       throw new RangeError(
-        `RatCst expects a nonzero denominator (in formula "${this.src}" at offset ${name.at})`,
+        `RatCst expects a nonzero denominator (in formula "${shorten(this.src)}" at offset ${name.at})`,
       );
     }
     const n = this.at(name.at, () => make(name.text, nodes, params));
@@ -385,6 +423,11 @@ class Parser {
  */
 export function parseFormula(src: string, scope: ReadonlyMap<string, VarSpec>): Node {
   if (typeof src !== "string") throw new TypeError(`A formula must be a string, got ${typeof src}`);
+  if (src.length > LIMITS.maxFormulaLength) {
+    throw new RangeError(
+      `The formula has ${src.length} characters, more than ${LIMITS.maxFormulaLength}, the limit (LIMITS.maxFormulaLength)`,
+    );
+  }
   return new Parser(src, scope).formula();
 }
 

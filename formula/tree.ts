@@ -35,19 +35,103 @@ export function varInfo(n: Node): { ind: number; dim: number; cat: Cat } {
   return { ind, dim, cat: cat as Cat };
 }
 
-/** Every distinct variable of the trees, by index, in index order. */
+/**
+ * Every distinct variable of the trees, by index, in index order. One index is one variable:
+ * the same index with two dimensions or two categories is a `TypeError` (as in KeOps).
+ */
 export function variablesOf(...trees: Node[]): Node[] {
   const found = new Map<number, Node>();
   const seen = new Set<Node>();
-  const visit = (n: Node) => {
-    if (seen.has(n)) return;
+  const stack = [...trees];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
     seen.add(n);
     if (n.op === "Var") {
       const ind = n.params[0] as number;
-      if (!found.has(ind)) found.set(ind, n);
+      const prev = found.get(ind);
+      if (!prev) found.set(ind, n);
+      else if (prev.params[1] !== n.params[1] || prev.params[2] !== n.params[2]) {
+        const show = (v: Node) => `${v.label ? `"${v.label}" = ` : ""}Var(${v.params.join(",")})`;
+        throw new TypeError(
+          `Variable index ${ind} is used as ${show(prev)} and as ${
+            show(n)
+          }: one index must have one dimension and one category`,
+        );
+      }
     }
-    n.args.forEach(visit);
-  };
-  trees.forEach(visit);
+    stack.push(...n.args);
+  }
   return [...found.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+const ids = new WeakMap<Node, number>();
+/** Structural signature (op, params, the ids of the arguments) → id. */
+let table = new Map<string, number>();
+let lastId = 0;
+/** Past this many signatures the table starts afresh (ids are never reused; see keyOf). */
+const TABLE_SIZE = 1 << 20;
+
+function formatKeyParam(p: Param): string {
+  return Array.isArray(p) ? `[${p.join(",")}]` : Object.is(p, -0) ? "-0" : String(p);
+}
+
+/**
+ * The identity of a node: equal for structurally equal trees (same operations, parameters and
+ * arguments; alias labels aside), computed once per node from the ids of its arguments, so that
+ * keying every node of a tree costs time linear in its size (its printed text would cost the
+ * square of its depth). Iterative: any depth. The table of signatures is bounded: after a
+ * reset, equal trees built before and after get different ids, which only costs a missed
+ * sharing, never a false one, since ids are never reused.
+ *
+ * @example
+ * ```ts
+ * import { keyOf } from "./tree.ts";
+ * import { make } from "./ops.ts";
+ * const x = () => make("Var", [], [0, 3, 0], "x");
+ * console.assert(keyOf(make("Exp", [x()], [])) === keyOf(make("Exp", [x()], [])));
+ * console.assert(keyOf(make("Exp", [x()], [])) !== keyOf(make("Log", [x()], [])));
+ * ```
+ */
+export function keyOf(root: Node): string {
+  let id = ids.get(root);
+  if (id !== undefined) return String(id);
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const n = stack[stack.length - 1];
+    if (ids.has(n)) {
+      stack.pop();
+      continue;
+    }
+    const pending = n.args.filter((a) => !ids.has(a));
+    if (pending.length > 0) {
+      stack.push(...pending);
+      continue;
+    }
+    stack.pop();
+    const sig = `${n.op}(${n.params.map(formatKeyParam).join(",")};${
+      n.args.map((a) => ids.get(a)).join(",")
+    })`;
+    let got = table.get(sig);
+    if (got === undefined) {
+      if (table.size >= TABLE_SIZE) table = new Map();
+      got = ++lastId;
+      table.set(sig, got);
+    }
+    ids.set(n, got);
+  }
+  id = ids.get(root)!;
+  return String(id);
+}
+
+const depths = new WeakMap<Node, number>();
+
+/** The number of levels of a tree (1 for a leaf), as recorded by `make` when it built it. */
+export function depthOf(n: Node): number {
+  return depths.get(n) ?? 1;
+}
+
+/** Records a node's depth (for `make` only). */
+export function recordDepth(n: Node, depth: number): void {
+  depths.set(n, depth);
 }

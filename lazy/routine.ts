@@ -33,7 +33,7 @@ import { make } from "../formula/ops.ts";
 import { dependsOn, lower } from "../formula/grad.ts";
 import { isZero } from "../formula/build.ts";
 import { isReduction, type ReductionName, REDUCTIONS } from "../formula/reductions.ts";
-import { variablesOf } from "../formula/tree.ts";
+import { keyOf, variablesOf } from "../formula/tree.ts";
 import { type Backend, batchOffsets, type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { compileProgram } from "../backends/reference_program.ts";
 import { bindLoads, loadRow } from "../backends/reference.ts";
@@ -353,9 +353,8 @@ async function runReduce(
   const formulas = stagePlanFormulas(st);
   const def = REDUCTIONS[st.reduction];
   const dims = { D: formulas[0].dim, K: st.K, Dw: formulas[1]?.dim ?? 1 };
-  const key = `${st.reduction}|${st.K}|${ctx.dtype}|${
-    formulas.map((f) => JSON.stringify(f, ["op", "args", "params"])).join("|")
-  }`;
+  // Structural ids: linear in the formulas' size (their JSON grows exponentially with sharing).
+  const key = `${st.reduction}|${st.K}|${ctx.dtype}|${formulas.map(keyOf).join("|")}`;
   let cache = compiled.get(ctx.backend);
   if (!cache) compiled.set(ctx.backend, cache = new Map());
   let c = cache.get(key);

@@ -15,7 +15,8 @@
  */
 
 import type { Node } from "../../formula/tree.ts";
-import { keyOf } from "../../formula/grad.ts";
+import { keyOf } from "../../formula/tree.ts";
+import { printFormula } from "../../formula/print.ts";
 import { opDef } from "../../formula/ops.ts";
 import { type Evaluated, EXPNEG_FUSED, GAUSSW_FUSED, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
 import { tensorDotTables } from "../../formula/ops_tensordot.ts";
@@ -98,7 +99,7 @@ export function compile(formulas: readonly Node[]): Program {
     const def = opDef(n.op);
     if (n.op === "Var") {
       const [ind, , cat] = n.params as number[];
-      if (cat > 2) throw new TypeError(`Cannot compile the temporary variable ${key}`);
+      if (cat > 2) throw new TypeError(`Cannot compile the temporary variable ${printFormula(n)}`);
       out = reg({ kind: cat === 0 ? Kind.IVar : cat === 1 ? Kind.JVar : Kind.Param, dim: n.dim, slot: ind });
     } else if (def.kind === "leaf") {
       const p = n.params as number[];

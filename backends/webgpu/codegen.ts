@@ -18,7 +18,8 @@
  */
 
 import type { Node } from "../../formula/tree.ts";
-import { keyOf } from "../../formula/grad.ts";
+import { keyOf } from "../../formula/tree.ts";
+import { printFormula } from "../../formula/print.ts";
 import { opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
 import { UnsupportedError } from "../../formula/errors.ts";
@@ -101,7 +102,7 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
     const def = opDef(n.op);
     if (n.op === "Var") {
       const [ind, d, cat] = n.params as number[];
-      if (cat > 2) throw new TypeError(`Cannot compile the temporary variable ${key}`);
+      if (cat > 2) throw new TypeError(`Cannot compile the temporary variable ${printFormula(n)}`);
       let s = slotIndex.get(ind);
       if (s === undefined) {
         s = slots.push({ ind, cat, dim: d }) - 1;
@@ -136,20 +137,27 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
       const isPair = args.some((a) => a.pair);
       const name = `v${tmp++}`;
       const rule = WGSL[n.op as Evaluated];
-      const lines: string[] = [`var ${name}: array<f32, ${n.dim}>;`];
-      if ("expr" in rule) {
-        // Element-wise: a scalar argument broadcasts over the components.
-        const comp = (q: number, k: string) => args[q].read(n.args[q].dim === 1 ? "0u" : k);
-        lines.push(
-          `for (var k = 0u; k < ${n.dim}u; k++) { ${name}[k] = ${
-            rule.expr(args.map((_, q) => comp(q, "k")), n)
-          }; }`,
-        );
+      const comp = (q: number, k: string) => args[q].read(n.args[q].dim === 1 ? "0u" : k);
+      if ("expr" in rule && n.dim === 1) {
+        // A scalar is a `let`, not an array and a loop: the drivers' compilers take far
+        // longer over thousands of one-element arrays.
+        (isPair ? pair : pre).push(`let ${name} = ${rule.expr(args.map((_, q) => comp(q, "0u")), n)};`);
+        out = { read: () => name, pair: isPair };
       } else {
-        lines.push(rule.stmt(name, args.map((a) => a.read), n));
+        const lines: string[] = [`var ${name}: array<f32, ${n.dim}>;`];
+        if ("expr" in rule) {
+          // Element-wise: a scalar argument broadcasts over the components.
+          lines.push(
+            `for (var k = 0u; k < ${n.dim}u; k++) { ${name}[k] = ${
+              rule.expr(args.map((_, q) => comp(q, "k")), n)
+            }; }`,
+          );
+        } else {
+          lines.push(rule.stmt(name, args.map((a) => a.read), n));
+        }
+        (isPair ? pair : pre).push(...lines);
+        out = { read: (k) => `${name}[${k}]`, pair: isPair };
       }
-      (isPair ? pair : pre).push(...lines);
-      out = { read: (k) => `${name}[${k}]`, pair: isPair };
     } else {
       throw new TypeError(`Cannot compile ${n.op} before lowering`);
     }

@@ -18,6 +18,7 @@ import {
   sizeOf,
 } from "../backend.ts";
 import { UnsupportedError } from "../../formula/errors.ts";
+import { variablesOf } from "../../formula/tree.ts";
 import { generate } from "./codegen.ts";
 import { gpuDevice } from "./device.ts";
 
@@ -257,11 +258,7 @@ async function readBack(buf: GPUBuffer, width: number, stride: number, rows: num
 
 function collectJ(plan: ReducePlan): number[] {
   const dims = new Map<number, number>();
-  const visit = (n: ReducePlan["formulas"][number]) => {
-    if (n.op === "Var" && n.params[2] === 1) dims.set(n.params[0] as number, n.dim);
-    n.args.forEach(visit);
-  };
-  plan.formulas.forEach(visit);
+  for (const v of variablesOf(...plan.formulas)) if (v.params[2] === 1) dims.set(v.params[0] as number, v.dim);
   return [...dims.values()];
 }
 
