@@ -31,6 +31,7 @@ export { ndarray } from "./lazy/ndarray.ts";
 export type { NDArray } from "./lazy/ndarray.ts";
 export type { DType } from "./backends/backend.ts";
 export { UnsupportedError } from "./formula/errors.ts";
+export { LIMITS } from "./formula/limits.ts";
 export { getThreads, setThreads, shutdownThreads } from "./backends/wasm/threads.ts";
 export { setDevice } from "./backends/webgpu/device.ts";
 export { fromGpu, toGpu } from "./backends/webgpu/gpu_array.ts";

@@ -6,7 +6,7 @@
  *
  *     compare := bitor [("<" | ">" | "<=" | ">=" | "==" | "!=") bitor]
  *     bitor   := arith ("|" arith)*                       Scalprod
- *     arith   := term (("+" | "-") term)*
+ *     arith   := term (("+" | "-") term)*                 left to right; from 64 terms a balanced tree
  *     term    := unary (("*" | "/") unary)*
  *     unary   := ("-" | "+") unary | power
  *     power   := primary ["**" unary]                     Square / Pow / Sqrt / Rsqrt / Powf
@@ -89,6 +89,9 @@ export function constant(v: number): Node {
   if (!Number.isFinite(v)) throw new RangeError(`Cannot use ${v} in a formula: expected a finite number`);
   return Number.isInteger(v) ? make("IntCst", [], [v]) : make("Cst", [], [v]);
 }
+
+/** Sums of at least this many terms are added as balanced trees (see `arith`). */
+const LONG_SUM = 64;
 
 /** A formula's text for messages: at most 80 characters. */
 function shorten(src: string): string {
@@ -230,13 +233,32 @@ class Parser {
   }
 
   arith(): Node {
-    let a = this.term();
+    const first = this.term();
+    const rest: { op: Tok; node: Node }[] = [];
     for (let t = this.peek(); t.kind === "op" && (t.text === "+" || t.text === "-"); t = this.peek()) {
       this.next();
-      const b = this.term();
-      a = this.at(t.at, () => binary(t.text, a, b));
+      rest.push({ op: t, node: this.term() });
     }
-    return a;
+    if (rest.length < LONG_SUM) {
+      let a = first;
+      for (const { op, node } of rest) a = this.at(op.at, () => binary(op.text, a, node));
+      return a;
+    }
+    // A long sum (generated formulas: one kernel per centre, …) is added as a balanced tree,
+    // so that its depth grows as the logarithm of its length and never meets LIMITS.maxDepth;
+    // a − b becomes a + (−b), the same number in floating point.
+    let level = [first, ...rest.map(({ op, node }) => op.text === "-" ? make("Minus", [node], []) : node)];
+    const at = rest[0].op.at;
+    while (level.length > 1) {
+      const next: Node[] = [];
+      for (let k = 0; k + 1 < level.length; k += 2) {
+        const [a, b] = [level[k], level[k + 1]];
+        next.push(this.at(at, () => binary("+", a, b)));
+      }
+      if (level.length % 2 === 1) next.push(level[level.length - 1]);
+      level = next;
+    }
+    return level[0];
   }
 
   term(): Node {

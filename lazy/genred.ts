@@ -21,7 +21,7 @@ import {
   runRoutine,
   type SlotSpec,
 } from "./routine.ts";
-import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
+import { checkShape, type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
@@ -350,6 +350,7 @@ async function callRoutine(
   const reads = args.map((a, k) => {
     if (isGpuArray(a)) {
       // Validated by shape like any array; its values stay in the GPU buffer.
+      checkShape(a.shape, `argument "${spec.inputs[k].label}"`);
       const r = readArg({ data: new Float32Array(0), shape: a.shape }, spec.inputs[k]);
       return { ...r, slot: { ...r.slot, gpu: a.buffer } };
     }

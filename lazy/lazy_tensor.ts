@@ -485,7 +485,7 @@ export class LazyTensor {
   // ---- differential operators ----------------------------------------------------------------
 
   private variable(v: LazyTensor, what: string): Node {
-    if (v.tree.op !== "Var") {
+    if (!(v instanceof LazyTensor) || v.tree.op !== "Var") {
       throw new TypeError(`LazyTensor.${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
     }
     return v.tree;

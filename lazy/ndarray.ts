@@ -47,6 +47,37 @@ export function ndarray(
   return { data: typed, shape: [...shape] };
 }
 
+/** The most axes an array may have. */
+const MAX_RANK = 32;
+
+/**
+ * Checks that a shape is a list of at most 32 non-negative safe integers, with a `TypeError`
+ * naming the value otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkShape } from "./ndarray.ts";
+ * checkShape([2, 3], "argument \"x\"");
+ * let err: unknown;
+ * try { checkShape([2.5, 2], "argument \"x\""); } catch (e) { err = e; }
+ * console.assert(err instanceof TypeError);
+ * ```
+ */
+export function checkShape(shape: unknown, what: string): asserts shape is readonly number[] {
+  const ok = Array.isArray(shape) && shape.length <= MAX_RANK &&
+    shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0);
+  if (!ok) {
+    const text = Array.isArray(shape)
+      ? `[${shape.map((d) => JSON.stringify(d) ?? String(d)).join(", ")}]`
+      : String(shape);
+    throw new TypeError(
+      `The ${what} has shape ${
+        text.length > 80 ? text.slice(0, 77) + "..." : text
+      }: expected at most ${MAX_RANK} non-negative integers`,
+    );
+  }
+}
+
 /** Whether a value looks like an `NDArray` (an object with typed `data` and a `shape`). */
 export function isNDArray(x: unknown): x is NDArray {
   return typeof x === "object" && x !== null && "data" in x && "shape" in x &&
@@ -66,8 +97,11 @@ export function dtypeOf(a: NDArray): DType | "int32" {
  */
 export function toNDArray(x: unknown, dtype: DType, what: string): NDArray {
   if (isNDArray(x)) {
+    checkShape(x.shape, what);
     const d = dtypeOf(x);
-    if (d === "int32") throw new TypeError(`The ${what} holds int32 data: expected float32 or float64`);
+    if (d === "int32") {
+      throw new TypeError(`The ${what} holds ${x.data.constructor.name} data: expected float32 or float64`);
+    }
     const size = x.shape.reduce((a, b) => a * b, 1);
     if (size !== x.data.length) {
       throw new RangeError(
@@ -87,6 +121,11 @@ export function toNDArray(x: unknown, dtype: DType, what: string): NDArray {
     const shape: number[] = [];
     let probe: unknown = x;
     while (Array.isArray(probe)) {
+      if (shape.length === MAX_RANK) {
+        throw new RangeError(
+          `The ${what} nests arrays more than ${MAX_RANK} deep: expected at most ${MAX_RANK} axes`,
+        );
+      }
       shape.push(probe.length);
       probe = probe[0];
     }

@@ -29,6 +29,24 @@ let inUse: GPUDevice | undefined;
  * ```
  */
 export function setDevice(device: GPUDevice | undefined, options: { fallback?: boolean } = {}): void {
+  // Checked before anything changes: a bad argument leaves the current device in place.
+  const d = device as unknown as Record<string, unknown> | undefined;
+  if (
+    d !== undefined &&
+    (typeof d !== "object" || d === null || typeof d.createBuffer !== "function" || !d.queue)
+  ) {
+    throw new TypeError(
+      `The device given to setDevice must be a GPUDevice or undefined, got ${d === null ? "null" : typeof d}`,
+    );
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `The setDevice options must be an object, got ${options === null ? "null" : typeof options}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== "fallback") throw new TypeError(`Unknown setDevice option "${key}": expected "fallback"`);
+  }
   injected = device
     ? { device, fallback: options.fallback ?? false, description: "injected device" }
     : undefined;

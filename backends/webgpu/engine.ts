@@ -258,7 +258,9 @@ async function readBack(buf: GPUBuffer, width: number, stride: number, rows: num
 
 function collectJ(plan: ReducePlan): number[] {
   const dims = new Map<number, number>();
-  for (const v of variablesOf(...plan.formulas)) if (v.params[2] === 1) dims.set(v.params[0] as number, v.dim);
+  for (const v of variablesOf(...plan.formulas)) {
+    if (v.params[2] === 1) dims.set(v.params[0] as number, v.dim);
+  }
   return [...dims.values()];
 }
 

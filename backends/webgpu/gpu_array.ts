@@ -51,6 +51,17 @@ export async function uploadBuffer(data: Float32Array | Int32Array): Promise<GPU
  * ```
  */
 export async function toGpu(a: NDArray): Promise<GpuArray> {
+  const ok = typeof a === "object" && a !== null && Array.isArray(a.shape) &&
+    (a.data instanceof Float32Array || a.data instanceof Float64Array || a.data instanceof Int32Array) &&
+    a.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
+    a.shape.reduce((x, y) => x * y, 1) === a.data.length;
+  if (!ok) {
+    throw new TypeError(
+      `The argument of toGpu must be an NDArray ({ data: Float32Array | Float64Array | Int32Array, shape } of matching size), got ${
+        a === null ? "null" : typeof a
+      }`,
+    );
+  }
   const data = a.data instanceof Int32Array
     ? a.data
     : a.data instanceof Float32Array
@@ -65,6 +76,13 @@ export async function toGpu(a: NDArray): Promise<GpuArray> {
 
 /** Reads a GPU array back into host memory. */
 export async function fromGpu(a: GpuArray): Promise<NDArray> {
+  if (!isGpuArray(a) || !Array.isArray(a.shape) || !a.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new TypeError(
+      `The argument of fromGpu must be a GpuArray (from toGpu or a call with output "gpu"), got ${
+        a === null ? "null" : typeof a
+      }`,
+    );
+  }
   const d = await device();
   const n = a.shape.reduce((x, y) => x * y, 1);
   const read = d.createBuffer({
