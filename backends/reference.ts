@@ -47,9 +47,30 @@ export function bindLoads(
   });
 }
 
+let rounding: ((x: number) => number) | undefined;
+
+/**
+ * Makes the reference round every value it computes with `round` (`Math.fround`: a float32
+ * machine with correctly rounded operations), or exact again with undefined; returns the old
+ * setting. For the fuzzer, which tells float32 range and rounding effects from engine bugs; the
+ * oracle itself is float64.
+ *
+ * @example
+ * ```ts
+ * import { setReferenceRounding } from "./reference.ts";
+ * const old = setReferenceRounding(Math.fround);
+ * setReferenceRounding(old);
+ * ```
+ */
+export function setReferenceRounding(round: ((x: number) => number) | undefined) {
+  const old = rounding;
+  rounding = round;
+  return old;
+}
+
 function run(plan: ReducePlan, inp: ReduceInputs): ReduceOutput {
-  const kern = plan.reduction.kernel(plan.dims);
-  const prog = compileProgram(plan.formulas, TILE);
+  const kern = plan.reduction.kernel(plan.dims, rounding);
+  const prog = compileProgram(plan.formulas, TILE, rounding);
   const bound = bindLoads(prog.loads, inp);
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N, A = kern.accSize;
   const acc = new Float64Array(nb * M * A);

@@ -43,7 +43,7 @@ export interface Program {
 }
 
 /** Compiles lowered formulas for tiles of T pairs. */
-export function compileProgram(formulas: readonly Node[], T: number): Program {
+export function compileProgram(formulas: readonly Node[], T: number, round?: (x: number) => number): Program {
   const regs = new Map<string, Register>();
   const instrs: Instr[] = [];
   const loads: Load[] = [];
@@ -60,11 +60,21 @@ export function compileProgram(formulas: readonly Node[], T: number): Program {
       reg = { dim: n.dim, perPair: cat === 1, buf: new Float64Array((cat === 1 ? T : 1) * n.dim) };
       loads.push({ ind, cat, reg });
     } else if (def.kind === "leaf") {
-      reg = { dim: n.dim, perPair: false, buf: new Float64Array(n.dim).fill(constantValue(n)) };
+      const v = constantValue(n);
+      reg = { dim: n.dim, perPair: false, buf: new Float64Array(n.dim).fill(round ? round(v) : v) };
     } else if (def.kind === "elementwise" || def.kind === "vector") {
       const perPair = args.some((a) => a.perPair);
       reg = { dim: n.dim, perPair, buf: new Float64Array((perPair ? T : 1) * n.dim) };
-      instrs.push(instruction(n, reg, args));
+      const ins = instruction(n, reg, args), out = reg;
+      instrs.push(
+        round
+          ? (count) => {
+            ins(count);
+            const b = out.buf, end = (out.perPair ? count : 1) * out.dim;
+            for (let q = 0; q < end; q++) b[q] = round(b[q]);
+          }
+          : ins,
+      );
     } else {
       throw new TypeError(`Cannot evaluate ${n.op} before lowering`);
     }

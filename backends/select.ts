@@ -13,6 +13,7 @@ import { referenceBackend } from "./reference.ts";
 import { wasmBackend } from "./wasm/engine.ts";
 import { webgpuBackend } from "./webgpu/engine.ts";
 import { gpuDevice } from "./webgpu/device.ts";
+import { show } from "../formula/errors.ts";
 
 /** The backends a call may ask for. */
 export type BackendChoice = "auto" | "cpu" | "gpu" | "reference";
@@ -47,6 +48,6 @@ export async function selectBackend(choice: BackendChoice | undefined, dtype: DT
       return gpu;
   }
   throw new TypeError(
-    `Unknown backend ${JSON.stringify(choice)}: expected "auto", "cpu", "gpu" or "reference"`,
+    `Unknown backend ${show(choice)}: expected "auto", "cpu", "gpu" or "reference"`,
   );
 }

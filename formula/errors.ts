@@ -25,3 +25,24 @@ export class UnsupportedError extends Error {
     this.name = "UnsupportedError";
   }
 }
+
+/**
+ * A user's value as error messages show it: strings quoted (and cut at 40 characters),
+ * numbers and booleans as they are, anything else by its kind. Never throws, whatever the
+ * value (a symbol, an object without a prototype, a cyclic structure).
+ *
+ * @example
+ * ```ts
+ * import { show } from "./errors.ts";
+ * console.assert(show("Sum") === '"Sum"' && show(Symbol("s")) === "a symbol" && show(2.5) === "2.5");
+ * ```
+ */
+export function show(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x.length > 40 ? x.slice(0, 37) + "..." : x);
+  if (typeof x === "number" || typeof x === "boolean" || typeof x === "bigint" || x == null) return String(x);
+  if (typeof x === "symbol") return "a symbol";
+  if (typeof x === "function") return "a function";
+  if (Array.isArray(x)) return `an array of length ${x.length}`;
+  if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
+  return "an object";
+}

@@ -25,6 +25,7 @@ import { checkShape, type NDArray, type NestedNumbers, toNDArray } from "./ndarr
 import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
+import { show } from "../formula/errors.ts";
 
 export type { ReductionName } from "../formula/reductions.ts";
 
@@ -116,13 +117,13 @@ export function Genred<R extends ReductionName = "Sum">(
   const reduction = options.reduction ?? "Sum";
   if (!isReduction(reduction)) {
     throw new TypeError(
-      `Unknown reduction ${JSON.stringify(reduction)}: expected one of ${Object.keys(REDUCTIONS).join(", ")}`,
+      `Unknown reduction ${show(reduction)}: expected one of ${Object.keys(REDUCTIONS).join(", ")}`,
     );
   }
   const def = REDUCTIONS[reduction];
   const axis = options.axis ?? 0;
   if (axis !== 0 && axis !== 1) {
-    throw new RangeError(`Genred axis must be 0 or 1, got ${JSON.stringify(axis)}`);
+    throw new RangeError(`Genred axis must be 0 or 1, got ${show(axis)}`);
   }
   const parsed = parseAliases(aliases);
   const scope = new Map<string, VarSpec>();
@@ -190,7 +191,7 @@ export function routineFromTrees(
   let K = 0;
   if (def.needsK) {
     if (!Number.isInteger(k) || k! < 1) {
-      throw new RangeError(`The ${reduction} reduction needs k, a positive integer, got ${k}`);
+      throw new RangeError(`The ${reduction} reduction needs k, a positive integer, got ${show(k)}`);
     }
     K = k!;
   } else if (k !== undefined) {
@@ -219,7 +220,7 @@ export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray |
     const v = typeof variable === "string" ? spec.names.get(variable) : undefined;
     if (v === undefined) {
       throw new TypeError(
-        `Cannot differentiate with respect to ${JSON.stringify(variable)}: expected one of ${
+        `Cannot differentiate with respect to ${show(variable)}: expected one of ${
           [...spec.names.keys()].map((x) => `"${x}"`).join(", ")
         }`,
       );
@@ -299,7 +300,7 @@ async function callRoutine(
     }
   }
   if (opts.output !== undefined && opts.output !== "host" && opts.output !== "gpu") {
-    throw new TypeError(`Unknown output ${JSON.stringify(opts.output)}: expected "host" or "gpu"`);
+    throw new TypeError(`Unknown output ${show(opts.output)}: expected "host" or "gpu"`);
   }
   const onGpu = args.map(isGpuArray);
   if (onGpu.some((g) => g)) {

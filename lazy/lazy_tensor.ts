@@ -18,6 +18,7 @@ import type { ReductionName } from "../formula/reductions.ts";
 import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
 import { kernelSolver, type SolveOptions } from "./solve.ts";
+import { show } from "../formula/errors.ts";
 
 /** What a variable wraps: an NDArray, nested numbers, or a number (parameters). */
 export type Wrapped = NDArray | NestedNumbers;
@@ -527,7 +528,7 @@ export class LazyTensor {
       throw new RangeError(
         `A reduction dim must be ${nb} (over i) or ${
           nb + 1
-        } (over j) for this LazyTensor with ${nb} batch dimensions, got ${dim}`,
+        } (over j) for this LazyTensor with ${nb} batch dimensions, got ${show(dim)}`,
       );
     }
     const src = weight ? this.with(this.tree, weight) : this;

@@ -6,6 +6,7 @@
  */
 
 import type { DType, HostArray } from "../backends/backend.ts";
+import { show } from "../formula/errors.ts";
 
 /** A row-major array: typed data and its shape. */
 export type NDArray = HostArray;
@@ -35,7 +36,7 @@ export function ndarray(
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
     throw new TypeError(
-      `The shape of an ndarray must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+      `The shape of an ndarray must be a list of non-negative integers, got ${show(shape)}`,
     );
   }
   const size = shape.reduce((a, b) => a * b, 1);
@@ -135,7 +136,7 @@ export function toNDArray(x: unknown, dtype: DType, what: string): NDArray {
     const walk = (v: unknown, depth: number) => {
       if (depth === shape.length) {
         if (typeof v !== "number") {
-          throw new TypeError(`The ${what} contains ${JSON.stringify(v)}: expected numbers only`);
+          throw new TypeError(`The ${what} contains ${show(v)}: expected numbers only`);
         }
         data[n++] = v;
         return;

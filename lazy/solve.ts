@@ -19,6 +19,7 @@ import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";
 import { selectBackend } from "../backends/select.ts";
 import { isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
+import { show } from "../formula/errors.ts";
 
 /** Options of a solve. */
 export interface SolveOptions extends CallOptions {
@@ -106,7 +107,7 @@ export function KernelSolve(
   const F = parseFormula(formula, scope);
   const unknown = scope.get(varInvAlias);
   if (!unknown) {
-    throw new TypeError(`KernelSolve's unknown ${JSON.stringify(varInvAlias)} is not one of the aliases`);
+    throw new TypeError(`KernelSolve's unknown ${show(varInvAlias)} is not one of the aliases`);
   }
   const axis = options.axis ?? 0;
   const outCat = axis === 1 ? 0 : 1;

@@ -14,6 +14,7 @@
 import { engineBytes } from "./bytes.ts";
 import { type Executor, runChunked } from "./driver.ts";
 import { hostImports, serialQueue } from "./engine.ts";
+import { show } from "../../formula/errors.ts";
 
 /**
  * The worker's whole program, plain JavaScript run from a data: URL (so that no file or network
@@ -64,7 +65,7 @@ let requested: number | undefined;
  */
 export function setThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) {
-    throw new RangeError(`The number of CPU threads must be an integer between 1 and 256, got ${n}`);
+    throw new RangeError(`The number of CPU threads must be an integer between 1 and 256, got ${show(n)}`);
   }
   if (pool && pool.size !== n) shutdownThreads();
   requested = n;

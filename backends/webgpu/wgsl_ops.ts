@@ -59,7 +59,9 @@ const dim = (n: Node, q: number) => n.args[q].dim;
  * Helper functions the snippets may call (emitted once per shader when used). `kt_atan2` is
  * atan2 with IEEE's (and Math.atan2's) signed zeros and infinities, which not every driver's
  * atan2 follows: the angle of (|y|, x) from atan of a ratio ≤ 1, then y's sign. NaN and ∞ are
- * recognised by their bits, which no fast-math assumption can fold away. `kt_atan` is Cephes's
+ * recognised by their bits, which no fast-math assumption can fold away. `kt_sqrt` and `kt_log`
+ * give IEEE's NaN, −∞ and ∞ at the edges of their domains, where Vulkan's GLSL.std.450 leaves
+ * sqrt and log undefined (lavapipe gave 0 for the square root of a negative number). `kt_atan` is Cephes's
  * atanf (reduction to |t| ≤ tan(π/8) around 0, π/4 or π/2, then an odd polynomial; about 2
  * ulps): some drivers' atan is off by several ulps.
  */
@@ -83,6 +85,15 @@ fn kt_powf(x: f32, y: f32) -> f32 {
 }
 fn kt_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn kt_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn kt_sqrt(x: f32) -> f32 {
+  if (x < 0.0 || kt_isnan(x)) { return kt_nan(); }
+  return select(sqrt(x), x, kt_isinf(x) || x == 0.0);
+}
+fn kt_log(x: f32) -> f32 {
+  if (x < 0.0 || kt_isnan(x)) { return kt_nan(); }
+  if (x == 0.0) { return -P.inf; }
+  return select(log(x), x, kt_isinf(x));
+}
 fn kt_atan(x: f32) -> f32 {
   let a = abs(x);
   var base = 0.0; var t = a;
@@ -117,24 +128,24 @@ fn kt_round(x: f32, s: f32) -> f32 {
 export const WGSL: Record<Evaluated, WgslRule> = {
   Abs: e(([a]) => `abs(${a})`),
   // Through atan2: some drivers' asin and acos are far less accurate.
-  Acos: e(([a]) => `atan2(sqrt((1.0 - ${a}) * (1.0 + ${a})), ${a})`),
-  Asin: e(([a]) => `atan2(${a}, sqrt((1.0 - ${a}) * (1.0 + ${a})))`),
+  Acos: e(([a]) => `kt_atan2(kt_sqrt((1.0 - ${a}) * (1.0 + ${a})), ${a})`),
+  Asin: e(([a]) => `kt_atan2(${a}, kt_sqrt((1.0 - ${a}) * (1.0 + ${a})))`),
   Atan: e(([a]) => `kt_atan(${a})`),
-  Cos: e(([a]) => `cos(${a})`),
-  Sin: e(([a]) => `sin(${a})`),
+  Cos: e(([a]) => `select(cos(${a}), kt_nan(), kt_isinf(${a}))`),
+  Sin: e(([a]) => `select(sin(${a}), kt_nan(), kt_isinf(${a}))`),
   Exp: e(([a]) => `exp(${a})`),
-  Log: e(([a]) => `log(${a})`),
+  Log: e(([a]) => `kt_log(${a})`),
   Floor: e(([a]) => `floor(${a})`),
   Inv: e(([a]) => `(1.0 / ${a})`),
   Minus: e(([a]) => `(-${a})`),
   ReLU: e(([a]) => `select(${a}, 0.0, ${a} < 0.0)`),
-  Rsqrt: e(([a]) => `select(inverseSqrt(${a}), 0.0, ${a} == 0.0)`),
-  Sign: e(([a]) => `sign(${a})`),
-  SinXDivX: e(([a]) => `select(sin(${a}) / ${a}, 1.0, ${a} == 0.0)`),
-  Sqrt: e(([a]) => `sqrt(${a})`),
+  Rsqrt: e(([a]) => `select(1.0 / kt_sqrt(${a}), 0.0, ${a} == 0.0)`),
+  Sign: e(([a]) => `select(sign(${a}), ${a}, kt_isnan(${a}))`),
+  SinXDivX: e(([a]) => `select(select(sin(${a}), kt_nan(), kt_isinf(${a})) / ${a}, 1.0, ${a} == 0.0)`),
+  Sqrt: e(([a]) => `kt_sqrt(${a})`),
   Square: e(([a]) => `(${a} * ${a})`),
   Step: e(([a]) => `select(1.0, 0.0, ${a} < 0.0)`),
-  XLogX: e(([a]) => `select(${a} * log(${a}), 0.0, ${a} == 0.0)`),
+  XLogX: e(([a]) => `select(${a} * kt_log(${a}), 0.0, ${a} == 0.0)`),
   Pow: e(([a], n) => `kt_powi(${a}, ${intLiteral(p(n, 0))})`),
   Round: e(([a], n) => `kt_round(${a}, ${f32Value(10 ** p(n, 0))})`),
   ClampInt: e(([a], n) => {

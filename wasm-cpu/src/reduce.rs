@@ -153,10 +153,13 @@ pub(crate) unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: O
                 for p in 0..count {
                     nan |= term(&f, 0, p) != term(&f, 0, p);
                 }
-                if !nan {
-                    return;
+                if nan {
+                    // The sums become NaN; the running maximum stays (as the reference's).
+                    for c in 0..dw {
+                        *acc.add(1 + c) = f64::NAN;
+                    }
                 }
-                mt = f64::NAN;
+                return;
             }
             let m = *acc;
             let big = if m > mt { m } else { mt };

@@ -1,0 +1,346 @@
+/**
+ * The fuzzer's judge: runs a generated case on the float64 reference and on every engine, and
+ * reports what differs, what crashes and what fails uncleanly; then shrinks a failing case to
+ * a small reproducer.
+ *
+ * Float32 engines round where the reference does not, so an engine's value is compared with
+ * the reference's within what the reference itself moves when the inputs move by a few float32
+ * ulps (two relative perturbations of 2⁻²⁰): a well-conditioned output must agree closely, NaN
+ * with NaN and ∞ with ∞; an output that the perturbations change qualitatively (a NaN that
+ * appears, an index that moves, a step that flips) is ill-conditioned and not compared. The
+ * float64 engine is held to the same rule with perturbations of 2⁻⁴⁰.
+ *
+ *     R0 = ref(v), R1 = ref(v·(1 + δ·u1)), R2 = ref(v·(1 + δ·u2))
+ *     spread = max(|R1 − R0|, |R2 − R0|)
+ *     |E − R0| ≤ rtol·|R0| + 30·spread + atol      (for each well-conditioned output)
+ *
+ * @module
+ */
+
+import {
+  fromGpu,
+  Genred,
+  type GenredRoutine,
+  type GpuArray,
+  type NDArray,
+  ndarray,
+  toGpu,
+  UnsupportedError,
+} from "../../mod.ts";
+import { make } from "../../formula/ops.ts";
+import type { Node } from "../../formula/tree.ts";
+import { type FuzzCase, genredArgs, Rand } from "./_gen.ts";
+import { setReferenceRounding } from "../../backends/reference.ts";
+
+/** An engine and dtype a case runs on. */
+export interface Target {
+  readonly backend: "cpu" | "gpu";
+  readonly dtype: "float32" | "float64";
+}
+
+/** Something wrong with a case on a target. */
+export interface Finding {
+  readonly kind: "mismatch" | "crash" | "unclean error" | "hang";
+  readonly target: string;
+  readonly detail: string;
+  readonly case: FuzzCase;
+}
+
+/** What running a case found: findings, or why it was not compared. */
+export interface Outcome {
+  readonly findings: Finding[];
+  /** The case was refused with a clean error by construction or by the reference. */
+  readonly rejected: boolean;
+  /** Outputs compared, and outputs skipped as ill-conditioned. */
+  readonly compared: number;
+  readonly skipped: number;
+}
+
+/** Messages of JavaScript's own errors: a library error never says these. */
+const INTERNAL =
+  /Cannot read propert|is not a function|is not iterable|is not defined|Maximum call stack|Invalid (typed )?array length|Cannot convert|out of bounds|unreachable|Cannot set propert/;
+
+/** Why an error is not a clean library error, or undefined when it is one. */
+export function unclean(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return `threw a non-Error value ${String(e)}`;
+  const known = e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError ||
+    e instanceof UnsupportedError;
+  if (!known) return `threw ${e.constructor.name}: ${e.message}`;
+  if (INTERNAL.test(e.message)) return `internal ${e.constructor.name}: ${e.message}`;
+  if (!/^[A-Z"(]/.test(e.message)) return `message not in sentence case: ${e.message}`;
+  return undefined;
+}
+
+type Out = NDArray | [NDArray, NDArray];
+const parts = (o: Out) => (Array.isArray(o) ? o : [o]);
+
+/** Runs a promise with a time limit: a hang becomes an error of its own. */
+export class Hang extends Error {}
+export function limited<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Hang(`No answer after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** The routine of a case (its gradient when asked), or the clean error that refuses it. */
+function routineOf(c: FuzzCase): GenredRoutine {
+  const { formula, aliases, options } = genredArgs(c);
+  const g = Genred(formula, aliases, options);
+  return c.grad ? g.grad(c.grad) : g;
+}
+
+function arrays(c: FuzzCase, values: readonly Float64Array[], dtype: "float32" | "float64"): NDArray[] {
+  return c.vars.map((v, q) => {
+    const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
+    const shape = v.cat === 2 ? [...c.varBatch[q], v.dim] : [...c.varBatch[q], rows, v.dim];
+    const data = dtype === "float32" ? Float32Array.from(values[q]) : Float64Array.from(values[q]);
+    return ndarray(data, shape);
+  });
+}
+
+function shapeArgs(
+  c: FuzzCase,
+  values: readonly Float64Array[],
+  dtype: "float32" | "float64",
+  fwdShape?: number[],
+) {
+  const base = arrays(c, values.slice(0, c.vars.length), dtype);
+  if (!c.grad) return base;
+  const e = values[c.vars.length];
+  return [...base, ndarray(dtype === "float32" ? Float32Array.from(e) : Float64Array.from(e), fwdShape!)];
+}
+
+async function reference(c: FuzzCase, g: GenredRoutine, values: readonly Float64Array[], eShape?: number[]) {
+  return parts((await g(...shapeArgs(c, values, "float64", eShape), { backend: "reference" })) as Out);
+}
+
+function perturbed(values: readonly Float64Array[], delta: number, r: Rand): Float64Array[] {
+  return values.map((v) => v.map((x) => x * (1 + delta * (2 * r.float() - 1))));
+}
+
+/**
+ * Runs a case on the reference and on each target.
+ *
+ * @param gpuArrays also pass the inputs as GPU arrays and take the result as one (gpu targets)
+ */
+export async function runCase(c: FuzzCase, targets: readonly Target[], gpuArrays = false): Promise<Outcome> {
+  const findings: Finding[] = [];
+  let compared = 0, skipped = 0;
+  const say = (kind: Finding["kind"], target: string, detail: string) =>
+    findings.push({ kind, target, detail, case: c });
+  let g: GenredRoutine;
+  try {
+    g = routineOf(c);
+  } catch (e) {
+    const why = unclean(e);
+    if (why) say("unclean error", "construction", why);
+    return { findings, rejected: true, compared, skipped };
+  }
+  let values: Float64Array[];
+  let R0: NDArray[];
+  let eShape: number[] | undefined;
+  try {
+    values = [...c.values];
+    if (c.grad) {
+      // The cotangent: shaped like the forward output, its values from the seed.
+      const { formula, aliases, options } = genredArgs(c);
+      const fwd = (await Genred(formula, aliases, options)(...arrays(c, c.values, "float64"), {
+        backend: "reference",
+      })) as NDArray;
+      eShape = [...fwd.shape];
+      const r = new Rand(c.seed + 0x9e3779b9);
+      values.push(Float64Array.from({ length: fwd.data.length }, () => Math.fround(r.float() * 2 - 1)));
+    }
+    R0 = await reference(c, g, values, eShape);
+  } catch (e) {
+    const why = unclean(e);
+    if (why) say("unclean error", "reference", why);
+    return { findings, rejected: true, compared, skipped };
+  }
+  for (const t of targets) {
+    const name = `${t.backend} ${t.dtype}`;
+    const delta = t.dtype === "float32" ? 2 ** -20 : 2 ** -40;
+    const r = new Rand(c.seed ^ 0x5bd1e995);
+    const [R1, R2] = [
+      await reference(c, g, perturbed(values, delta, r), eShape),
+      await reference(c, g, perturbed(values, delta, r), eShape),
+    ];
+    // The same computation on a float32 machine: where it leaves float32's range or rounds
+    // far from the float64 value, the output is not compared.
+    let R32: NDArray[] | undefined;
+    if (t.dtype === "float32") {
+      const old = setReferenceRounding(Math.fround);
+      try {
+        R32 = await reference(c, g, values, eShape);
+      } finally {
+        setReferenceRounding(old);
+      }
+    }
+    let got: NDArray[];
+    try {
+      let args: (NDArray | GpuArray)[] = shapeArgs(c, values, t.dtype, eShape);
+      const onGpu = gpuArrays && t.backend === "gpu";
+      if (onGpu) args = await Promise.all(args.map((a) => toGpu(a as NDArray)));
+      const out = await limited(
+        g(...args, { backend: t.backend, ...(onGpu ? { output: "gpu" as const } : {}) }) as Promise<Out>,
+        60_000,
+      );
+      got = onGpu ? await Promise.all(parts(out).map((o) => fromGpu(o as unknown as GpuArray))) : parts(out);
+    } catch (e) {
+      if (e instanceof Hang) say("hang", name, e.message);
+      else if (e instanceof UnsupportedError && !unclean(e)) continue; // a documented refusal
+      else {say(
+          unclean(e) ? "crash" : "unclean error",
+          name,
+          unclean(e) ?? `${(e as Error).message} (the reference computes it)`,
+        );}
+      continue;
+    }
+    const rtol = t.dtype === "float32" ? 1e-4 : 1e-9, atol = t.dtype === "float32" ? 1e-5 : 1e-12;
+    got.forEach((o, p) => {
+      const ref = R0[p];
+      if (o.shape.join() !== ref.shape.join()) {
+        say("mismatch", name, `output ${p} has shape [${o.shape}], the reference [${ref.shape}]`);
+        return;
+      }
+      if ((o.data instanceof Int32Array) !== (ref.data instanceof Int32Array)) {
+        say(
+          "mismatch",
+          name,
+          `output ${p} is ${o.data.constructor.name}, the reference ${ref.data.constructor.name}`,
+        );
+        return;
+      }
+      for (let q = 0; q < ref.data.length; q++) {
+        const [a, b, b1, b2] = [o.data[q], ref.data[q], R1[p].data[q], R2[p].data[q]];
+        const b32 = R32 ? R32[p].data[q] : b;
+        if (Number.isNaN(b32) !== Number.isNaN(b) || Number.isFinite(b32) !== Number.isFinite(b)) {
+          skipped++;
+          continue;
+        }
+        const nan = Number.isNaN(b);
+        if (nan || !Number.isFinite(b) || o.data instanceof Int32Array) {
+          // Exact outcomes (NaN, ±∞, indices): compared when both perturbations agree.
+          const same = (u: number) => (nan ? Number.isNaN(u) : u === b);
+          if (!same(b1) || !same(b2)) {
+            skipped++;
+            continue;
+          }
+          compared++;
+          if (!same(a)) say("mismatch", name, `output ${p}[${q}] is ${a}, the reference ${b}`);
+          continue;
+        }
+        if (!Number.isFinite(b1) || !Number.isFinite(b2)) {
+          skipped++;
+          continue;
+        }
+        const spread = Math.max(Math.abs(b1 - b), Math.abs(b2 - b), Math.abs(b32 - b));
+        compared++;
+        if (!(Math.abs(a - b) <= rtol * Math.abs(b) + 30 * spread + atol)) {
+          say(
+            "mismatch",
+            name,
+            `output ${p}[${q}] is ${a}, the reference ${b} (spread ${spread.toExponential(2)})`,
+          );
+        }
+      }
+    });
+  }
+  return { findings, rejected: false, compared, skipped };
+}
+
+/** Smaller variants of a tree: a node replaced by an argument of its dimension, or by a leaf. */
+function* smallerTrees(n: Node, vars: FuzzCase["vars"]): Generator<Node> {
+  for (const a of n.args) if (a.dim === n.dim) yield a;
+  if (n.op !== "Var" && n.op !== "Zero" && n.op !== "IntCst") {
+    for (const v of vars) if (v.dim === n.dim) yield make("Var", [], [v.ind, v.dim, v.cat], v.name);
+    yield n.dim === 1 ? make("IntCst", [], [1]) : make("Zero", [], [n.dim]);
+  }
+  for (let k = 0; k < n.args.length; k++) {
+    for (const s of smallerTrees(n.args[k], vars)) {
+      const args = [...n.args];
+      args[k] = s;
+      try {
+        yield make(n.op, args, n.params);
+      } catch { /* not well-typed: skip */ }
+    }
+  }
+}
+
+/** Rows and values of a case cut to m and n rows (batches dropped). */
+function resized(c: FuzzCase, m: number, n: number): FuzzCase {
+  const values = c.vars.map((v, q) => {
+    const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
+    const keep = v.cat === 0 ? m : v.cat === 1 ? n : 1;
+    return c.values[q].slice(0, Math.min(rows, keep) * v.dim);
+  });
+  return { ...c, M: m, N: n, batch: [], varBatch: c.vars.map(() => []), values, k: c.k && Math.min(c.k, n) };
+}
+
+/**
+ * Shrinks a failing case: smaller formulas and sizes while the same kind of finding remains on
+ * the same target; at most `budget` tries.
+ */
+export async function shrink(f: Finding, targets: readonly Target[], budget = 150): Promise<Finding> {
+  let best = f;
+  const target = targets.filter((t) => `${t.backend} ${t.dtype}` === f.target);
+  const still = async (c: FuzzCase) => {
+    try {
+      const o = await runCase(c, target.length ? target : targets);
+      return o.findings.find((x) => x.kind === f.kind && x.target === f.target);
+    } catch {
+      return undefined;
+    }
+  };
+  let progress = true;
+  while (progress && budget > 0) {
+    progress = false;
+    const c = best.case;
+    const candidates: FuzzCase[] = [];
+    if (c.M > 1 || c.N > 1 || c.batch.length) {
+      candidates.push(resized(c, Math.max(1, c.M >> 1), Math.max(1, c.N >> 1)));
+      candidates.push(resized(c, c.M, Math.max(1, c.N >> 1)), resized(c, Math.max(1, c.M >> 1), c.N));
+    }
+    if (c.grad) candidates.push({ ...c, grad: undefined });
+    for (const F of smallerTrees(c.F, c.vars)) candidates.push({ ...c, F });
+    if (c.W) { for (const W of smallerTrees(c.W, c.vars)) candidates.push({ ...c, W }); }
+    for (const cand of candidates) {
+      if (--budget < 0) break;
+      const hit = await still(cand);
+      if (hit) {
+        best = hit;
+        progress = true;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+/** A finding as a runnable reproducer: the Genred call, its inputs and what went wrong. */
+export function reproducer(f: Finding): string {
+  const c = f.case;
+  const { formula, aliases, options } = genredArgs(c);
+  const [backend, dtype] = f.target.split(" ");
+  const Typed = dtype === "float64" ? "Float64Array" : "Float32Array";
+  const shapes = c.vars.map((v, q) => {
+    const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
+    return v.cat === 2 ? [...c.varBatch[q], v.dim] : [...c.varBatch[q], rows, v.dim];
+  });
+  const small = c.values.every((v) => v.length <= 24);
+  const args = c.vars.map((v, q) =>
+    small
+      ? `ndarray(${Typed}.of(${Array.from(c.values[q]).join(", ")}), [${shapes[q]}])`
+      : `${v.name} /* [${shapes[q]}] */`
+  );
+  return [
+    `${f.kind} on ${f.target}: ${f.detail}`,
+    `seed ${c.seed}${c.grad ? `, gradient with respect to "${c.grad}" (cotangent from the seed)` : ""}`,
+    `const g = Genred(${JSON.stringify(formula)}, ${JSON.stringify(aliases)}, ${JSON.stringify(options)})${
+      c.grad ? `.grad(${JSON.stringify(c.grad)})` : ""
+    };`,
+    `await g(${args.join(", ")}${c.grad ? ", e" : ""}, { backend: ${JSON.stringify(backend)} });`,
+  ].join("\n");
+}
