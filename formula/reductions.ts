@@ -219,14 +219,15 @@ function lseKernel(finalize: "log" | "ratio" | "raw") {
           for (let k = 0; k < Dw; k++) acc[o + 1 + k] = round(acc[o + 1 + k] * scale + w![wo + k]);
           acc[o] = x;
         } else {
-          const e = round(Math.exp(x - acc[o]));
+          // e^(F − m), with e^(∞ − ∞) = 1: a term equal to the maximum counts once.
+          const e = x === acc[o] ? 1 : round(Math.exp(x - acc[o]));
           for (let k = 0; k < Dw; k++) acc[o + 1 + k] = round(acc[o + 1 + k] + e * w![wo + k]);
         }
       },
       merge: (acc, o, b, p) => {
         const m = Math.max(acc[o], b[p]);
         if (m === -Infinity) return;
-        const ea = Math.exp(acc[o] - m), eb = Math.exp(b[p] - m);
+        const ea = acc[o] === m ? 1 : Math.exp(acc[o] - m), eb = b[p] === m ? 1 : Math.exp(b[p] - m);
         for (let k = 0; k < Dw; k++) {
           acc[o + 1 + k] = round(acc[o + 1 + k] * ea + b[p + 1 + k] * eb);
         }

@@ -451,8 +451,10 @@ export async function runRoutine(r: Routine, inputs: readonly Slot[], ctx: RunCo
   }
   return r.outputs.map((o) => {
     if (o >= 0) return values.get(o)!;
+    // Sized from the slot's shape: an input on the GPU has no host data.
     const like = inputs[r.zerosOf!];
-    return { data: new Float64Array(like.data.length), batch: like.batch, rows: like.rows, dim: like.dim };
+    const size = sizeOf(like.batch) * like.rows * like.dim;
+    return { data: new Float64Array(size), batch: like.batch, rows: like.rows, dim: like.dim };
   });
 }
 

@@ -219,7 +219,7 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
           for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] = acc[1u + c] * sc + ${W.read("c")}; }
           acc[0] = v;
         } else if (bitcast<u32>(v) != 0xff800000u) { // not −∞ (NaN comes here and spreads, as on the CPU)
-          let ev = exp(v - acc[0]);
+          let ev = select(exp(v - acc[0]), 1.0, v == acc[0]); // e^(∞ − ∞) = 1, as on the CPU
           for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] += ev * ${W.read("c")}; }
         } }`);
     if (mode === "log") {

@@ -140,7 +140,7 @@ export const WGSL: Record<Evaluated, WgslRule> = {
   Minus: e(([a]) => `(-${a})`),
   ReLU: e(([a]) => `select(${a}, 0.0, ${a} < 0.0)`),
   Rsqrt: e(([a]) => `select(1.0 / kt_sqrt(${a}), 0.0, ${a} == 0.0)`),
-  Sign: e(([a]) => `select(sign(${a}), ${a}, kt_isnan(${a}))`),
+  Sign: e(([a]) => `select(select(0.0, -1.0, ${a} < 0.0), 1.0, ${a} > 0.0)`),
   SinXDivX: e(([a]) => `select(select(sin(${a}), kt_nan(), kt_isinf(${a})) / ${a}, 1.0, ${a} == 0.0)`),
   Sqrt: e(([a]) => `kt_sqrt(${a})`),
   Square: e(([a]) => `(${a} * ${a})`),

@@ -306,7 +306,8 @@ unsafe fn exec<L: Lanes>(c: &Ctx, ins: *const i32, i: usize, j0: usize, count: u
         OP_LESSTHAN => map2::<L>(o, a, b, groups, |x, y| flag(x.lt(y))),
         OP_LESSOREQUAL => map2::<L>(o, a, b, groups, |x, y| flag(x.le(y))),
         OP_CLAMP => map3::<L>(o, a, b, cc, groups, |x, lo, hi| select(x.lt(lo), lo, select(hi.lt(x), hi, x))),
-        OP_IFELSE => map3::<L>(o, a, b, cc, groups, |x, t, f| select(x.lt(zero()), f, t)),
+        // x ≥ 0 ? t : f, as the table's rule: a NaN condition takes f.
+        OP_IFELSE => map3::<L>(o, a, b, cc, groups, |x, t, f| select(zero::<L>().le(x), t, f)),
         OP_SQDIST_FUSED => sqdist::<L>(o, a, b, groups),
         OP_EXPNEG_FUSED => map1::<L>(o, a, groups, |x| x.neg().exp()),
         OP_GAUSSW_FUSED => gauss_weight::<L>(o, a, b, cc, groups),

@@ -163,7 +163,23 @@ pub(crate) unsafe fn fold<L: Lanes>(h: &Header, acc: *mut f64, f: Op<L::S>, w: O
             }
             let m = *acc;
             let big = if m > mt { m } else { mt };
-            let (ea, eb) = (if m == f64::NEG_INFINITY { 0.0 } else { math::exp(m - big) }, math::exp(mt - big));
+            // e^(a − b) with e^(∞ − ∞) = 1: a term equal to the running maximum counts once,
+            // infinite or not (as the reference's).
+            let shift = |a: f64, b: f64| if a == b { 1.0 } else if a == f64::NEG_INFINITY { 0.0 } else { math::exp(a - b) };
+            let (ea, eb) = (shift(m, big), shift(mt, big));
+            if mt == f64::INFINITY {
+                // Terms of +∞ count 1 each, finite ones nothing, NaN poisons: lane by lane.
+                for c in 0..dw {
+                    let mut t = 0.0;
+                    for p in 0..count {
+                        t += shift(term(&f, 0, p), mt) * term(&w, c, p);
+                    }
+                    let acc_c = acc.add(1 + c);
+                    *acc_c = *acc_c * ea + t * eb;
+                }
+                *acc = big;
+                return;
+            }
             let full = if f.ps { count / L::N } else { 0 };
             let mts = L::splat(mt);
             for c in 0..dw {
