@@ -46,3 +46,30 @@ export function show(x: unknown): string {
   if (ArrayBuffer.isView(x)) return `a ${x.constructor.name}`;
   return "an object";
 }
+
+/**
+ * Checks an options argument: an object (or undefined) whose keys are all known; a `TypeError`
+ * naming the unknown key and the known ones otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkOptions } from "./errors.ts";
+ * checkOptions({ axis: 1 }, ["axis", "k"], "Genred");
+ * let err: unknown;
+ * try { checkOptions({ axes: 1 }, ["axis", "k"], "Genred"); } catch (e) { err = e; }
+ * console.assert(err instanceof TypeError);
+ * ```
+ */
+export function checkOptions(options: unknown, keys: readonly string[], what: string): void {
+  if (options === undefined) return;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(`The ${what} options must be an object, got ${show(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!keys.includes(key)) {
+      throw new TypeError(
+        `Unknown ${what} option ${show(key)}: expected ${keys.map((k) => `"${k}"`).join(", ")}`,
+      );
+    }
+  }
+}

@@ -160,7 +160,7 @@ export function tensorDotEval(
   const { fo, go, fc, gc } = plan(n);
   const [f, g] = a;
   for (let q = 0; q < fo.length; q++) {
-    let s = 0;
+    let s = -0; // the identity of IEEE addition: a single product of −0 stays −0
     const bf = ao[0] + fo[q], bg = ao[1] + go[q];
     for (let c = 0; c < fc.length; c++) s += f[bf + fc[c]] * g[bg + gc[c]];
     out[o + q] = s;

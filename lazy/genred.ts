@@ -25,7 +25,7 @@ import { checkShape, type NDArray, type NestedNumbers, toNDArray } from "./ndarr
 import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
-import { show } from "../formula/errors.ts";
+import { checkOptions, show } from "../formula/errors.ts";
 
 export type { ReductionName } from "../formula/reductions.ts";
 
@@ -106,14 +106,7 @@ export function Genred<R extends ReductionName = "Sum">(
   aliases: string[],
   options: GenredOptions<R> = {},
 ): GenredRoutine<GenredOutput<R>> {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Genred options must be an object, got ${typeof options}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(key)) {
-      throw new TypeError(`Unknown Genred option "${key}": expected one of ${OPTION_KEYS.join(", ")}`);
-    }
-  }
+  checkOptions(options, OPTION_KEYS, "Genred");
   const reduction = options.reduction ?? "Sum";
   if (!isReduction(reduction)) {
     throw new TypeError(

@@ -19,7 +19,7 @@ import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";
 import { selectBackend } from "../backends/select.ts";
 import { isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
-import { show } from "../formula/errors.ts";
+import { checkOptions, show } from "../formula/errors.ts";
 
 /** Options of a solve. */
 export interface SolveOptions extends CallOptions {
@@ -101,6 +101,10 @@ export function KernelSolve(
   varInvAlias: string,
   options: { axis?: 0 | 1 } = {},
 ): KernelSolveRoutine {
+  checkOptions(options, ["axis"], "KernelSolve");
+  if (options.axis !== undefined && options.axis !== 0 && options.axis !== 1) {
+    throw new RangeError(`KernelSolve's axis must be 0 or 1, got ${show(options.axis)}`);
+  }
   const parsed = parseAliases(aliases);
   const scope = new Map<string, VarSpec>();
   for (const a of parsed) if (a.name !== undefined) scope.set(a.name, a);

@@ -219,7 +219,8 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
           for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] = acc[1u + c] * sc + ${W.read("c")}; }
           acc[0] = v;
         } else if (bitcast<u32>(v) != 0xff800000u) { // not −∞ (NaN comes here and spreads, as on the CPU)
-          let ev = select(exp(v - acc[0]), 1.0, v == acc[0]); // e^(∞ − ∞) = 1, as on the CPU
+          // e^(∞ − ∞) = 1, as on the CPU; a NaN term poisons the sums.
+          let ev = select(select(exp(v - acc[0]), 1.0, v == acc[0]), v, kt_isnan(v));
           for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] += ev * ${W.read("c")}; }
         } }`);
     if (mode === "log") {

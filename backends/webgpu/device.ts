@@ -6,6 +6,8 @@
  * @module
  */
 
+import { checkOptions } from "../../formula/errors.ts";
+
 /** The device and what "auto" needs to know of its adapter. */
 export interface DeviceInfo {
   readonly device: GPUDevice;
@@ -39,14 +41,7 @@ export function setDevice(device: GPUDevice | undefined, options: { fallback?: b
       `The device given to setDevice must be a GPUDevice or undefined, got ${d === null ? "null" : typeof d}`,
     );
   }
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `The setDevice options must be an object, got ${options === null ? "null" : typeof options}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== "fallback") throw new TypeError(`Unknown setDevice option "${key}": expected "fallback"`);
-  }
+  checkOptions(options, ["fallback"], "setDevice");
   injected = device
     ? { device, fallback: options.fallback ?? false, description: "injected device" }
     : undefined;

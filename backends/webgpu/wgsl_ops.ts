@@ -133,7 +133,7 @@ export const WGSL: Record<Evaluated, WgslRule> = {
   Atan: e(([a]) => `kt_atan(${a})`),
   Cos: e(([a]) => `select(cos(${a}), kt_nan(), kt_isinf(${a}))`),
   Sin: e(([a]) => `select(sin(${a}), kt_nan(), kt_isinf(${a}))`),
-  Exp: e(([a]) => `exp(${a})`),
+  Exp: e(([a]) => `select(exp(${a}), ${a}, kt_isnan(${a}))`),
   Log: e(([a]) => `kt_log(${a})`),
   Floor: e(([a]) => `floor(${a})`),
   Inv: e(([a]) => `(1.0 / ${a})`),
@@ -162,7 +162,8 @@ export const WGSL: Record<Evaluated, WgslRule> = {
   Atan2: e(([a, b]) => `kt_atan2(${a}, ${b})`),
   Powf: e(([a, b]) => `kt_powf(${a}, ${b})`),
   Equal: e(([a, b]) => `select(0.0, 1.0, ${a} == ${b})`),
-  NotEqual: e(([a, b]) => `select(0.0, 1.0, ${a} != ${b})`),
+  // Not "a != b": drivers compare ordered, which is false for NaN where JavaScript's is true.
+  NotEqual: e(([a, b]) => `select(1.0, 0.0, ${a} == ${b})`),
   LessThan: e(([a, b]) => `select(0.0, 1.0, ${a} < ${b})`),
   LessOrEqual: e(([a, b]) => `select(0.0, 1.0, ${a} <= ${b})`),
   Clamp: e(([x, lo, hi]) => `select(select(${x}, ${hi}, ${hi} < ${x}), ${lo}, ${x} < ${lo})`),

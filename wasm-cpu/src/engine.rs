@@ -395,7 +395,7 @@ unsafe fn exec_vector<L: Lanes>(
                 let (nout, nc) = (p(1) as usize, p(2) as usize);
                 let (fo, go, fc, gc) = (tab, tab.add(nout), tab.add(2 * nout), tab.add(2 * nout + nc));
                 for r in 0..nout {
-                    let mut s = zero::<L>();
+                    let mut s = L::splat(-0.0); // the identity of IEEE addition, as the table's
                     for t in 0..nc {
                         let x = a.ld::<L>((*fo.add(r) + *fc.add(t)) as usize, q);
                         let y = b.ld::<L>((*go.add(r) + *gc.add(t)) as usize, q);

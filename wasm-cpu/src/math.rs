@@ -345,6 +345,12 @@ pub fn pow(x: f64, y: f64) -> f64 {
             f64::INFINITY
         };
     }
+    if x == f64::NEG_INFINITY {
+        // (−∞)ʸ: ±∞ for y > 0, ±0 for y < 0, negative for odd integers (as Math.pow).
+        let odd = y_int && abs(y) < 9007199254740992.0 && (y as i64) & 1 == 1;
+        let r = if y > 0.0 { f64::INFINITY } else { 0.0 };
+        return if odd { -r } else { r };
+    }
     if x < 0.0 {
         if !y_int {
             return f64::NAN;
