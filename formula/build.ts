@@ -94,7 +94,33 @@ export function sum(a: Node): Node {
   return make("Sum", [a], []);
 }
 
-/** Sum of a list of formulas of one dimension d; `Zero(d)` when empty. */
+/** Sums of at least this many terms are added as balanced trees (see `pairwise`). */
+export const LONG_SUM = 64;
+
+/**
+ * Combines a non-empty list pairwise, level by level, into a balanced tree: its depth grows as
+ * the logarithm of the list's length, so that long sums (generated formulas, the many
+ * contributions to one gradient) never meet LIMITS.maxDepth.
+ *
+ * @example
+ * ```ts
+ * import { pairwise } from "./build.ts";
+ * console.assert(pairwise(["a", "b", "c", "d", "e"], (x, y) => `(${x}${y})`) === "(((ab)(cd))e)");
+ * ```
+ */
+export function pairwise<T>(items: readonly T[], combine: (a: T, b: T) => T): T {
+  let level = [...items];
+  while (level.length > 1) {
+    const next: T[] = [];
+    for (let k = 0; k + 1 < level.length; k += 2) next.push(combine(level[k], level[k + 1]));
+    if (level.length % 2 === 1) next.push(level[level.length - 1]);
+    level = next;
+  }
+  return level[0];
+}
+
+/** Sum of a list of formulas of one dimension d; `Zero(d)` when empty; balanced when long. */
 export function addAll(terms: Node[], d: number): Node {
-  return terms.reduce((acc, t) => add(acc, t), zero(d));
+  if (terms.length < LONG_SUM) return terms.reduce((acc, t) => add(acc, t), zero(d));
+  return add(zero(d), pairwise(terms, add));
 }

@@ -21,6 +21,7 @@
 import type { Cat, Node } from "./tree.ts";
 import { isOp, make, opDef } from "./ops.ts";
 import { LIMITS } from "./limits.ts";
+import { LONG_SUM, pairwise } from "./build.ts";
 
 /** What an alias name stands for: the variable at position `ind`. */
 export interface VarSpec {
@@ -89,9 +90,6 @@ export function constant(v: number): Node {
   if (!Number.isFinite(v)) throw new RangeError(`Cannot use ${v} in a formula: expected a finite number`);
   return Number.isInteger(v) ? make("IntCst", [], [v]) : make("Cst", [], [v]);
 }
-
-/** Sums of at least this many terms are added as balanced trees (see `arith`). */
-const LONG_SUM = 64;
 
 /** A formula's text for messages: at most 80 characters. */
 function shorten(src: string): string {
@@ -247,18 +245,8 @@ class Parser {
     // A long sum (generated formulas: one kernel per centre, …) is added as a balanced tree,
     // so that its depth grows as the logarithm of its length and never meets LIMITS.maxDepth;
     // a − b becomes a + (−b), the same number in floating point.
-    let level = [first, ...rest.map(({ op, node }) => op.text === "-" ? make("Minus", [node], []) : node)];
-    const at = rest[0].op.at;
-    while (level.length > 1) {
-      const next: Node[] = [];
-      for (let k = 0; k + 1 < level.length; k += 2) {
-        const [a, b] = [level[k], level[k + 1]];
-        next.push(this.at(at, () => binary("+", a, b)));
-      }
-      if (level.length % 2 === 1) next.push(level[level.length - 1]);
-      level = next;
-    }
-    return level[0];
+    const terms = [first, ...rest.map(({ op, node }) => op.text === "-" ? make("Minus", [node], []) : node)];
+    return pairwise(terms, (a, b) => this.at(rest[0].op.at, () => binary("+", a, b)));
   }
 
   term(): Node {

@@ -113,8 +113,11 @@ export function randomNode(r: Rand, vars: readonly FuzzVar[], depth: number, dim
       } else args.push(randomNode(r, vars, depth - 1, argDim()));
     }
     const nParams = def.params.length - (def.optional && r.chance(0.5) ? def.optional : 0);
+    // Lists (shapes, axes) from the arguments' dimensions and small indices: the values that
+    // the shape rules of TensorDot and friends accept.
+    const sizes = [...args.map((a) => a.dim), 0, 1];
     const params = def.params.slice(0, nParams).map((kind) =>
-      kind === "list" ? Array.from({ length: r.int(0, 3) }, () => r.int(0, 4)) : intParam(r)
+      kind === "list" ? Array.from({ length: r.int(0, 2) }, () => r.pick(sizes)) : intParam(r)
     );
     try {
       const n = make(op, args, params);
