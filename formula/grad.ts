@@ -25,8 +25,6 @@ import { make, opDef } from "./ops.ts";
 import { add, addAll, intCst, mul, sum, zero } from "./build.ts";
 import { printFormula } from "./print.ts";
 
-export { keyOf } from "./tree.ts";
-
 function sameVar(a: Node, v: Node): boolean {
   return a.op === "Var" && a.params[0] === v.params[0] && a.params[2] === v.params[2];
 }

@@ -121,6 +121,63 @@ function perturbed(values: readonly Float64Array[], delta: number, r: Rand): Flo
 }
 
 /**
+ * The magnitude past which the GPU is not compared. Past 2²², float32 values are more than half
+ * apart and trigonometry of them means little; WGSL specifies the accuracy of sin and cos only
+ * on [−π, π] (lavapipe's holds to about 3·10⁶, and gives cos(10¹²) = 1).
+ */
+const GPU_RANGE = 2 ** 22;
+
+const f32 = new Float32Array(1), bits = new Int32Array(f32.buffer);
+
+/** A float32 value moved by one ulp towards zero (u < 1/3) or away from it (u > 2/3). */
+function ulpNoise(f: number, u: number): number {
+  if (f === 0 || !Number.isFinite(f) || (u >= 1 / 3 && u <= 2 / 3)) return f;
+  f32[0] = f;
+  bits[0] += u < 1 / 3 ? -1 : 1;
+  return f32[0];
+}
+
+/** The reference near a case's inputs: two perturbations, and float32 rounding (float32 only). */
+interface Conditioning {
+  readonly delta: number;
+  readonly R1: NDArray[];
+  readonly R2: NDArray[];
+  /** Every operation rounded to float32, when the dtype is float32. */
+  readonly R32?: NDArray[];
+  /** Whether that float32 computation met an infinity, a NaN or a value past GPU_RANGE. */
+  readonly nonFinite: boolean;
+}
+
+async function conditioningOf(
+  c: FuzzCase,
+  g: GenredRoutine,
+  values: readonly Float64Array[],
+  eShape: number[] | undefined,
+  dtype: Target["dtype"],
+): Promise<Conditioning> {
+  const delta = dtype === "float32" ? 2 ** -20 : 2 ** -40;
+  const r = new Rand(c.seed ^ 0x5bd1e995);
+  const R1 = await reference(c, g, perturbed(values, delta, r), eShape);
+  const R2 = await reference(c, g, perturbed(values, delta, r), eShape);
+  if (dtype === "float64") return { delta, R1, R2, nonFinite: false };
+  // The same computation on a float32 machine that rounds every operation to a neighbour of
+  // the exact value (nearest, or one ulp either side, at random: Monte Carlo arithmetic).
+  // Where that leaves float32's range, or lands far from the float64 value (cancellations
+  // such as e^(F − max F) for a large F), the output is not compared, or compared loosely.
+  let nonFinite = false;
+  const old = setReferenceRounding((v) => {
+    if (!(Math.abs(v) <= GPU_RANGE)) nonFinite = true;
+    return ulpNoise(Math.fround(v), r.float());
+  });
+  try {
+    const R32 = await reference(c, g, values, eShape);
+    return { delta, R1, R2, R32, nonFinite };
+  } finally {
+    setReferenceRounding(old);
+  }
+}
+
+/**
  * Runs a case on the reference and on each target.
  *
  * @param gpuArrays also pass the inputs as GPU arrays and take the result as one (gpu targets)
@@ -159,33 +216,21 @@ export async function runCase(c: FuzzCase, targets: readonly Target[], gpuArrays
     if (why) say("unclean error", "reference", why);
     return { findings, rejected: true, compared, skipped };
   }
+  // What the reference does near the inputs, per dtype (computed once for the targets that share it).
+  const conditioning = new Map<string, Promise<Conditioning>>();
+  const near = (dtype: Target["dtype"]) => {
+    let p = conditioning.get(dtype);
+    if (!p) conditioning.set(dtype, p = conditioningOf(c, g, values, eShape, dtype));
+    return p;
+  };
   for (const t of targets) {
     const name = `${t.backend} ${t.dtype}`;
-    const delta = t.dtype === "float32" ? 2 ** -20 : 2 ** -40;
-    const r = new Rand(c.seed ^ 0x5bd1e995);
-    const [R1, R2] = [
-      await reference(c, g, perturbed(values, delta, r), eShape),
-      await reference(c, g, perturbed(values, delta, r), eShape),
-    ];
-    // The same computation on a float32 machine: where it leaves float32's range or rounds
-    // far from the float64 value, the output is not compared.
-    let R32: NDArray[] | undefined;
-    let nonFinite = false;
-    if (t.dtype === "float32") {
-      const old = setReferenceRounding((v) => {
-        if (!Number.isFinite(v)) nonFinite = true;
-        return Math.fround(v);
-      });
-      try {
-        R32 = await reference(c, g, values, eShape);
-      } finally {
-        setReferenceRounding(old);
-      }
-    }
+    const { R1, R2, R32, nonFinite, delta } = await near(t.dtype);
     // WGSL lets implementations assume that no infinity or NaN occurs (drivers compile under
     // that assumption): the GPU engine makes them only where it is documented to (constants,
     // the edges of sqrt, log and friends, LogSumExp's NaN terms; tests/backends/
-    // special_values_test.ts), so a case that computes one on the way is not compared there.
+    // special_values_test.ts), so a case that computes one on the way is not compared there,
+    // nor one whose values leave GPU_RANGE.
     if (t.backend === "gpu" && nonFinite) {
       skipped++;
       continue;
