@@ -87,7 +87,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   // The inputs share one binding: half of it for the rows of i, the rest for the terms j.
   const rowBytes = (cat: number) =>
     shader.slots.filter((s) => s.cat === cat).reduce((a, s) => a + s.dim * 4, 0);
-  const pmBytes = rowBytes(2);
+  const pmBytes = rowBytes(2) + shader.constants.length * 4; // parameters and constants: once
   const outRow = Math.max(shader.valuesWidth, shader.indicesWidth, shader.accSize, 1) * 4;
   const iBlock = Math.max(
     1,

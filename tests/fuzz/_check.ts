@@ -4,14 +4,16 @@
  * a small reproducer.
  *
  * Float32 engines round where the reference does not, so an engine's value is compared with
- * the reference's within what the reference itself moves when the inputs move by a few float32
- * ulps (two relative perturbations of 2⁻²⁰): a well-conditioned output must agree closely, NaN
- * with NaN and ∞ with ∞; an output that the perturbations change qualitatively (a NaN that
- * appears, an index that moves, a step that flips) is ill-conditioned and not compared. The
- * float64 engine is held to the same rule with perturbations of 2⁻⁴⁰.
+ * the reference's within what the reference itself moves (1) when the inputs move by a few
+ * float32 ulps (two antithetic relative perturbations of 2⁻²⁰) and (2) when every operation is
+ * rounded to float32, to a random neighbour of the exact value (Monte Carlo arithmetic). A
+ * well-conditioned output must agree closely, NaN with NaN and ∞ with ∞, an index exactly (or
+ * pick a term of equal value); an output that these change qualitatively (a NaN that appears,
+ * an index that moves, a step that flips) is ill-conditioned and not compared. The float64
+ * engine is held to the same rule with perturbations of 2⁻⁴⁰.
  *
- *     R0 = ref(v), R1 = ref(v·(1 + δ·u1)), R2 = ref(v·(1 + δ·u2))
- *     spread = max(|R1 − R0|, |R2 − R0|)
+ *     R0 = ref(v), R1 = ref(v·(1 + δ·u)), R2 = ref(v·(1 − δ·u)), R32 = ref32(v)
+ *     spread = max(|R1 − R0|, |R2 − R0|, |R32 − R0|)
  *     |E − R0| ≤ rtol·|R0| + 30·spread + atol      (for each well-conditioned output)
  *
  * @module
@@ -116,8 +118,21 @@ async function reference(c: FuzzCase, g: GenredRoutine, values: readonly Float64
   return parts((await g(...shapeArgs(c, values, "float64", eShape), { backend: "reference" })) as Out);
 }
 
-function perturbed(values: readonly Float64Array[], delta: number, r: Rand): Float64Array[] {
-  return values.map((v) => v.map((x) => x * (1 + delta * (2 * r.float() - 1))));
+/**
+ * Two antithetic perturbations of the inputs, v·(1 + δ·u) and v·(1 − δ·u) with u in [−1, 1]:
+ * a threshold (a floor, a comparison, a tie) within δ of the inputs is crossed by one of them
+ * whichever side it lies on.
+ */
+function perturbed(
+  values: readonly Float64Array[],
+  delta: number,
+  r: Rand,
+): [Float64Array[], Float64Array[]] {
+  const u = values.map((v) => v.map(() => delta * (2 * r.float() - 1)));
+  return [
+    values.map((v, q) => v.map((x, k) => x * (1 + u[q][k]))),
+    values.map((v, q) => v.map((x, k) => x * (1 - u[q][k]))),
+  ];
 }
 
 /**
@@ -157,8 +172,9 @@ async function conditioningOf(
 ): Promise<Conditioning> {
   const delta = dtype === "float32" ? 2 ** -20 : 2 ** -40;
   const r = new Rand(c.seed ^ 0x5bd1e995);
-  const R1 = await reference(c, g, perturbed(values, delta, r), eShape);
-  const R2 = await reference(c, g, perturbed(values, delta, r), eShape);
+  const [plus, minus] = perturbed(values, delta, r);
+  const R1 = await reference(c, g, plus, eShape);
+  const R2 = await reference(c, g, minus, eShape);
   if (dtype === "float64") return { delta, R1, R2, nonFinite: false };
   // The same computation on a float32 machine that rounds every operation to a neighbour of
   // the exact value (nearest, or one ulp either side, at random: Monte Carlo arithmetic).
