@@ -70,7 +70,7 @@ const ids = new WeakMap<Node, number>();
 let table = new Map<string, number>();
 let lastId = 0;
 /** Past this many signatures the table starts afresh (ids are never reused; see keyOf). */
-const TABLE_SIZE = 1 << 20;
+const TABLE_SIZE = 1 << 18;
 
 function formatKeyParam(p: Param): string {
   return Array.isArray(p) ? `[${p.join(",")}]` : Object.is(p, -0) ? "-0" : String(p);

@@ -37,6 +37,7 @@ import { keyOf, variablesOf } from "../formula/tree.ts";
 import { type Backend, batchOffsets, type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { compileProgram } from "../backends/reference_program.ts";
 import { bindLoads, loadRow } from "../backends/reference.ts";
+import { LruMap } from "../backends/lru.ts";
 
 /** How many rows a slot has: the problem's M, its N, or one. */
 export type Rows = "M" | "N" | "one";
@@ -330,7 +331,9 @@ export interface RunContext {
   readonly keepOnDevice?: boolean;
 }
 
-const compiled = new WeakMap<Backend, Map<string, ReturnType<Backend["compile"]>>>();
+/** Compiled plans per engine, by formula: the most recently used (a bounded cache). */
+const compiled = new WeakMap<Backend, LruMap<string, ReturnType<Backend["compile"]>>>();
+const PLANS_KEPT = 512;
 
 /** The formulas an engine evaluates for a reduce stage (F and the weight W), lowered. */
 export function stagePlanFormulas(st: ReduceStage): Node[] {
@@ -356,7 +359,7 @@ async function runReduce(
   // Structural ids: linear in the formulas' size (their JSON grows exponentially with sharing).
   const key = `${st.reduction}|${st.K}|${ctx.dtype}|${formulas.map(keyOf).join("|")}`;
   let cache = compiled.get(ctx.backend);
-  if (!cache) compiled.set(ctx.backend, cache = new Map());
+  if (!cache) compiled.set(ctx.backend, cache = new LruMap(PLANS_KEPT));
   let c = cache.get(key);
   if (!c) cache.set(key, c = ctx.backend.compile({ reduction: def, dims, formulas, dtype: ctx.dtype }));
   const [iR, jR] = st.outCat === 1 ? [st.jRows, st.iRows] : [st.iRows, st.jRows];

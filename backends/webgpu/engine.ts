@@ -20,9 +20,12 @@ import {
 import { UnsupportedError } from "../../formula/errors.ts";
 import { variablesOf } from "../../formula/tree.ts";
 import { generate } from "./codegen.ts";
+import { LruMap } from "../lru.ts";
 import { gpuDevice } from "./device.ts";
 
-const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+/** Pipelines per device, by shader source: the most recently used (a bounded cache). */
+const pipelines = new WeakMap<GPUDevice, LruMap<string, GPUComputePipeline>>();
+const PIPELINES_KEPT = 256;
 let stats = { compiled: 0, cached: 0 };
 
 /** How many pipelines were compiled and how many calls found theirs in the cache. */
@@ -32,7 +35,7 @@ export function pipelineStats(): { compiled: number; cached: number } {
 
 function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
   let cache = pipelines.get(device);
-  if (!cache) pipelines.set(device, cache = new Map());
+  if (!cache) pipelines.set(device, cache = new LruMap(PIPELINES_KEPT));
   const hit = cache.get(code);
   if (hit) {
     stats = { ...stats, cached: stats.cached + 1 };
