@@ -23,6 +23,37 @@ export interface HostArray {
   readonly shape: readonly number[];
 }
 
+/** The most axes an array may have. */
+export const MAX_RANK = 32;
+
+/**
+ * Checks that a shape is a list of at most 32 non-negative safe integers, with a `TypeError`
+ * naming the value otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkShape } from "./backend.ts";
+ * checkShape([2, 3], "argument \"x\"");
+ * let err: unknown;
+ * try { checkShape([2.5, 2], "argument \"x\""); } catch (e) { err = e; }
+ * console.assert(err instanceof TypeError);
+ * ```
+ */
+export function checkShape(shape: unknown, what: string): asserts shape is readonly number[] {
+  const ok = Array.isArray(shape) && shape.length <= MAX_RANK &&
+    shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0);
+  if (!ok) {
+    const text = Array.isArray(shape)
+      ? `[${shape.map((d) => JSON.stringify(d) ?? String(d)).join(", ")}]`
+      : String(shape);
+    throw new TypeError(
+      `The ${what} has shape ${
+        text.length > 80 ? text.slice(0, 77) + "..." : text
+      }: expected at most ${MAX_RANK} non-negative integers`,
+    );
+  }
+}
+
 /** An input or intermediate array: row-major `(…batch, rows, dim)`. */
 export interface Slot {
   /** The values on the host (empty when they live only on the GPU, in `gpu`). */

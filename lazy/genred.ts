@@ -21,8 +21,8 @@ import {
   runRoutine,
   type SlotSpec,
 } from "./routine.ts";
-import { checkShape, type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
-import { type DType, sizeOf, type Slot } from "../backends/backend.ts";
+import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
+import { checkShape, type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 import { checkOptions, show } from "../formula/errors.ts";

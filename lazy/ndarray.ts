@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { DType, HostArray } from "../backends/backend.ts";
+import { checkShape, type DType, type HostArray, MAX_RANK } from "../backends/backend.ts";
 import { show } from "../formula/errors.ts";
 
 /** A row-major array: typed data and its shape. */
@@ -46,37 +46,6 @@ export function ndarray(
     );
   }
   return { data: typed, shape: [...shape] };
-}
-
-/** The most axes an array may have. */
-const MAX_RANK = 32;
-
-/**
- * Checks that a shape is a list of at most 32 non-negative safe integers, with a `TypeError`
- * naming the value otherwise.
- *
- * @example
- * ```ts
- * import { checkShape } from "./ndarray.ts";
- * checkShape([2, 3], "argument \"x\"");
- * let err: unknown;
- * try { checkShape([2.5, 2], "argument \"x\""); } catch (e) { err = e; }
- * console.assert(err instanceof TypeError);
- * ```
- */
-export function checkShape(shape: unknown, what: string): asserts shape is readonly number[] {
-  const ok = Array.isArray(shape) && shape.length <= MAX_RANK &&
-    shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0);
-  if (!ok) {
-    const text = Array.isArray(shape)
-      ? `[${shape.map((d) => JSON.stringify(d) ?? String(d)).join(", ")}]`
-      : String(shape);
-    throw new TypeError(
-      `The ${what} has shape ${
-        text.length > 80 ? text.slice(0, 77) + "..." : text
-      }: expected at most ${MAX_RANK} non-negative integers`,
-    );
-  }
 }
 
 /** Whether a value looks like an `NDArray` (an object with typed `data` and a `shape`). */

@@ -8,7 +8,7 @@
  */
 
 import { gpuDevice } from "./device.ts";
-import type { HostArray as NDArray } from "../backend.ts";
+import { checkShape, type HostArray as NDArray } from "../backend.ts";
 
 /** A float32 (or, for indices, int32) array in a GPU buffer, row-major. */
 export interface GpuArray {
@@ -51,11 +51,10 @@ export async function uploadBuffer(data: Float32Array | Int32Array): Promise<GPU
  * ```
  */
 export async function toGpu(a: NDArray): Promise<GpuArray> {
-  const ok = typeof a === "object" && a !== null && Array.isArray(a.shape) &&
-    (a.data instanceof Float32Array || a.data instanceof Float64Array || a.data instanceof Int32Array) &&
-    a.shape.every((d) => Number.isSafeInteger(d) && d >= 0) &&
-    a.shape.reduce((x, y) => x * y, 1) === a.data.length;
-  if (!ok) {
+  const ok = typeof a === "object" && a !== null &&
+    (a.data instanceof Float32Array || a.data instanceof Float64Array || a.data instanceof Int32Array);
+  if (ok) checkShape(a.shape, "argument of toGpu");
+  if (!ok || a.shape.reduce((x, y) => x * y, 1) !== a.data.length) {
     throw new TypeError(
       `The argument of toGpu must be an NDArray ({ data: Float32Array | Float64Array | Int32Array, shape } of matching size), got ${
         a === null ? "null" : typeof a
@@ -76,7 +75,8 @@ export async function toGpu(a: NDArray): Promise<GpuArray> {
 
 /** Reads a GPU array back into host memory. */
 export async function fromGpu(a: GpuArray): Promise<NDArray> {
-  if (!isGpuArray(a) || !Array.isArray(a.shape) || !a.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+  if (isGpuArray(a)) checkShape(a.shape, "argument of fromGpu");
+  else {
     throw new TypeError(
       `The argument of fromGpu must be a GpuArray (from toGpu or a call with output "gpu"), got ${
         a === null ? "null" : typeof a
