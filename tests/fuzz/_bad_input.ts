@@ -8,7 +8,7 @@
  */
 
 import { fromGpu, Genred, KernelSolve, ndarray, setDevice, setThreads, toGpu, Vi, Vj } from "../../mod.ts";
-import { FUZZED_OPS, genredArgs, Rand, randomCase } from "./_gen.ts";
+import { FUZZED_OPS, genredArgs, Rand, randomCase, rowsOf } from "./_gen.ts";
 
 /** Pieces that mutations insert into formula text. */
 const TOKENS = [
@@ -125,8 +125,8 @@ const PROBES: ((r: Rand) => unknown)[] = [
     const g = Genred(mutateText(r, formula), aliases, options);
     const args = c.vars.map((v) =>
       ndarray(
-        new Float32Array((v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1) * v.dim).fill(0.5),
-        v.cat === 2 ? [v.dim] : [v.cat === 0 ? c.M : c.N, v.dim],
+        new Float32Array(rowsOf(c, v) * v.dim).fill(0.5),
+        v.cat === 2 ? [v.dim] : [rowsOf(c, v), v.dim],
       )
     );
     await g(...args, { backend: r.pick(["reference", "cpu"] as const) });

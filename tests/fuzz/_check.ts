@@ -31,7 +31,7 @@ import {
 } from "../../mod.ts";
 import { make } from "../../formula/ops.ts";
 import type { Node } from "../../formula/tree.ts";
-import { type FuzzCase, genredArgs, Rand } from "./_gen.ts";
+import { type FuzzCase, genredArgs, Rand, rowsOf, shapeOf } from "./_gen.ts";
 import { setReferenceRounding } from "../../backends/reference.ts";
 
 /** An engine and dtype a case runs on. */
@@ -94,9 +94,8 @@ function routineOf(c: FuzzCase): GenredRoutine {
 }
 
 function arrays(c: FuzzCase, values: readonly Float64Array[], dtype: "float32" | "float64"): NDArray[] {
-  return c.vars.map((v, q) => {
-    const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
-    const shape = v.cat === 2 ? [...c.varBatch[q], v.dim] : [...c.varBatch[q], rows, v.dim];
+  return c.vars.map((_, q) => {
+    const shape = shapeOf(c, q);
     const data = dtype === "float32" ? Float32Array.from(values[q]) : Float64Array.from(values[q]);
     return ndarray(data, shape);
   });
@@ -347,9 +346,9 @@ async function tied(
   const nb = c.batch.reduce((a, b) => a * b, 1), width = size / (nb * c.M);
   const row = Math.floor(q / width), b = Math.floor(row / c.M), i = row % c.M, comp = (q % width) % c.F.dim;
   const at = async (j: number) => {
-    const rowsOf = c.vars.map((v, k) => {
+    const picked = c.vars.map((v, k) => {
       const bb = c.varBatch[k].length && c.varBatch[k][0] !== 1 ? b : 0;
-      const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1, r = v.cat === 0 ? i : v.cat === 1 ? j : 0;
+      const rows = rowsOf(c, v), r = v.cat === 0 ? i : v.cat === 1 ? j : 0;
       const o = (bb * rows + r) * v.dim;
       return values[k].slice(o, o + v.dim);
     });
@@ -359,13 +358,13 @@ async function tied(
       N: 1,
       batch: [],
       varBatch: c.vars.map(() => []),
-      values: rowsOf,
+      values: picked,
       reduction: "Sum",
       W: undefined,
       k: undefined,
     };
     const { formula, aliases } = genredArgs(one);
-    const out = (await Genred(formula, aliases, { axis: 1 })(...arrays(one, rowsOf, "float64"), {
+    const out = (await Genred(formula, aliases, { axis: 1 })(...arrays(one, picked, "float64"), {
       backend: "reference",
     })) as NDArray;
     return out.data[comp];
@@ -395,7 +394,7 @@ function* smallerTrees(n: Node, vars: FuzzCase["vars"]): Generator<Node> {
 /** Rows and values of a case cut to m and n rows (batches dropped). */
 function resized(c: FuzzCase, m: number, n: number): FuzzCase {
   const values = c.vars.map((v, q) => {
-    const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
+    const rows = rowsOf(c, v);
     const keep = v.cat === 0 ? m : v.cat === 1 ? n : 1;
     return c.values[q].slice(0, Math.min(rows, keep) * v.dim);
   });
@@ -448,10 +447,7 @@ export function reproducer(f: Finding): string {
   const { formula, aliases, options } = genredArgs(c);
   const [backend, dtype] = f.target.split(" ");
   const Typed = dtype === "float64" ? "Float64Array" : "Float32Array";
-  const shapes = c.vars.map((v, q) => {
-    const rows = v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
-    return v.cat === 2 ? [...c.varBatch[q], v.dim] : [...c.varBatch[q], rows, v.dim];
-  });
+  const shapes = c.vars.map((_, q) => shapeOf(c, q));
   const small = c.values.every((v) => v.length <= 24);
   const args = c.vars.map((v, q) =>
     small

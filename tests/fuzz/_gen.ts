@@ -137,6 +137,17 @@ function value(r: Rand): number {
   return Math.fround(r.float() * 4 - 2);
 }
 
+/** The rows of a variable in a case: M for i-variables, N for j-variables, 1 for parameters. */
+export function rowsOf(c: Pick<FuzzCase, "M" | "N">, v: FuzzVar): number {
+  return v.cat === 0 ? c.M : v.cat === 1 ? c.N : 1;
+}
+
+/** The shape of variable q's array in a case: (batch, rows, dim), or (batch, dim) for parameters. */
+export function shapeOf(c: FuzzCase, q: number): number[] {
+  const v = c.vars[q];
+  return v.cat === 2 ? [...c.varBatch[q], v.dim] : [...c.varBatch[q], rowsOf(c, v), v.dim];
+}
+
 /** The case of a seed. */
 export function randomCase(seed: number, maxSize = 300): FuzzCase {
   const r = new Rand(seed);
@@ -158,8 +169,8 @@ export function randomCase(seed: number, maxSize = 300): FuzzCase {
   const k = def.needsK ? r.int(1, Math.min(N, 5)) : undefined;
   const batch = r.chance(0.2) ? [r.int(1, 3)] : [];
   const varBatch = vars.map(() => batch.map((b) => (r.chance(0.3) ? 1 : b)));
-  const rows = (v: FuzzVar) => (v.cat === 0 ? M : v.cat === 1 ? N : 1);
-  const size = (v: FuzzVar, b: readonly number[]) => b.reduce((a, c) => a * c, 1) * rows(v) * v.dim;
+  const size = (v: FuzzVar, b: readonly number[]) =>
+    b.reduce((a, c) => a * c, 1) * rowsOf({ M, N }, v) * v.dim;
   const values = vars.map((v, q) => Float64Array.from({ length: size(v, varBatch[q]) }, () => value(r)));
   const gradOk = def.grad !== "none" && r.chance(0.2);
   const grad = gradOk ? r.pick(vars).name : undefined;
