@@ -1,9 +1,12 @@
 /**
- * Which engine runs a call: `backend: "auto" | "cpu" | "gpu" | "reference"`.
+ * Which engine runs a call: `backend: "auto" | "cpu" | "cpu-rust" | "gpu" | "reference"`.
  *
- * "cpu" is the WASM SIMD engine, "gpu" the WebGPU engine, "reference" the float64 interpreter
- * that every engine is tested against (slow, for tests and debugging). "auto" takes the GPU
- * only when it is a hardware adapter and the data is float32; otherwise the CPU.
+ * "cpu" is the WASM SIMD engine that compiles each plan to its own module (`backends/jit/`),
+ * falling back to the Rust engine where run-time code generation is refused and for the few
+ * operations it does not compile; "cpu-rust" is the Rust-compiled engine of `wasm-cpu/` itself,
+ * the CPU reference for tiled reductions; "gpu" the WebGPU engine; "reference" the float64
+ * interpreter that every engine is tested against (slow, for tests and debugging). "auto" takes
+ * the GPU only when it is a hardware adapter and the data is float32; otherwise "cpu".
  *
  * @module
  */
@@ -11,15 +14,17 @@
 import type { Backend, DType } from "./backend.ts";
 import { referenceBackend } from "./reference.ts";
 import { wasmBackend } from "./wasm/engine.ts";
+import { jitBackend } from "./jit/engine.ts";
 import { webgpuBackend } from "./webgpu/engine.ts";
 import { gpuDevice } from "./webgpu/device.ts";
 import { show } from "../formula/errors.ts";
 
 /** The backends a call may ask for. */
-export type BackendChoice = "auto" | "cpu" | "gpu" | "reference";
+export type BackendChoice = "auto" | "cpu" | "cpu-rust" | "gpu" | "reference";
 
 const reference = referenceBackend();
-const cpu = wasmBackend();
+const rust = wasmBackend();
+const cpu = jitBackend(rust);
 const gpu = webgpuBackend();
 
 /** Whether "auto" may use the GPU: a hardware adapter (not a software fallback). */
@@ -42,12 +47,14 @@ export async function selectBackend(choice: BackendChoice | undefined, dtype: DT
       return dtype === "float32" && (await hardwareGpu()) ? gpu : cpu;
     case "cpu":
       return cpu;
+    case "cpu-rust":
+      return rust;
     case "reference":
       return reference;
     case "gpu":
       return gpu;
   }
   throw new TypeError(
-    `Unknown backend ${show(choice)}: expected "auto", "cpu", "gpu" or "reference"`,
+    `Unknown backend ${show(choice)}: expected "auto", "cpu", "cpu-rust", "gpu" or "reference"`,
   );
 }

@@ -34,7 +34,12 @@ export interface Executor {
   /** Bytes of stack each thread needs below its part (0 when the engine has its own stack). */
   readonly stackBytes: number;
   /** Runs the headers, one per thread, with stack tops given, each in calls of `chunk` rows. */
-  exec(headers: readonly number[], stackTops: readonly number[], chunk: Chunk): void | Promise<void>;
+  exec(
+    headers: readonly number[],
+    stackTops: readonly number[],
+    chunk: Chunk,
+    jit?: { readonly key: number; readonly module: WebAssembly.Module },
+  ): void | Promise<void>;
 }
 
 /** How a header's rows are cut into calls: rows per call, and bytes per row of acc, values, indices. */
@@ -86,6 +91,11 @@ export function runChunked(
 
 /** Pairs per engine call (see `runChunked`): a few milliseconds of work. */
 let PAIRS_PER_CALL = 1 << 22;
+
+/** The pairs per engine call (see `setPairsPerCall`). */
+export function pairsPerCall(): number {
+  return PAIRS_PER_CALL;
+}
 
 /**
  * Sets the pairs per engine call (rows per call = this / terms, at least one); returns the old

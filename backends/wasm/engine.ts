@@ -79,12 +79,12 @@ const THREAD_MIN_PAIRS = 1 << 20;
  * @example
  * ```ts
  * import { wasmBackend } from "./engine.ts";
- * console.assert(wasmBackend().name === "cpu");
+ * console.assert(wasmBackend().name === "cpu-rust");
  * ```
  */
 export function wasmBackend(): Backend {
   return {
-    name: "cpu",
+    name: "cpu-rust",
     compile(plan: ReducePlan): CompiledReduction {
       const prog = compile(plan.formulas);
       return {

@@ -24,9 +24,14 @@ import { show } from "../../formula/errors.ts";
  *                               (with the host's Math.sin and Math.cos, as engine.ts)
  *     run {header, stackTop, chunk} -> set the thread's stack, run the header's rows in
  *                               calls of chunk.rows rows (runChunked, from driver.ts)    -> "done"
+ *     run {header, chunk, jit: {key, module}} -> the same with a module generated for a plan
+ *                               (`backends/jit/`), instantiated on the memory once per key
  */
 const WORKER_SOURCE = `
 const runChunked = (${runChunked.toString()});
+const HOST = { sin: Math.sin, cos: Math.cos, exp: Math.exp, log: Math.log, atan: Math.atan,
+  asin: Math.asin, acos: Math.acos, atan2: Math.atan2, pow: Math.pow };
+const jit = new Map();
 let ex, memory;
 self.onmessage = async (e) => {
   const m = e.data;
@@ -37,6 +42,14 @@ self.onmessage = async (e) => {
       const inst = await WebAssembly.instantiate(m.module, { env });
       ex = inst.exports;
       self.postMessage({ type: "ready" });
+    } else if (m.jit) {
+      let inst = jit.get(m.jit.key);
+      if (!inst) {
+        inst = await WebAssembly.instantiate(m.jit.module, { env: { memory, ...HOST } });
+        jit.set(m.jit.key, inst);
+      }
+      runChunked((h) => inst.exports.run(h), memory, m.header, m.chunk);
+      self.postMessage({ type: "done" });
     } else {
       ex.__stack_pointer.value = m.stackTop;
       runChunked((h) => ex.run(h), memory, m.header, m.chunk);
@@ -181,9 +194,9 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
       heapBase: p.heapBase,
       threads: p.size,
       stackBytes: STACK_BYTES,
-      exec: (headers, stacks, chunk) =>
+      exec: (headers, stacks, chunk, jit) =>
         Promise.all(
-          p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t], chunk })),
+          p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t], chunk, jit })),
         )
           .then(() => {}),
     });

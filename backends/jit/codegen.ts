@@ -1,0 +1,388 @@
+/**
+ * The formula compiler: one WebAssembly function per plan, the whole pair loop fused.
+ *
+ * Output rows go in SIMD lanes (L = 4 float32 or 2 float64 rows per v128) and R lane groups
+ * are processed together (G = L·R rows per pass), so that every j-value loaded serves G rows,
+ * and the reduction's fold is per lane: no horizontal operation inside the loop, and each lane
+ * computes exactly what a scalar loop over j would (a row's result never depends on which rows
+ * share its pass, so threads give the same bits as one thread). Each node of the formula is
+ * classified by what it depends on, and its code placed where it is computed once:
+ *
+ *     uniform (parameters, constants)   the prologue, once per call
+ *     row     (i-variables)             once per pass of G rows, per lane group
+ *     column  (j-variables only)        once per j, shared by the G rows
+ *     pair    (both)                    once per j, per lane group
+ *
+ * Memory (laid out by `driver.ts`): i-variables in groups of L rows, component-major within a
+ * group, ((i/L)·d + c)·L + i%L, so one v128 load gives component c of L rows; j-variables and
+ * parameters row-major (one splat load per component); accumulators in float64 with the
+ * layouts of `formula/reductions.ts`. A header of 32-bit words describes a call:
+ *
+ *     [2] terms jb   [3] first row   [4] end row   [5] global index of the first term
+ *     [16] accumulator of the first row             [22 + v] base address of variable v
+ *
+ * Folds: Sum adds blocks of `SUM_BLOCK` terms in the lane type into the float64 totals (a block
+ * sum); Min/Max/Arg* keep (value, index) lanes with strict comparisons (the first index wins);
+ * KMin/ArgKMin keep K sorted (value, index) lanes, skipping every term that no lane of the pass
+ * can take with one comparison against the K-th value; the LogSumExp family keeps a running
+ * maximum m and sums s with one exponential per term: e = e^(−|F − m|), then s·e + W when
+ * F > m (the new maximum) and s + e·W otherwise.
+ *
+ * @module
+ */
+
+import type { Node } from "../../formula/tree.ts";
+import { keyOf } from "../../formula/tree.ts";
+import { opDef } from "../../formula/ops.ts";
+import type { ReducePlan } from "../backend.ts";
+import type { Evaluated } from "../wasm/opcodes.ts";
+import { Emitter, F32X4, F64X2, type HostName, type V } from "./emit.ts";
+import { RULES } from "./ops.ts";
+import { exp } from "./simd_math.ts";
+import { moduleBytes, OP, SIMD } from "./wasm_writer.ts";
+
+/** Terms per block of the block sum. */
+export const SUM_BLOCK = 64;
+
+/** Header words before the variables' addresses. */
+export const HEADER_WORDS = 22;
+
+/** A variable the generated code reads: its slot, dimension and category (0 i, 1 j, 2 parameter). */
+export interface JitVar {
+  readonly slot: number;
+  readonly dim: number;
+  readonly cat: number;
+}
+
+/** The generated code of a plan. */
+export interface JitCode {
+  /** The module's bytes, importing an unshared or a shared memory. */
+  bytes(shared: boolean): Uint8Array<ArrayBuffer>;
+  readonly hosts: readonly HostName[];
+  readonly vars: readonly JitVar[];
+  /** Lanes per v128 and rows per pass. */
+  readonly L: number;
+  readonly G: number;
+  /** float64 words of one row's accumulator. */
+  readonly accSize: number;
+}
+
+/** Why a plan is left to the Rust engine. */
+export class NotCompiled extends Error {}
+
+/** Most v128 values a generated function may hold (beyond it, the Rust engine runs the plan). */
+const MAX_VALUES = 60000;
+
+interface Info {
+  readonly node: Node;
+  /** Bit 1: depends on i; bit 2: depends on j. */
+  readonly level: number;
+  /** Components per lane group (one group unless the node depends on i). */
+  vals: V[][];
+}
+
+/** Family and accumulator size as the reductions' kernels. */
+function familyOf(plan: ReducePlan): { fam: "sum" | "extremum" | "kmin" | "lse"; max: boolean; acc: number } {
+  const { D, K, Dw } = plan.dims, name = plan.reduction.name;
+  const fam = plan.reduction.family;
+  const max = name.startsWith("Max") || name === "ArgMax";
+  const acc = fam === "sum" ? D : fam === "extremum" ? 2 * D : fam === "kmin" ? 2 * K * D : 1 + Dw;
+  return { fam, max, acc };
+}
+
+/**
+ * Generates the code of a plan, or throws `NotCompiled` when an operation has no rule here.
+ *
+ * @example
+ * ```ts
+ * import { generate } from "./codegen.ts";
+ * import { make } from "../../formula/ops.ts";
+ * import { REDUCTIONS } from "../../formula/reductions.ts";
+ * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
+ * const f = make("Exp", [make("Minus", [make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], [])], [])], []);
+ * const code = generate({ reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [f], dtype: "float32" });
+ * console.assert(code.L === 4 && WebAssembly.validate(code.bytes(false)));
+ * ```
+ */
+export function generate(plan: ReducePlan): JitCode {
+  const t = plan.dtype === "float64" ? F64X2 : F32X4;
+  const L = t.L, es = t.es;
+  const { fam, max, acc: accSize } = familyOf(plan);
+  const { D, K, Dw } = plan.dims;
+
+  // ---- the DAG, in dependency order, with levels -------------------------------------------
+  const infos = new Map<string, Info>();
+  const order: Info[] = [];
+  const vars: JitVar[] = [];
+  const varIndex = new Map<string, number>();
+  const visit = (n: Node): Info => {
+    const key = keyOf(n);
+    const hit = infos.get(key);
+    if (hit) return hit;
+    let level = 0;
+    if (n.op === "Var") {
+      const [slot, dim, cat] = n.params as number[];
+      if (cat > 2) throw new NotCompiled(`temporary variable`);
+      level = cat === 0 ? 1 : cat === 1 ? 2 : 0;
+      const vk = `${slot}:${cat}`;
+      if (!varIndex.has(vk)) varIndex.set(vk, vars.push({ slot, dim, cat }) - 1);
+    } else {
+      const kind = opDef(n.op).kind;
+      if (kind !== "leaf") {
+        if (kind !== "elementwise" && kind !== "vector") throw new NotCompiled(`${n.op} before lowering`);
+        if (!RULES[n.op as Evaluated]) throw new NotCompiled(`no rule for ${n.op}`);
+        for (const a of n.args) level |= visit(a).level;
+      }
+    }
+    const info: Info = { node: n, level, vals: [] };
+    infos.set(key, info);
+    order.push(info);
+    return info;
+  };
+  const results = plan.formulas.map(visit);
+
+  // ---- lane groups per pass: more when the per-pair work is small --------------------------
+  let pairValues = 0;
+  for (const info of order) if (info.level & 2) pairValues += info.node.dim;
+  const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
+  const R = pairValues + stateValues <= 24 ? 4 : pairValues + stateValues <= 96 ? 2 : 1;
+  const G = L * R;
+  let estimate = 0;
+  for (const info of order) estimate += info.node.dim * (info.level & 1 ? R : 1) * 4;
+  if (estimate > MAX_VALUES) throw new NotCompiled(`formula too large to unroll`);
+
+  const e = new Emitter(t);
+  const b = e.body;
+  const [h, jb, i, iEnd, j0, ap, j, jEnd] = [
+    0,
+    e.i32(),
+    e.i32(),
+    e.i32(),
+    e.i32(),
+    e.i32(),
+    e.i32(),
+    e.i32(),
+  ];
+  const base = vars.map(() => e.i32());
+  const ptr = vars.map((v) => (v.cat === 2 ? -1 : e.i32()));
+  b.get(h).mem(OP.i32_load, 2, 8).set(jb);
+  b.get(h).mem(OP.i32_load, 2, 12).set(i);
+  b.get(h).mem(OP.i32_load, 2, 16).set(iEnd);
+  b.get(h).mem(OP.i32_load, 2, 20).set(j0);
+  b.get(h).mem(OP.i32_load, 2, 64).set(ap);
+  vars.forEach((_, k) => b.get(h).mem(OP.i32_load, 2, 4 * (HEADER_WORDS + k)).set(base[k]));
+  const varOf = (n: Node) => varIndex.get(`${(n.params as number[])[0]}:${(n.params as number[])[2]}`)!;
+
+  /** Emits the nodes of one level (each lane group for i-dependent nodes). */
+  const emitLevel = (level: number) => {
+    for (const info of order) {
+      if (info.level !== level) continue;
+      const n = info.node, groups = level & 1 ? R : 1;
+      info.vals = [];
+      for (let r = 0; r < groups; r++) {
+        if (n.op === "Var") {
+          const k = varOf(n), d = n.dim;
+          info.vals.push(Array.from({ length: d }, (_, c) => {
+            const v = e.v();
+            if (level === 1) b.get(ptr[k]).mem(SIMD.v128_load, 4, (r * L * d + c * L) * es, true).set(v);
+            else if (level === 2) b.get(ptr[k]).mem(t.loadSplat, es === 4 ? 2 : 3, c * es, true).set(v);
+            else b.get(base[k]).mem(t.loadSplat, es === 4 ? 2 : 3, c * es, true).set(v);
+            return v;
+          }));
+        } else if (opDef(n.op).kind === "leaf") {
+          const p = n.params as number[];
+          const value = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
+          info.vals.push(Array(n.dim).fill(e.cst(value)));
+        } else {
+          const args = n.args.map((a) => {
+            const ai = infos.get(keyOf(a))!;
+            return ai.vals[ai.level & 1 ? r : 0];
+          });
+          info.vals.push(RULES[n.op as Evaluated]!(e, args, n));
+        }
+      }
+    }
+  };
+  const valsOf = (info: Info, r: number) => info.vals[info.level & 1 ? r : 0];
+
+  // ---- prologue: uniform values --------------------------------------------------------------
+  emitLevel(0);
+
+  // ---- accumulator state: per lane group, loaded from and stored to the float64 rows --------
+  const idxLoadOp = t.f32 ? OP.i32_trunc_f64_s : OP.i64_trunc_f64_s;
+  const laneOff = (r: number, l: number, q: number) => ((r * L + l) * accSize + q) * 8;
+  /** A v128 of one accumulator word q for the L rows of group r (values or indices). */
+  const loadState = (r: number, q: number, index: boolean): V => {
+    const v = e.v();
+    for (let l = 0; l < L; l++) {
+      b.get(v).get(ap).mem(OP.f64_load, 3, laneOff(r, l, q));
+      if (index) b.op(idxLoadOp).lane(t.f32 ? SIMD.i32x4_replace_lane : SIMD.i64x2_replace_lane, l);
+      else {
+        if (t.f32) b.op(OP.f32_demote_f64);
+        b.lane(t.replace, l);
+      }
+      b.set(v);
+    }
+    return v;
+  };
+  const storeState = (v: V, r: number, q: number, index: boolean, add = false) => {
+    for (let l = 0; l < L; l++) {
+      b.get(ap);
+      if (add) b.get(ap).mem(OP.f64_load, 3, laneOff(r, l, q));
+      b.get(v);
+      if (index) {
+        b.lane(t.iextract, l).op(t.f32 ? OP.f64_convert_i32_s : OP.f64_convert_i64_s);
+      } else {
+        b.lane(t.extract, l);
+        if (t.f32) b.op(OP.f64_promote_f32);
+      }
+      if (add) b.op(OP.f64_add);
+      b.mem(OP.f64_store, 3, laneOff(r, l, q));
+    }
+  };
+
+  const F = results[0], W = results[1];
+  const groups = Array.from({ length: R }, (_, r) => r);
+  let state: V[][] = [];
+  const jv = e.v(), oneIdx = e.icst(1);
+
+  /** The loop over terms j in [j, jEnd): column and pair values, then `fold`. */
+  const termLoop = (fold: () => void) => {
+    b.begin(OP.block).begin(OP.loop);
+    b.get(j).get(jEnd).op(OP.i32_ge_u).brIf(1);
+    emitLevel(2);
+    emitLevel(3);
+    fold();
+    vars.forEach((v, k) => {
+      if (v.cat === 1) b.get(ptr[k]).i32(v.dim * es).op(OP.i32_add).set(ptr[k]);
+    });
+    if (fam === "extremum" || fam === "kmin") e.assign(jv, e.bin(t.iadd, jv, oneIdx));
+    b.get(j).i32(1).op(OP.i32_add).set(j);
+    b.br(0).end().end();
+  };
+
+  // ---- the passes over rows ------------------------------------------------------------------
+  b.begin(OP.block).begin(OP.loop);
+  b.get(i).get(iEnd).op(OP.i32_ge_u).brIf(1);
+  vars.forEach((v, k) => {
+    if (v.cat === 0) b.get(base[k]).get(i).i32(v.dim * es).op(OP.i32_mul).op(OP.i32_add).set(ptr[k]);
+    if (v.cat === 1) b.get(base[k]).set(ptr[k]);
+  });
+  emitLevel(1);
+  b.i32(0).set(j);
+  if (fam === "sum") {
+    // Blocks of SUM_BLOCK terms: a fresh lane-type sum per block, added to the float64 totals.
+    b.begin(OP.block).begin(OP.loop);
+    b.get(j).get(jb).op(OP.i32_ge_u).brIf(1);
+    b.get(j).i32(SUM_BLOCK).op(OP.i32_add).tee(jEnd).get(jb).op(OP.i32_lt_u);
+    b.begin(OP.if).op(OP.else).get(jb).set(jEnd).end();
+    state = groups.map(() => Array.from({ length: D }, () => e.v()));
+    for (const s of state) for (const v of s) b.get(e.cst(0)).set(v);
+    termLoop(() => {
+      for (const r of groups) {
+        const f = valsOf(F, r);
+        state[r].forEach((v, c) => e.assign(v, e.add(v, f[f.length === 1 ? 0 : c])));
+      }
+    });
+    for (const r of groups) state[r].forEach((v, c) => storeState(v, r, c, false, true));
+    b.br(0).end().end();
+  } else {
+    b.get(jb).set(jEnd);
+    b.get(j0);
+    if (!t.f32) b.op(OP.i64_extend_i32_s);
+    b.simd(t.f32 ? SIMD.i32x4_splat : SIMD.i64x2_splat).set(jv);
+    if (fam === "extremum") {
+      state = groups.map((r) => [
+        ...Array.from({ length: D }, (_, c) => loadState(r, c, false)),
+        ...Array.from({ length: D }, (_, c) => loadState(r, D + c, true)),
+      ]);
+      termLoop(() => {
+        for (const r of groups) {
+          const f = valsOf(F, r);
+          for (let c = 0; c < D; c++) {
+            const v = f[f.length === 1 ? 0 : c], best = state[r][c], at = state[r][D + c];
+            const better = e.bin(max ? t.gt : t.lt, v, best);
+            e.assign(best, e.sel(v, best, better));
+            e.assign(at, e.sel(jv, at, better));
+          }
+        }
+      });
+      for (const r of groups) {
+        for (let c = 0; c < D; c++) {
+          storeState(state[r][c], r, c, false);
+          storeState(state[r][D + c], r, D + c, true);
+        }
+      }
+    } else if (fam === "kmin") {
+      const KD = K * D;
+      state = groups.map((r) => [
+        ...Array.from({ length: KD }, (_, q) => loadState(r, q, false)),
+        ...Array.from({ length: KD }, (_, q) => loadState(r, KD + q, true)),
+      ]);
+      termLoop(() => {
+        for (let c = 0; c < D; c++) {
+          const vs = groups.map((r) => {
+            const f = valsOf(F, r);
+            return f[f.length === 1 ? 0 : c];
+          });
+          // Skip the term when no lane of the pass beats its K-th value (the usual case).
+          const masks = groups.map((r) => e.bin(t.lt, vs[r], state[r][(K - 1) * D + c]));
+          const any = masks.slice(1).reduce((m, x) => e.or(m, x), masks[0]);
+          e.ifElse(() => b.get(any).simd(SIMD.v128_any_true), () => {
+            for (const r of groups) {
+              // Insertion into the sorted lanes: from the first place where v is smaller, every
+              // later entry shifts down one (equal values keep their earlier index first).
+              let v = vs[r], vi = jv, placed: V | undefined;
+              for (let k = 0; k < K; k++) {
+                const bv = state[r][k * D + c], bi = state[r][KD + k * D + c];
+                const lt = e.bin(t.lt, v, bv);
+                const m = placed === undefined ? lt : e.or(placed, lt);
+                const nv = e.sel(bv, v, m), ni = e.sel(bi, vi, m);
+                e.assign(bv, e.sel(v, bv, m));
+                e.assign(bi, e.sel(vi, bi, m));
+                [v, vi, placed] = [nv, ni, m];
+              }
+            }
+          });
+        }
+      });
+      for (const r of groups) for (let q = 0; q < 2 * KD; q++) storeState(state[r][q], r, q, q >= KD);
+    } else {
+      state = groups.map((r) => Array.from({ length: 1 + Dw }, (_, q) => loadState(r, q, false)));
+      termLoop(() => {
+        for (const r of groups) {
+          const f = valsOf(F, r)[0], w = W ? valsOf(W, r) : [e.cst(1)], m = state[r][0];
+          const gt = e.bin(t.gt, f, m);
+          const ex = e.sel(e.cst(1), exp(e, e.un(t.neg, e.un(t.abs, e.sub(f, m)))), e.bin(t.eq, f, m));
+          const skip = e.bin(t.eq, f, e.cst(-Infinity));
+          for (let c = 0; c < Dw; c++) {
+            const s = state[r][1 + c], wc = w[w.length === 1 ? 0 : c];
+            const ns = e.sel(e.add(e.mul(s, ex), wc), e.add(s, e.mul(ex, wc)), gt);
+            e.assign(s, e.sel(s, ns, skip));
+          }
+          e.assign(m, e.sel(f, m, gt));
+        }
+      });
+      for (const r of groups) for (let q = 0; q <= Dw; q++) storeState(state[r][q], r, q, false);
+    }
+  }
+  b.get(i).i32(G).op(OP.i32_add).set(i);
+  b.get(ap).i32(G * accSize * 8).op(OP.i32_add).set(ap);
+  b.br(0).end().end();
+
+  // ---- the module --------------------------------------------------------------------------
+  const body = e.pre;
+  const code = [...e.pre.code];
+  for (const x of b.code) code.push(x);
+  body.code = code;
+  const cache: Partial<Record<"true" | "false", Uint8Array<ArrayBuffer>>> = {};
+  const hosts = e.hosts.map((name) => ({ name, arity: name === "atan2" || name === "pow" ? 2 : 1 }));
+  return {
+    bytes: (shared) => (cache[`${shared}`] ??= moduleBytes(body, hosts, shared)),
+    hosts: e.hosts,
+    vars,
+    L,
+    G,
+    accSize,
+  };
+}

@@ -1,0 +1,302 @@
+/**
+ * The value-level emitter of the formula compiler: every value is a `v128` local holding one
+ * component of a node for L consecutive output rows i (4 float32 lanes or 2 float64 lanes), and
+ * every helper appends the instructions that compute a new local from others. `Lanes` maps the
+ * generic operations to the opcodes of the element type.
+ *
+ * Constants live in locals set once in the function's prologue (a separate body sharing the
+ * locals), so that code in loops only reads them.
+ *
+ * @module
+ */
+
+import { Body, F64, I32, OP, SIMD, V128 } from "./wasm_writer.ts";
+
+/** The opcodes of one lane type (f32x4 or f64x2) and of its index lanes (i32x4 or i64x2). */
+export interface Lanes {
+  readonly L: 4 | 2;
+  /** Bytes per element. */
+  readonly es: 4 | 8;
+  readonly f32: boolean;
+  readonly add: number;
+  readonly sub: number;
+  readonly mul: number;
+  readonly div: number;
+  readonly min: number;
+  readonly max: number;
+  readonly eq: number;
+  readonly ne: number;
+  readonly lt: number;
+  readonly le: number;
+  readonly gt: number;
+  readonly ge: number;
+  readonly abs: number;
+  readonly neg: number;
+  readonly sqrt: number;
+  readonly floor: number;
+  readonly ceil: number;
+  readonly trunc: number;
+  readonly nearest: number;
+  readonly splat: number;
+  readonly loadSplat: number;
+  readonly extract: number;
+  readonly replace: number;
+  /** Integer lanes of the same width: add, shift left, splat (indices and exponent bits). */
+  readonly iadd: number;
+  readonly ishl: number;
+  readonly isplat: number;
+  readonly iextract: number;
+  readonly allTrue: number;
+}
+
+/** float32: four lanes. */
+export const F32X4: Lanes = {
+  L: 4,
+  es: 4,
+  f32: true,
+  add: SIMD.f32x4_add,
+  sub: SIMD.f32x4_sub,
+  mul: SIMD.f32x4_mul,
+  div: SIMD.f32x4_div,
+  min: SIMD.f32x4_min,
+  max: SIMD.f32x4_max,
+  eq: SIMD.f32x4_eq,
+  ne: SIMD.f32x4_ne,
+  lt: SIMD.f32x4_lt,
+  le: SIMD.f32x4_le,
+  gt: SIMD.f32x4_gt,
+  ge: SIMD.f32x4_ge,
+  abs: SIMD.f32x4_abs,
+  neg: SIMD.f32x4_neg,
+  sqrt: SIMD.f32x4_sqrt,
+  floor: SIMD.f32x4_floor,
+  ceil: SIMD.f32x4_ceil,
+  trunc: SIMD.f32x4_trunc,
+  nearest: SIMD.f32x4_nearest,
+  splat: SIMD.f32x4_splat,
+  loadSplat: SIMD.v128_load32_splat,
+  extract: SIMD.f32x4_extract_lane,
+  replace: SIMD.f32x4_replace_lane,
+  iadd: SIMD.i32x4_add,
+  ishl: SIMD.i32x4_shl,
+  isplat: SIMD.i32x4_splat,
+  iextract: SIMD.i32x4_extract_lane,
+  allTrue: SIMD.i32x4_all_true,
+};
+
+/** float64: two lanes. */
+export const F64X2: Lanes = {
+  L: 2,
+  es: 8,
+  f32: false,
+  add: SIMD.f64x2_add,
+  sub: SIMD.f64x2_sub,
+  mul: SIMD.f64x2_mul,
+  div: SIMD.f64x2_div,
+  min: SIMD.f64x2_min,
+  max: SIMD.f64x2_max,
+  eq: SIMD.f64x2_eq,
+  ne: SIMD.f64x2_ne,
+  lt: SIMD.f64x2_lt,
+  le: SIMD.f64x2_le,
+  gt: SIMD.f64x2_gt,
+  ge: SIMD.f64x2_ge,
+  abs: SIMD.f64x2_abs,
+  neg: SIMD.f64x2_neg,
+  sqrt: SIMD.f64x2_sqrt,
+  floor: SIMD.f64x2_floor,
+  ceil: SIMD.f64x2_ceil,
+  trunc: SIMD.f64x2_trunc,
+  nearest: SIMD.f64x2_nearest,
+  splat: SIMD.f64x2_splat,
+  loadSplat: SIMD.v128_load64_splat,
+  extract: SIMD.f64x2_extract_lane,
+  replace: SIMD.f64x2_replace_lane,
+  iadd: SIMD.i64x2_add,
+  ishl: SIMD.i64x2_shl,
+  isplat: SIMD.i64x2_splat,
+  iextract: SIMD.i64x2_extract_lane,
+  allTrue: SIMD.i64x2_all_true,
+};
+
+/** The host functions a module may import (float64, exact as JavaScript's Math). */
+export const HOST_FUNCTIONS = {
+  sin: 1,
+  cos: 1,
+  exp: 1,
+  log: 1,
+  atan: 1,
+  asin: 1,
+  acos: 1,
+  atan2: 2,
+  pow: 2,
+} as const;
+
+/** A host function's name. */
+export type HostName = keyof typeof HOST_FUNCTIONS;
+
+/** A local holding one v128 value. */
+export type V = number;
+
+/**
+ * Emits values into a body. `pre` is the prologue (run once per call), `code` the current
+ * insertion body (`at` switches it).
+ *
+ * @example
+ * ```ts
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4);
+ * const two = e.cst(2), s = e.bin(F32X4.add, two, two);
+ * console.assert(s !== two && e.cst(2) === two);
+ * ```
+ */
+export class Emitter {
+  readonly locals: number[] = [];
+  readonly pre: Body;
+  body: Body;
+  private readonly consts = new Map<string, V>();
+  readonly hosts: HostName[] = [];
+
+  constructor(readonly t: Lanes) {
+    this.pre = new Body(1, this.locals);
+    this.body = new Body(1, this.locals);
+  }
+
+  /** A fresh v128 local. */
+  v(): V {
+    return this.body.local(V128);
+  }
+  i32(): number {
+    return this.body.local(I32);
+  }
+  f64(): number {
+    return this.body.local(F64);
+  }
+
+  /** The local holding x in every lane (lane type), set in the prologue. */
+  cst(x: number): V {
+    return this.bits(x, this.t.f32 ? 4 : 8, "f");
+  }
+  /** Integer lanes of the element width (i32x4 or i64x2), each n. */
+  icst(n: number): V {
+    return this.bits(n, this.t.es, "i");
+  }
+  private bits(x: number, w: number, kind: "f" | "i"): V {
+    const key = `${kind}${w}:${Object.is(x, -0) ? "-0" : x}`;
+    let k = this.consts.get(key);
+    if (k === undefined) {
+      const bytes = new Uint8Array(16), dv = new DataView(bytes.buffer);
+      for (let l = 0; l < 16 / w; l++) {
+        if (kind === "f" && w === 4) dv.setFloat32(4 * l, x, true);
+        else if (kind === "f") dv.setFloat64(8 * l, x, true);
+        else if (w === 4) dv.setInt32(4 * l, x, true);
+        else dv.setBigInt64(8 * l, BigInt(x), true);
+      }
+      k = this.pre.local(V128);
+      this.pre.v128(bytes).set(k);
+      this.consts.set(key, k);
+    }
+    return k;
+  }
+
+  /** op(a). */
+  un(op: number, a: V): V {
+    const r = this.v();
+    this.body.get(a).simd(op).set(r);
+    return r;
+  }
+  /** op(a, b). */
+  bin(op: number, a: V, b: V): V {
+    const r = this.v();
+    this.body.get(a).get(b).simd(op).set(r);
+    return r;
+  }
+  /** mask ? a : b (bit by bit). */
+  sel(a: V, b: V, mask: V): V {
+    const r = this.v();
+    this.body.get(a).get(b).get(mask).simd(SIMD.v128_bitselect).set(r);
+    return r;
+  }
+  /** Shift of each integer lane left by a constant. */
+  shl(a: V, n: number): V {
+    const r = this.v();
+    this.body.get(a).i32(n).simd(this.t.ishl).set(r);
+    return r;
+  }
+  /** Shift of each integer lane right (arithmetic or logical) by a constant. */
+  shr(a: V, n: number, logical = false): V {
+    const t = this.t;
+    const op = t.f32
+      ? (logical ? SIMD.i32x4_shr_u : SIMD.i32x4_shr_s)
+      : (logical ? SIMD.i64x2_shr_u : SIMD.i64x2_shr_s);
+    const r = this.v();
+    this.body.get(a).i32(n).simd(op).set(r);
+    if (t.f32) return r;
+    return r;
+  }
+  and(a: V, b: V): V {
+    return this.bin(SIMD.v128_and, a, b);
+  }
+  or(a: V, b: V): V {
+    return this.bin(SIMD.v128_or, a, b);
+  }
+  xor(a: V, b: V): V {
+    return this.bin(SIMD.v128_xor, a, b);
+  }
+  andnot(a: V, b: V): V {
+    return this.bin(SIMD.v128_andnot, a, b);
+  }
+  add(a: V, b: V): V {
+    return this.bin(this.t.add, a, b);
+  }
+  sub(a: V, b: V): V {
+    return this.bin(this.t.sub, a, b);
+  }
+  mul(a: V, b: V): V {
+    return this.bin(this.t.mul, a, b);
+  }
+  div(a: V, b: V): V {
+    return this.bin(this.t.div, a, b);
+  }
+  /** c0 + x·(c1 + x·(c2 + …)), Horner's rule (coefficients from the constant term up). */
+  poly(x: V, cs: readonly number[]): V {
+    let p = this.cst(cs[cs.length - 1]);
+    for (let k = cs.length - 2; k >= 0; k--) p = this.add(this.mul(p, x), this.cst(cs[k]));
+    return p;
+  }
+
+  /** A copy of `a` computed by `f` lane by lane, calling the host function `name` (float64). */
+  host(name: HostName, args: readonly V[]): V {
+    let fi = this.hosts.indexOf(name);
+    if (fi < 0) fi = this.hosts.push(name) - 1;
+    const t = this.t, b = this.body, r = this.v();
+    for (let l = 0; l < t.L; l++) {
+      b.get(l === 0 ? args[0] : r);
+      for (const a of args) {
+        b.get(a).lane(t.extract, l);
+        if (t.f32) b.op(OP.f64_promote_f32);
+      }
+      b.call(fi);
+      if (t.f32) b.op(OP.f32_demote_f64);
+      b.lane(t.replace, l).set(r);
+    }
+    return r;
+  }
+
+  /** `if (cond) { then() } else { other() }` on an i32 left on the stack by `cond`. */
+  ifElse(cond: () => void, then: () => void, other?: () => void): void {
+    cond();
+    this.body.begin(OP.if);
+    then();
+    if (other) {
+      this.body.op(OP.else);
+      other();
+    }
+    this.body.end();
+  }
+
+  /** Copies b into a (a = b). */
+  assign(a: V, b: V): void {
+    this.body.get(b).set(a);
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The "cpu" backend's compiling engine: at a plan's first call, a WebAssembly module is
+ * generated for it (`codegen.ts`), compiled once, and cached with the plan. It runs on the
+ * calling thread (its own memory) or on the CPU engine's worker threads (their shared memory).
+ *
+ * Where generating code at run time is refused (Cloudflare Workers: "Wasm code generation
+ * disallowed by embedder"), and for the few operations without a rule here (BSpline, SoftDTW),
+ * the Rust engine of `backends/wasm/` runs the plan instead: `jitBackend` falls back to it.
+ *
+ * @module
+ */
+
+import type { Backend, CompiledReduction, ReduceInputs, ReducePlan } from "../backend.ts";
+import { runChunked } from "../wasm/driver.ts";
+import { serialQueue } from "../wasm/engine.ts";
+import { getThreads, threadsAvailable, withThreads } from "../wasm/threads.ts";
+import { generate, type JitCode, NotCompiled } from "./codegen.ts";
+import { runJit } from "./driver.ts";
+
+/** What generated modules import besides memory: JavaScript's exact float64 Math. */
+const HOST = {
+  sin: Math.sin,
+  cos: Math.cos,
+  exp: Math.exp,
+  log: Math.log,
+  atan: Math.atan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan2: Math.atan2,
+  pow: Math.pow,
+};
+
+let allowed: boolean | undefined;
+
+/**
+ * Whether this runtime compiles WebAssembly generated at run time (an empty module is tried once).
+ *
+ * @example
+ * ```ts
+ * import { codegenAllowed } from "./engine.ts";
+ * console.assert(typeof codegenAllowed() === "boolean");
+ * ```
+ */
+export function codegenAllowed(): boolean {
+  if (allowed === undefined) {
+    try {
+      new WebAssembly.Module(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+      allowed = true;
+    } catch {
+      allowed = false;
+    }
+  }
+  return allowed;
+}
+
+/** The calling thread's memory for generated code (grown as needed, never shared). */
+let memory: WebAssembly.Memory | undefined;
+const onMain = serialQueue();
+
+/** Below this many pairs a call stays on the calling thread (threads cost a round trip). */
+const THREAD_MIN_PAIRS = 1 << 20;
+
+let nextKey = 1;
+
+/** A plan's compiled module, its instance on the calling thread, and its key for the workers. */
+class Compiled {
+  readonly key = nextKey++;
+  private modules: Partial<Record<"true" | "false", Promise<WebAssembly.Module>>> = {};
+  private instance?: Promise<WebAssembly.Instance>;
+  constructor(readonly code: JitCode) {}
+  module(shared: boolean): Promise<WebAssembly.Module> {
+    return this.modules[`${shared}`] ??= WebAssembly.compile(this.code.bytes(shared));
+  }
+  local(mem: WebAssembly.Memory): Promise<WebAssembly.Instance> {
+    return this.instance ??= this.module(false).then((m) =>
+      WebAssembly.instantiate(m, { env: { memory: mem, ...HOST } })
+    );
+  }
+}
+
+/** Runs one compiled plan, on the workers when the problem pays for them. */
+async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
+  const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
+  const threads = getThreads();
+  if (threads > 1 && threadsAvailable() && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * c.code.G * threads) {
+    const module = await c.module(true);
+    return await withThreads((x) =>
+      runJit(
+        {
+          memory: x.memory,
+          heapBase: x.heapBase,
+          threads: x.threads,
+          exec: (headers, chunk) => x.exec(headers, headers.map(() => 0), chunk, { key: c.key, module }),
+        },
+        c.code,
+        plan,
+        inputs,
+      )
+    );
+  }
+  return await onMain(async () => {
+    memory ??= new WebAssembly.Memory({ initial: 16 });
+    const inst = await c.local(memory);
+    const go = inst.exports.run as (h: number) => void;
+    return runJit(
+      {
+        memory,
+        heapBase: 0,
+        threads: 1,
+        exec: (headers, chunk) => headers.forEach((h) => runChunked(go, memory!, h, chunk)),
+      },
+      c.code,
+      plan,
+      inputs,
+    );
+  });
+}
+
+/**
+ * The compiling CPU engine as a backend, falling back to `fallback` (the Rust engine) for plans
+ * it does not compile and where code generation is refused.
+ *
+ * @example
+ * ```ts
+ * import { jitBackend } from "./engine.ts";
+ * import { wasmBackend } from "../wasm/engine.ts";
+ * console.assert(jitBackend(wasmBackend()).name === "cpu");
+ * ```
+ */
+export function jitBackend(fallback: Backend, name = "cpu"): Backend {
+  return {
+    name,
+    compile(plan: ReducePlan): CompiledReduction {
+      if (!codegenAllowed()) return fallback.compile(plan);
+      let code: JitCode;
+      try {
+        code = generate(plan);
+      } catch (e) {
+        if (e instanceof NotCompiled) return fallback.compile(plan);
+        throw e;
+      }
+      const c = new Compiled(code);
+      return { run: (inputs) => run(c, plan, inputs) };
+    },
+  };
+}
