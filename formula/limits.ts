@@ -14,7 +14,7 @@
  * @example
  * ```ts
  * import { LIMITS } from "./limits.ts";
- * console.assert(LIMITS.maxDepth >= 500 && LIMITS.maxDim >= 4096);
+ * console.assert(LIMITS.maxDepth >= 400 && LIMITS.maxDim >= 4096);
  * ```
  *
  * @module

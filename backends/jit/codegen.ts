@@ -36,7 +36,7 @@ import { keyOf } from "../../formula/tree.ts";
 import { opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
-import { Emitter, F32X4, F64X2, type HostName, type V } from "./emit.ts";
+import { Emitter, F32X4, F64X2, type HostName, relaxedSimd, type V } from "./emit.ts";
 import { RULES } from "./ops.ts";
 import { exp } from "./simd_math.ts";
 import { moduleBytes, OP, SIMD } from "./wasm_writer.ts";
@@ -104,7 +104,7 @@ function familyOf(plan: ReducePlan): { fam: "sum" | "extremum" | "kmin" | "lse";
  * console.assert(code.L === 4 && WebAssembly.validate(code.bytes(false)));
  * ```
  */
-export function generate(plan: ReducePlan): JitCode {
+export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): JitCode {
   const t = plan.dtype === "float64" ? F64X2 : F32X4;
   const L = t.L, es = t.es;
   const { fam, max, acc: accSize } = familyOf(plan);
@@ -145,13 +145,16 @@ export function generate(plan: ReducePlan): JitCode {
   let pairValues = 0;
   for (const info of order) if (info.level & 2) pairValues += info.node.dim;
   const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
-  const R = pairValues + stateValues <= 24 ? 4 : pairValues + stateValues <= 96 ? 2 : 1;
+  const forced = Number(
+    (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env.get("JIT_R") ?? 0,
+  );
+  const R = forced || (pairValues + stateValues <= 24 ? 4 : pairValues + stateValues <= 96 ? 2 : 1);
   const G = L * R;
   let estimate = 0;
   for (const info of order) estimate += info.node.dim * (info.level & 1 ? R : 1) * 4;
   if (estimate > MAX_VALUES) throw new NotCompiled(`formula too large to unroll`);
 
-  const e = new Emitter(t);
+  const e = new Emitter(t, options.fma ?? relaxedSimd());
   const b = e.body;
   const [h, jb, i, iEnd, j0, ap, j, jEnd] = [
     0,
@@ -172,6 +175,33 @@ export function generate(plan: ReducePlan): JitCode {
   b.get(h).mem(OP.i32_load, 2, 64).set(ap);
   vars.forEach((_, k) => b.get(h).mem(OP.i32_load, 2, 4 * (HEADER_WORDS + k)).set(base[k]));
   const varOf = (n: Node) => varIndex.get(`${(n.params as number[])[0]}:${(n.params as number[])[2]}`)!;
+
+  const argVals = (a: Node, r: number) => {
+    const ai = infos.get(keyOf(a))!;
+    return ai.vals[ai.level & 1 ? r : 0];
+  };
+  const at = (v: readonly V[], c: number) => v[v.length === 1 ? 0 : c];
+  /**
+   * Multiply-adds where the tree has them: Sum(Square(d)) = Σ d_k² as a chain of a·a + s, and
+   * Add(Mult(a, b), c) as a·b + c (the Square or Mult itself is then dead code, which the
+   * engine's compiler removes). Undefined when n is not such a node.
+   */
+  const fused = (n: Node, r: number): V[] | undefined => {
+    if (!e.fma) return undefined;
+    if (n.op === "Sum" && n.args[0].op === "Square") {
+      const d = argVals(n.args[0].args[0], r), dim = n.args[0].dim;
+      let sum = e.mul(at(d, 0), at(d, 0));
+      for (let c = 1; c < dim; c++) sum = e.madd(at(d, c), at(d, c), sum);
+      return [sum];
+    }
+    if (n.op === "Add") {
+      const k = n.args[0].op === "Mult" ? 0 : n.args[1].op === "Mult" ? 1 : -1;
+      if (k < 0) return undefined;
+      const [a, b] = n.args[k].args.map((x) => argVals(x, r)), c = argVals(n.args[1 - k], r);
+      return Array.from({ length: n.dim }, (_, q) => e.madd(at(a, q), at(b, q), at(c, q)));
+    }
+    return undefined;
+  };
 
   /** Emits the nodes of one level (each lane group for i-dependent nodes). */
   const emitLevel = (level: number) => {
@@ -194,11 +224,7 @@ export function generate(plan: ReducePlan): JitCode {
           const value = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
           info.vals.push(Array(n.dim).fill(e.cst(value)));
         } else {
-          const args = n.args.map((a) => {
-            const ai = infos.get(keyOf(a))!;
-            return ai.vals[ai.level & 1 ? r : 0];
-          });
-          info.vals.push(RULES[n.op as Evaluated]!(e, args, n));
+          info.vals.push(fused(n, r) ?? RULES[n.op as Evaluated]!(e, n.args.map((a) => argVals(a, r)), n));
         }
       }
     }
@@ -280,8 +306,10 @@ export function generate(plan: ReducePlan): JitCode {
     for (const s of state) for (const v of s) b.get(e.cst(0)).set(v);
     termLoop(() => {
       for (const r of groups) {
+        // s + a·b in one multiply-add when F is a product (the usual kernel × weight).
+        const [fa, fb] = F.node.op === "Mult" && e.fma ? F.node.args.map((x) => argVals(x, r)) : [];
         const f = valsOf(F, r);
-        state[r].forEach((v, c) => e.assign(v, e.add(v, f[f.length === 1 ? 0 : c])));
+        state[r].forEach((v, c) => e.assign(v, fa ? e.madd(at(fa, c), at(fb, c), v) : e.add(v, at(f, c))));
       }
     });
     for (const r of groups) state[r].forEach((v, c) => storeState(v, r, c, false, true));
@@ -357,7 +385,7 @@ export function generate(plan: ReducePlan): JitCode {
           const skip = e.bin(t.eq, f, e.cst(-Infinity));
           for (let c = 0; c < Dw; c++) {
             const s = state[r][1 + c], wc = w[w.length === 1 ? 0 : c];
-            const ns = e.sel(e.add(e.mul(s, ex), wc), e.add(s, e.mul(ex, wc)), gt);
+            const ns = e.sel(e.madd(s, ex, wc), e.madd(ex, wc, s), gt);
             e.assign(s, e.sel(s, ns, skip));
           }
           e.assign(m, e.sel(f, m, gt));

@@ -47,6 +47,8 @@ export interface Lanes {
   readonly isplat: number;
   readonly iextract: number;
   readonly allTrue: number;
+  /** Relaxed SIMD's multiply-add. */
+  readonly madd: number;
 }
 
 /** float32: four lanes. */
@@ -82,6 +84,7 @@ export const F32X4: Lanes = {
   isplat: SIMD.i32x4_splat,
   iextract: SIMD.i32x4_extract_lane,
   allTrue: SIMD.i32x4_all_true,
+  madd: SIMD.f32x4_relaxed_madd,
 };
 
 /** float64: two lanes. */
@@ -117,6 +120,7 @@ export const F64X2: Lanes = {
   isplat: SIMD.i64x2_splat,
   iextract: SIMD.i64x2_extract_lane,
   allTrue: SIMD.i64x2_all_true,
+  madd: SIMD.f64x2_relaxed_madd,
 };
 
 /** The host functions a module may import (float64, exact as JavaScript's Math). */
@@ -134,6 +138,63 @@ export const HOST_FUNCTIONS = {
 
 /** A host function's name. */
 export type HostName = keyof typeof HOST_FUNCTIONS;
+
+let relaxed: boolean | undefined;
+
+/**
+ * Whether this runtime has relaxed SIMD (its multiply-add), tried once on a tiny module.
+ *
+ * @example
+ * ```ts
+ * import { relaxedSimd } from "./emit.ts";
+ * console.assert(typeof relaxedSimd() === "boolean");
+ * ```
+ */
+export function relaxedSimd(): boolean {
+  // (func (param v128 v128 v128) (result v128) local.get 0 local.get 1 local.get 2 f32x4.relaxed_madd)
+  relaxed ??= WebAssembly.validate(
+    new Uint8Array([
+      0,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0,
+      1,
+      8,
+      1,
+      0x60,
+      3,
+      V128,
+      V128,
+      V128,
+      1,
+      V128,
+      3,
+      2,
+      1,
+      0,
+      10,
+      13,
+      1,
+      11,
+      0,
+      0x20,
+      0,
+      0x20,
+      1,
+      0x20,
+      2,
+      0xfd,
+      0x85,
+      0x02,
+      0x0b,
+    ]),
+  );
+  return relaxed;
+}
 
 /** A local holding one v128 value. */
 export type V = number;
@@ -157,7 +218,8 @@ export class Emitter {
   private readonly consts = new Map<string, V>();
   readonly hosts: HostName[] = [];
 
-  constructor(readonly t: Lanes) {
+  /** `fma`: whether relaxed SIMD's multiply-add may be emitted (see `relaxedSimd`). */
+  constructor(readonly t: Lanes, readonly fma = false) {
     this.pre = new Body(1, this.locals);
     this.body = new Body(1, this.locals);
   }
@@ -258,10 +320,17 @@ export class Emitter {
   div(a: V, b: V): V {
     return this.bin(this.t.div, a, b);
   }
+  /** a·b + c: one fused multiply-add where relaxed SIMD is there, else rounded twice. */
+  madd(a: V, b: V, c: V): V {
+    if (!this.fma) return this.add(this.mul(a, b), c);
+    const r = this.v();
+    this.body.get(a).get(b).get(c).simd(this.t.madd).set(r);
+    return r;
+  }
   /** c0 + x·(c1 + x·(c2 + …)), Horner's rule (coefficients from the constant term up). */
   poly(x: V, cs: readonly number[]): V {
     let p = this.cst(cs[cs.length - 1]);
-    for (let k = cs.length - 2; k >= 0; k--) p = this.add(this.mul(p, x), this.cst(cs[k]));
+    for (let k = cs.length - 2; k >= 0; k--) p = this.madd(p, x, this.cst(cs[k]));
     return p;
   }
 

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { type Emitter, type V } from "./emit.ts";
+import type { Emitter, V } from "./emit.ts";
 import { SIMD } from "./wasm_writer.ts";
 
 const LOG2E = 1.4426950408889634;
@@ -48,14 +48,11 @@ const EXP_TAYLOR = Array.from({ length: 14 }, (_, k) => {
 /** e^r·2ⁿ's polynomial part, r = x − n·ln2. */
 function expReduced(e: Emitter, x: V, n: V): V {
   if (e.t.f32) {
-    const r = e.sub(e.sub(x, e.mul(n, e.cst(0.693359375))), e.mul(n, e.cst(-2.12194440e-4)));
+    const r = e.madd(n, e.cst(2.12194440e-4), e.madd(n, e.cst(-0.693359375), x));
     const p = e.poly(r, EXPF_P);
-    return e.add(e.add(e.mul(e.mul(p, r), r), r), e.cst(1));
+    return e.add(e.madd(e.mul(p, r), r, r), e.cst(1));
   }
-  const r = e.sub(
-    e.sub(x, e.mul(n, e.cst(6.93147180369123816490e-01))),
-    e.mul(n, e.cst(1.90821492927058770002e-10)),
-  );
+  const r = e.madd(n, e.cst(-1.90821492927058770002e-10), e.madd(n, e.cst(-6.93147180369123816490e-01), x));
   return e.poly(r, EXP_TAYLOR);
 }
 

@@ -137,6 +137,9 @@ export const SIMD = {
   f32x4_convert_i32x4_s: 0xfa,
   i32x4_trunc_sat_f64x2_s_zero: 0xfc,
   f64x2_convert_low_i32x4_s: 0xfe,
+  // Relaxed SIMD: a·b + c, fused where the machine has FMA (deterministic on one machine).
+  f32x4_relaxed_madd: 0x105,
+  f64x2_relaxed_madd: 0x107,
 } as const;
 
 /** Appends an unsigned LEB128 integer. */
