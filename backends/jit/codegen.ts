@@ -140,19 +140,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     return info;
   };
   const results = plan.formulas.map(visit);
-
-  // ---- lane groups per pass: more when the per-pair work is small --------------------------
-  let pairValues = 0;
-  for (const info of order) if (info.level & 2) pairValues += info.node.dim;
-  const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
-  const forced = Number(
-    (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env.get("JIT_R") ?? 0,
-  );
-  const R = forced || (pairValues + stateValues <= 24 ? 4 : pairValues + stateValues <= 96 ? 2 : 1);
-  const G = L * R;
-  let estimate = 0;
-  for (const info of order) estimate += info.node.dim * (info.level & 1 ? R : 1) * 4;
-  if (estimate > MAX_VALUES) throw new NotCompiled(`formula too large to unroll`);
+  const F = results[0], W = results[1];
 
   const e = new Emitter(t, options.fma ?? relaxedSimd());
   const b = e.body;
@@ -181,50 +169,106 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     return ai.vals[ai.level & 1 ? r : 0];
   };
   const at = (v: readonly V[], c: number) => v[v.length === 1 ? 0 : c];
+  const infoOf = (n: Node) => infos.get(keyOf(n))!;
+  /** Sum(Square(d)): d, and when d = Subtract(a, b), a and b (d then need not exist). */
+  const sumOfSquares = (
+    n: Node,
+  ) => (n.op === "Sum" && n.args[0].op === "Square" ? n.args[0].args[0] : undefined);
+  const multAdd = (n: Node) => (e.fma && n.op === "Add" ? n.args.findIndex((a) => a.op === "Mult") : -1);
+  const foldsProduct = e.fma && fam === "sum" && F.node.op === "Mult";
+
+  // ---- which nodes are emitted: those some emitted node or the fold reads --------------------
+  const needed = new Set<Info>();
+  const need = (n: Node) => {
+    const info = infoOf(n);
+    if (needed.has(info)) return;
+    needed.add(info);
+    const d = sumOfSquares(n), k = multAdd(n);
+    if (d) (d.op === "Subtract" ? d.args : [d]).forEach(need);
+    else if (k >= 0) [...n.args[k].args, n.args[1 - k]].forEach(need);
+    else n.args.forEach(need);
+  };
+  if (foldsProduct) F.node.args.forEach(need);
+  else need(F.node);
+  if (W) need(W.node);
+
+  // ---- lane groups per pass: as many as the live values allow ------------------------------
+  // Four groups (16 float32 rows) make each j-load serve 16 rows and give the out-of-order core
+  // four independent chains; very large bodies take fewer, so that their values stay in reach.
+  let pairWork = 0;
+  for (const info of needed) if (info.level === 3) pairWork += sumOfSquares(info.node)?.dim ?? info.node.dim;
+  const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
+  const forced = Number(
+    (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env.get("JIT_R") ?? 0,
+  );
+  const R = forced || (pairWork + stateValues <= 256 ? 4 : pairWork + stateValues <= 1024 ? 2 : 1);
+  const G = L * R;
+  let estimate = 0;
+  for (const info of needed) estimate += info.node.dim * (info.level & 1 ? R : 1) * 4;
+  if (estimate > MAX_VALUES) throw new NotCompiled(`formula too large to unroll`);
+
   /**
-   * Multiply-adds where the tree has them: Sum(Square(d)) = Σ d_k² as a chain of a·a + s, and
-   * Add(Mult(a, b), c) as a·b + c (the Square or Mult itself is then dead code, which the
-   * engine's compiler removes). Undefined when n is not such a node.
+   * Σ_c d_c² for every lane group at once, component by component, as a chain of a·a + s per
+   * group: the groups' chains interleave (their latencies overlap), and when d = a − b is not
+   * needed elsewhere each d_c is formed just before its use, so that no vector of differences
+   * is ever held. Summed in order from d_0², as the reference's Sum from −0.
    */
-  const fused = (n: Node, r: number): V[] | undefined => {
-    if (!e.fma) return undefined;
-    if (n.op === "Sum" && n.args[0].op === "Square") {
-      const d = argVals(n.args[0].args[0], r), dim = n.args[0].dim;
-      let sum = e.mul(at(d, 0), at(d, 0));
-      for (let c = 1; c < dim; c++) sum = e.madd(at(d, c), at(d, c), sum);
-      return [sum];
+  const emitSumOfSquares = (info: Info, groups: number) => {
+    const d = sumOfSquares(info.node)!, dim = d.dim;
+    const inline = d.op === "Subtract" && !needed.has(infoOf(d));
+    const comp = (r: number, c: number) => {
+      if (!inline) return at(argVals(d, r), c);
+      const [a, b] = d.args.map((x) => argVals(x, r));
+      return e.sub(at(a, c), at(b, c));
+    };
+    const sums = Array.from({ length: groups }, (_, r) => {
+      const d0 = comp(r, 0);
+      return e.mul(d0, d0);
+    });
+    for (let c = 1; c < dim; c++) {
+      for (let r = 0; r < groups; r++) {
+        const dc = comp(r, c);
+        sums[r] = e.madd(dc, dc, sums[r]);
+      }
     }
-    if (n.op === "Add") {
-      const k = n.args[0].op === "Mult" ? 0 : n.args[1].op === "Mult" ? 1 : -1;
-      if (k < 0) return undefined;
-      const [a, b] = n.args[k].args.map((x) => argVals(x, r)), c = argVals(n.args[1 - k], r);
-      return Array.from({ length: n.dim }, (_, q) => e.madd(at(a, q), at(b, q), at(c, q)));
-    }
-    return undefined;
+    info.vals = sums.map((v) => [v]);
   };
 
-  /** Emits the nodes of one level (each lane group for i-dependent nodes). */
+  /** Emits the needed nodes of one level (each lane group for i-dependent nodes). */
   const emitLevel = (level: number) => {
     for (const info of order) {
-      if (info.level !== level) continue;
+      if (info.level !== level || !needed.has(info)) continue;
       const n = info.node, groups = level & 1 ? R : 1;
       info.vals = [];
+      if (sumOfSquares(n)) {
+        emitSumOfSquares(info, groups);
+        continue;
+      }
       for (let r = 0; r < groups; r++) {
         if (n.op === "Var") {
           const k = varOf(n), d = n.dim;
+          const lg = es === 4 ? 2 : 3;
           info.vals.push(Array.from({ length: d }, (_, c) => {
+            // Wide variables are read where they are used (see `memRef`).
+            if (level === 1 && d * R > 16) return e.memRef(ptr[k], (r * L * d + c * L) * es);
+            if (level === 2 && d > 8) return e.memRef(ptr[k], c * es, t.loadSplat, lg);
             const v = e.v();
             if (level === 1) b.get(ptr[k]).mem(SIMD.v128_load, 4, (r * L * d + c * L) * es, true).set(v);
-            else if (level === 2) b.get(ptr[k]).mem(t.loadSplat, es === 4 ? 2 : 3, c * es, true).set(v);
-            else b.get(base[k]).mem(t.loadSplat, es === 4 ? 2 : 3, c * es, true).set(v);
+            else if (level === 2) b.get(ptr[k]).mem(t.loadSplat, lg, c * es, true).set(v);
+            else b.get(base[k]).mem(t.loadSplat, lg, c * es, true).set(v);
             return v;
           }));
         } else if (opDef(n.op).kind === "leaf") {
           const p = n.params as number[];
           const value = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
           info.vals.push(Array(n.dim).fill(e.cst(value)));
+        } else if (multAdd(n) >= 0) {
+          // a·b + c in one multiply-add.
+          const k = multAdd(n);
+          const [a, bb] = n.args[k].args.map((x) => argVals(x, r)), c = argVals(n.args[1 - k], r);
+          info.vals.push(Array.from({ length: n.dim }, (_, q) => e.madd(at(a, q), at(bb, q), at(c, q))));
         } else {
-          info.vals.push(fused(n, r) ?? RULES[n.op as Evaluated]!(e, n.args.map((a) => argVals(a, r)), n));
+          info.vals.push(RULES[n.op as Evaluated]!(e, n.args.map((a) => argVals(a, r)), n));
         }
       }
     }
@@ -267,7 +311,6 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     }
   };
 
-  const F = results[0], W = results[1];
   const groups = Array.from({ length: R }, (_, r) => r);
   let state: V[][] = [];
   const jv = e.v(), oneIdx = e.icst(1);
@@ -307,7 +350,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     termLoop(() => {
       for (const r of groups) {
         // s + a·b in one multiply-add when F is a product (the usual kernel × weight).
-        const [fa, fb] = F.node.op === "Mult" && e.fma ? F.node.args.map((x) => argVals(x, r)) : [];
+        const [fa, fb] = foldsProduct ? F.node.args.map((x) => argVals(x, r)) : [];
         const f = valsOf(F, r);
         state[r].forEach((v, c) => e.assign(v, fa ? e.madd(at(fa, c), at(fb, c), v) : e.add(v, at(f, c))));
       }
@@ -353,25 +396,25 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
             const f = valsOf(F, r);
             return f[f.length === 1 ? 0 : c];
           });
-          // Skip the term when no lane of the pass beats its K-th value (the usual case).
-          const masks = groups.map((r) => e.bin(t.lt, vs[r], state[r][(K - 1) * D + c]));
-          const any = masks.slice(1).reduce((m, x) => e.or(m, x), masks[0]);
-          e.ifElse(() => b.get(any).simd(SIMD.v128_any_true), () => {
-            for (const r of groups) {
+          // Each group skips the term when none of its lanes beats its K-th value (the usual
+          // case once the lists fill up): one comparison and one branch per group.
+          for (const r of groups) {
+            const m0 = e.bin(t.lt, vs[r], state[r][(K - 1) * D + c]);
+            e.ifElse(() => e.use(m0).simd(SIMD.v128_any_true), () => {
               // Insertion into the sorted lanes: from the first place where v is smaller, every
               // later entry shifts down one (equal values keep their earlier index first).
               let v = vs[r], vi = jv, placed: V | undefined;
               for (let k = 0; k < K; k++) {
                 const bv = state[r][k * D + c], bi = state[r][KD + k * D + c];
-                const lt = e.bin(t.lt, v, bv);
+                const lt = k === K - 1 && placed === undefined ? m0 : e.bin(t.lt, v, bv);
                 const m = placed === undefined ? lt : e.or(placed, lt);
                 const nv = e.sel(bv, v, m), ni = e.sel(bi, vi, m);
                 e.assign(bv, e.sel(v, bv, m));
                 e.assign(bi, e.sel(vi, bi, m));
                 [v, vi, placed] = [nv, ni, m];
               }
-            }
-          });
+            });
+          }
         }
       });
       for (const r of groups) for (let q = 0; q < 2 * KD; q++) storeState(state[r][q], r, q, q >= KD);

@@ -224,6 +224,30 @@ export class Emitter {
     this.body = new Body(1, this.locals);
   }
 
+  /** Values read from memory at each use: (pointer local, static offset), by −1 − V. */
+  private readonly refs: [number, number, number, number][] = [];
+
+  /**
+   * A value that lives in memory, v128.load(ptr + offset) at each use (large row blocks: their
+   * components are loop-invariant, and holding hundreds of them in locals only makes the
+   * engine's register allocator spill them anyway).
+   */
+  memRef(ptr: number, offset: number, op: number = SIMD.v128_load, align = 4): V {
+    return -1 - (this.refs.push([ptr, offset, op, align]) - 1);
+  }
+
+  /** Pushes values on the stack (locals, or loads of memory references). */
+  use(...vs: V[]): Body {
+    for (const v of vs) {
+      if (v >= 0) this.body.get(v);
+      else {
+        const [ptr, off, op, align] = this.refs[-1 - v];
+        this.body.get(ptr).mem(op, align, off, true);
+      }
+    }
+    return this.body;
+  }
+
   /** A fresh v128 local. */
   v(): V {
     return this.body.local(V128);
@@ -264,25 +288,25 @@ export class Emitter {
   /** op(a). */
   un(op: number, a: V): V {
     const r = this.v();
-    this.body.get(a).simd(op).set(r);
+    this.use(a).simd(op).set(r);
     return r;
   }
   /** op(a, b). */
   bin(op: number, a: V, b: V): V {
     const r = this.v();
-    this.body.get(a).get(b).simd(op).set(r);
+    this.use(a, b).simd(op).set(r);
     return r;
   }
   /** mask ? a : b (bit by bit). */
   sel(a: V, b: V, mask: V): V {
     const r = this.v();
-    this.body.get(a).get(b).get(mask).simd(SIMD.v128_bitselect).set(r);
+    this.use(a, b, mask).simd(SIMD.v128_bitselect).set(r);
     return r;
   }
   /** Shift of each integer lane left by a constant. */
   shl(a: V, n: number): V {
     const r = this.v();
-    this.body.get(a).i32(n).simd(this.t.ishl).set(r);
+    this.use(a).i32(n).simd(this.t.ishl).set(r);
     return r;
   }
   /** Shift of each integer lane right (arithmetic or logical) by a constant. */
@@ -292,7 +316,7 @@ export class Emitter {
       ? (logical ? SIMD.i32x4_shr_u : SIMD.i32x4_shr_s)
       : (logical ? SIMD.i64x2_shr_u : SIMD.i64x2_shr_s);
     const r = this.v();
-    this.body.get(a).i32(n).simd(op).set(r);
+    this.use(a).i32(n).simd(op).set(r);
     if (t.f32) return r;
     return r;
   }
@@ -324,7 +348,7 @@ export class Emitter {
   madd(a: V, b: V, c: V): V {
     if (!this.fma) return this.add(this.mul(a, b), c);
     const r = this.v();
-    this.body.get(a).get(b).get(c).simd(this.t.madd).set(r);
+    this.use(a, b, c).simd(this.t.madd).set(r);
     return r;
   }
   /** c0 + x·(c1 + x·(c2 + …)), Horner's rule (coefficients from the constant term up). */
@@ -340,9 +364,9 @@ export class Emitter {
     if (fi < 0) fi = this.hosts.push(name) - 1;
     const t = this.t, b = this.body, r = this.v();
     for (let l = 0; l < t.L; l++) {
-      b.get(l === 0 ? args[0] : r);
+      this.use(l === 0 ? args[0] : r);
       for (const a of args) {
-        b.get(a).lane(t.extract, l);
+        this.use(a).lane(t.extract, l);
         if (t.f32) b.op(OP.f64_promote_f32);
       }
       b.call(fi);
@@ -366,6 +390,6 @@ export class Emitter {
 
   /** Copies b into a (a = b). */
   assign(a: V, b: V): void {
-    this.body.get(b).set(a);
+    this.use(b).set(a);
   }
 }

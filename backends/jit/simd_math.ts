@@ -70,7 +70,7 @@ export function exp(e: Emitter, x: V): V {
   const [lo, hi] = f32 ? [-87, 88] : [-708, 709];
   const inside = e.and(e.bin(t.gt, x, e.cst(lo)), e.bin(t.lt, x, e.cst(hi)));
   e.ifElse(
-    () => e.body.get(inside).simd(t.allTrue),
+    () => e.use(inside).simd(t.allTrue),
     () => {
       const n = e.un(t.nearest, e.mul(x, e.cst(LOG2E)));
       e.assign(out, e.mul(expReduced(e, x, n), pow2(e, n)));
@@ -138,7 +138,7 @@ export function sinCos(e: Emitter, x: V, cos: boolean): V {
   const out = e.v();
   const a = e.un(t.abs, x);
   e.ifElse(
-    () => e.body.get(e.bin(t.gt, a, e.cst(TRIG_LIMIT))).simd(SIMD.v128_any_true),
+    () => e.use(e.bin(t.gt, a, e.cst(TRIG_LIMIT))).simd(SIMD.v128_any_true),
     () => e.assign(out, e.host(cos ? "cos" : "sin", [x])),
     () => {
       // k = quadrant: octant ⌊|x|·4/π⌋ rounded up to even, halved.
