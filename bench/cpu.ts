@@ -101,7 +101,7 @@ function plainSum(w: KernelSum) {
 }
 
 /** The plain K nearest neighbours: insertion into a sorted list, ties to the smaller index. */
-function plainKnn(D: number, K: number) {
+function plainKnn(D: number) {
   const src = `
     const out = new Int32Array(M * K), dist = new Float64Array(K), idx = new Int32Array(K);
     for (let i = 0; i < M; i++) {
@@ -214,7 +214,7 @@ for (const D of [3, 64]) {
     k: 10,
     axis: 1,
   });
-  const plain = plainKnn(D, 10);
+  const plain = plainKnn(D);
   workloads.push({
     name: `kNN: ArgKMin K = 10 of \`SqDist(x,y)\`, D = ${D}`,
     plain: () => plain(X, Y, M, N, 10),

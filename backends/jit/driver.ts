@@ -20,7 +20,8 @@ export interface JitExecutor {
   readonly memory: WebAssembly.Memory;
   readonly heapBase: number;
   readonly threads: number;
-  exec(headers: readonly number[], chunk: Chunk): void | Promise<void>;
+  /** Runs the headers; with several threads, all share one row range claimed at `counter`. */
+  exec(headers: readonly number[], chunk: Chunk, counter: number): void | Promise<void>;
 }
 
 let I_BLOCK_BYTES = 64 << 20;
@@ -78,6 +79,7 @@ export async function runJit(
   const headers = Array.from({ length: T }, () => take(headerWords * 4));
   const at = vars.map((v) => take((v.cat === 0 ? iBlock : v.cat === 1 ? jBlock : 1) * v.dim * es));
   const acc = take(iBlock * accSize * 8);
+  const counter = take(4);
   const need = top - x.memory.buffer.byteLength;
   if (need > 0) x.memory.grow(Math.ceil(need / 65536));
 
@@ -111,11 +113,8 @@ export async function runJit(
         }
       });
       for (let r = 0; r < ibPad; r++) kern.init(A, acc / 8 + r * accSize);
-      const passes = ibPad / G;
-      const bounds = headers.map((
-        _,
-        t,
-      ) => [Math.floor((t * passes) / T) * G, Math.floor(((t + 1) * passes) / T) * G]);
+      // One thread runs every row; several claim chunks of the same range (`runClaimed`).
+      const bounds = headers.map(() => [0, ibPad]);
       for (let j0 = 0; j0 < N; j0 += jBlock) {
         const jb = Math.min(jBlock, N - j0);
         vars.forEach((v, k) => {
@@ -133,10 +132,12 @@ export async function runJit(
           I32[w + 16] = acc + bounds[t][0] * accSize * 8;
           at.forEach((a, k) => (I32[w + HEADER_WORDS + k] = a));
         });
+        I32[counter / 4] = 0;
+        const pairs = T > 1 ? pairsPerCall() / 4 : pairsPerCall();
         await x.exec(headers, {
-          rows: Math.max(G, Math.floor(pairsPerCall() / jb / G) * G),
+          rows: Math.max(G, Math.floor(pairs / jb / G) * G),
           strides: [accSize * 8, 0, 0],
-        });
+        }, counter);
         views();
       }
       for (let r = 0; r < ib; r++) {

@@ -90,7 +90,8 @@ async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
           memory: x.memory,
           heapBase: x.heapBase,
           threads: x.threads,
-          exec: (headers, chunk) => x.exec(headers, headers.map(() => 0), chunk, { key: c.key, module }),
+          exec: (headers, chunk, counter) =>
+            x.exec(headers, headers.map(() => 0), chunk, { key: c.key, module, counter }),
         },
         c.code,
         plan,

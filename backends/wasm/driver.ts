@@ -38,7 +38,7 @@ export interface Executor {
     headers: readonly number[],
     stackTops: readonly number[],
     chunk: Chunk,
-    jit?: { readonly key: number; readonly module: WebAssembly.Module },
+    jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
   ): void | Promise<void>;
 }
 
@@ -86,6 +86,48 @@ export function runChunked(
     }
   } finally {
     [h[3], h[4], h[16], h[17], h[18]] = [start, end, acc, vals, idx];
+  }
+}
+
+/**
+ * Runs the rows of one header in chunks of `chunk.rows` rows claimed from a shared counter
+ * (an int32 at byte `counter`, zero before the first claim): each thread of a call takes the
+ * next unclaimed chunk until none is left, so a thread slowed down by the machine's other work
+ * takes fewer of them. Every row is computed whole by one thread, so results do not depend on
+ * who computed what. Self-contained: worker threads run its source text.
+ *
+ * @example
+ * ```ts
+ * import { runClaimed } from "./driver.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const h = new Int32Array(memory.buffer, 0, 22);
+ * h[3] = 0; h[4] = 10;
+ * const rows: number[] = [];
+ * runClaimed(() => rows.push(h[3]), memory, 0, { rows: 4, strides: [8, 0, 0] }, 128);
+ * console.assert(rows.join() === "0,4,8" && h[3] === 0);
+ * ```
+ */
+export function runClaimed(
+  run: (header: number) => void,
+  memory: WebAssembly.Memory,
+  header: number,
+  chunk: Chunk,
+  counter: number,
+): void {
+  const h = new Int32Array(memory.buffer, header, 22);
+  const claims = new Int32Array(memory.buffer, counter, 1);
+  const [start, end, acc] = [h[3], h[4], h[16]];
+  try {
+    for (;;) {
+      const r = start + Atomics.add(claims, 0, 1) * chunk.rows;
+      if (r >= end) break;
+      h[3] = r;
+      h[4] = Math.min(end, r + chunk.rows);
+      h[16] = acc + (r - start) * chunk.strides[0];
+      run(header);
+    }
+  } finally {
+    [h[3], h[4], h[16]] = [start, end, acc];
   }
 }
 

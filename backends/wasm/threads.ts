@@ -12,7 +12,7 @@
  */
 
 import { engineBytes } from "./bytes.ts";
-import { type Executor, runChunked } from "./driver.ts";
+import { type Executor, runChunked, runClaimed } from "./driver.ts";
 import { hostImports, serialQueue } from "./engine.ts";
 import { show } from "../../formula/errors.ts";
 
@@ -24,11 +24,13 @@ import { show } from "../../formula/errors.ts";
  *                               (with the host's Math.sin and Math.cos, as engine.ts)
  *     run {header, stackTop, chunk} -> set the thread's stack, run the header's rows in
  *                               calls of chunk.rows rows (runChunked, from driver.ts)    -> "done"
- *     run {header, chunk, jit: {key, module}} -> the same with a module generated for a plan
- *                               (`backends/jit/`), instantiated on the memory once per key
+ *     run {header, chunk, jit: {key, module?, counter}} -> a module generated for a plan
+ *                               (`backends/jit/`, instantiated on the memory once per key,
+ *                               sent once), its rows claimed chunk by chunk (runClaimed)
  */
 const WORKER_SOURCE = `
 const runChunked = (${runChunked.toString()});
+const runClaimed = (${runClaimed.toString()});
 const HOST = { sin: Math.sin, cos: Math.cos, exp: Math.exp, log: Math.log, atan: Math.atan,
   asin: Math.asin, acos: Math.acos, atan2: Math.atan2, pow: Math.pow };
 const jit = new Map();
@@ -44,11 +46,11 @@ self.onmessage = async (e) => {
       self.postMessage({ type: "ready" });
     } else if (m.jit) {
       let inst = jit.get(m.jit.key);
-      if (!inst) {
+      if (!inst && m.jit.module) {
         inst = await WebAssembly.instantiate(m.jit.module, { env: { memory, ...HOST } });
         jit.set(m.jit.key, inst);
       }
-      runChunked((h) => inst.exports.run(h), memory, m.header, m.chunk);
+      runClaimed((h) => inst.exports.run(h), memory, m.header, m.chunk, m.jit.counter);
       self.postMessage({ type: "done" });
     } else {
       ex.__stack_pointer.value = m.stackTop;
@@ -106,6 +108,8 @@ interface Pool {
   serial: <T>(job: () => Promise<T>) => Promise<T>;
   /** Jobs given and not yet settled. */
   active: number;
+  /** The keys of the generated modules each worker has been sent. */
+  sent: Set<number>[];
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -145,7 +149,15 @@ async function start(size: number): Promise<Pool> {
     return w;
   });
   await Promise.all(workers.map((w) => ask(w, { type: "init", module, memory })));
-  return { size, memory, heapBase, workers, serial: serialQueue(), active: 0 };
+  return {
+    size,
+    memory,
+    heapBase,
+    workers,
+    serial: serialQueue(),
+    active: 0,
+    sent: workers.map(() => new Set()),
+  };
 }
 
 /** Terminates the worker threads (they restart on the next call). */
@@ -196,7 +208,13 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
       stackBytes: STACK_BYTES,
       exec: (headers, stacks, chunk, jit) =>
         Promise.all(
-          p.workers.map((w, t) => ask(w, { type: "run", header: headers[t], stackTop: stacks[t], chunk, jit })),
+          p.workers.map((w, t) => {
+            // A generated module goes to each worker once (posting it again costs a copy).
+            const first = jit && !p.sent[t].has(jit.key);
+            if (first) p.sent[t].add(jit.key);
+            const job = jit && { key: jit.key, module: first ? jit.module : undefined, counter: jit.counter };
+            return ask(w, { type: "run", header: headers[t], stackTop: stacks[t], chunk, jit: job });
+          }),
         )
           .then(() => {}),
     });
