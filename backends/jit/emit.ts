@@ -196,6 +196,25 @@ export function relaxedSimd(): boolean {
   return relaxed;
 }
 
+/**
+ * Overrides the detection of relaxed SIMD (false: plain multiply and add, as on runtimes
+ * without it), or restores it with undefined; returns the old setting. For tests, which run
+ * both code paths on one runtime; plans compiled before keep theirs.
+ *
+ * @example
+ * ```ts
+ * import { relaxedSimd, setRelaxedSimd } from "./emit.ts";
+ * const old = setRelaxedSimd(false);
+ * console.assert(relaxedSimd() === false);
+ * setRelaxedSimd(old);
+ * ```
+ */
+export function setRelaxedSimd(on: boolean | undefined): boolean | undefined {
+  const old = relaxed;
+  relaxed = on;
+  return old;
+}
+
 /** A local holding one v128 value. */
 export type V = number;
 

@@ -53,6 +53,25 @@ export function codegenAllowed(): boolean {
   return allowed;
 }
 
+/**
+ * Overrides whether run-time code generation is allowed (false: every plan goes to the Rust
+ * engine, as under an embedder that refuses it), or restores detection with undefined;
+ * returns the old setting. For tests.
+ *
+ * @example
+ * ```ts
+ * import { codegenAllowed, setCodegenAllowed } from "./engine.ts";
+ * const old = setCodegenAllowed(false);
+ * console.assert(codegenAllowed() === false);
+ * setCodegenAllowed(old);
+ * ```
+ */
+export function setCodegenAllowed(on: boolean | undefined): boolean | undefined {
+  const old = allowed;
+  allowed = on;
+  return old;
+}
+
 /** The calling thread's memory for generated code (grown as needed, never shared). */
 let memory: WebAssembly.Memory | undefined;
 const onMain = serialQueue();
@@ -141,7 +160,12 @@ export function jitBackend(fallback: Backend, name = "cpu"): Backend {
         throw e;
       }
       const c = new Compiled(code);
-      return { run: (inputs) => run(c, plan, inputs) };
+      let other: CompiledReduction | undefined;
+      // Checked again at each call: an embedder may refuse generated code only later.
+      return {
+        run: (inputs) =>
+          codegenAllowed() ? run(c, plan, inputs) : (other ??= fallback.compile(plan)).run(inputs),
+      };
     },
   };
 }

@@ -1,7 +1,13 @@
-// The engine's math functions, as they run (SIMD float32 exp; float64 kernels lane by lane),
-// against JavaScript's Math over wide domains, ±0, infinities, NaN and the edges of exp.
+// The CPU engines' math functions, as they run (the compiled engine with and without relaxed
+// SIMD's multiply-add, and the Rust engine), against JavaScript's Math over wide domains, ±0,
+// infinities, NaN, subnormals, huge arguments and the edges of exp.
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
+import { setRelaxedSimd } from "../../backends/jit/emit.ts";
+
+type Engine = "cpu" | "cpu-fma-off" | "cpu-rust";
+const ENGINES: Engine[] = ["cpu", "cpu-fma-off", "cpu-rust"];
+let engine: Engine = "cpu";
 
 const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 1e-45, -1e-45, 1e-300, 3.4e38, -3.4e38];
 
@@ -16,9 +22,15 @@ function ulps(a: number, b: number, f32: boolean): number {
 
 async function check(formula: string, f: (x: number) => number, xs: number[], maxUlps: number, f32: boolean) {
   const data = f32 ? Float32Array.from(xs) : Float64Array.from(xs);
-  const out = (await Genred(formula, ["x = Vi(1)"], { axis: 1 })(ndarray(data, [xs.length, 1]), {
-    backend: "cpu",
-  })) as NDArray;
+  const old = setRelaxedSimd(engine === "cpu-fma-off" ? false : undefined);
+  let out: NDArray;
+  try {
+    out = (await Genred(formula, ["x = Vi(1)"], { axis: 1 })(ndarray(data, [xs.length, 1]), {
+      backend: engine === "cpu-rust" ? "cpu-rust" : "cpu",
+    })) as NDArray;
+  } finally {
+    setRelaxedSimd(old);
+  }
   let worst = 0, at = 0;
   for (let k = 0; k < xs.length; k++) {
     const want = f32 ? Math.fround(f(data[k])) : f(data[k]);
@@ -36,9 +48,10 @@ async function check(formula: string, f: (x: number) => number, xs: number[], ma
 const grid = (lo: number, hi: number, n: number) =>
   Array.from({ length: n + 1 }, (_, k) => lo + ((hi - lo) * k) / n);
 
-for (const f32 of [true, false]) {
+for (const [f32, name] of ENGINES.flatMap((n) => [[true, n], [false, n]] as const)) {
   const tag = f32 ? "float32" : "float64";
-  Deno.test(`[cpu] exp in ${tag} over its whole domain, edges included`, async () => {
+  Deno.test(`[${name}] exp in ${tag} over its whole domain, edges included`, async () => {
+    engine = name;
     const edges = f32
       ? [88.72, 88.7228, 88.73, -87.33, -87.34, -103.97, -103.98, -110, 89]
       : [709.78, 709.79, -745.13, -745.14, -708.4];
@@ -50,7 +63,8 @@ for (const f32 of [true, false]) {
       f32,
     );
   });
-  Deno.test(`[cpu] log, sin, cos, atan, asin, acos, sqrt in ${tag}`, async () => {
+  Deno.test(`[${name}] log, sin, cos, atan, asin, acos, sqrt, powers in ${tag}`, async () => {
+    engine = name;
     const pos = [...Array.from({ length: 20_000 }, (_, k) => 10 ** (-40 + (80 * k) / 20_000)), ...SPECIAL];
     await check("Log(x)", Math.log, pos, 2, f32);
     await check("Sqrt(x)", Math.sqrt, pos, 1, f32);
@@ -62,6 +76,22 @@ for (const f32 of [true, false]) {
     await check("Atan(x)", Math.atan, [...grid(-100, 100, 50_000), ...SPECIAL], 2, f32);
     await check("Asin(x)", Math.asin, [...grid(-1, 1, 20_000), 1.5, ...SPECIAL], 4, f32);
     await check("Acos(x)", Math.acos, [...grid(-1, 1, 20_000), -1.5, ...SPECIAL], 4, f32);
+    // Huge angles (past the float32 vector reduction's 8192: the host's exact Math.sin/cos), in
+    // ulps of 1; the Rust engine's float64 reduction reaches 4 ulps just below its 2²⁰.
+    const huge = [...grid(-1e7, 1e7, 20_001), 8191.9, 8192.1, -8192.1, 3e38];
+    await check("Sin(x) + 2", (x) => Math.sin(x) + 2, huge, f32 ? 2 : 6, f32);
+    await check("Cos(x) + 2", (x) => Math.cos(x) + 2, huge, f32 ? 2 : 6, f32);
+    // The Rust engine's float64 pow is e^(y·log x), whose error grows with |y·log x| (noted in
+    // its math.rs); the compiled engine calls the host's Math.pow.
+    await check(
+      "Powf(x, IntCst(3)/IntCst(2))",
+      (x) => Math.pow(x, 1.5),
+      pos,
+      engine === "cpu-rust" && !f32 ? 128 : 2,
+      f32,
+    );
+    await check("Pow(x, 3)", (x) => x * x * x, grid(-50, 50, 10_000), 2, f32);
+    await check("Pow(x, -2)", (x) => 1 / (x * x), grid(-50, 50, 10_001), 3, f32);
   });
 }
 
