@@ -42,7 +42,8 @@ const ALL = getThreads();
 
 let seed = 7;
 const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
-const fill = (n: number) => (DTYPE === "float32" ? Float32Array : Float64Array).from({ length: n }, rand);
+const fill = (n: number): Float32Array | Float64Array =>
+  DTYPE === "float32" ? Float32Array.from({ length: n }, rand) : Float64Array.from({ length: n }, rand);
 
 /** What the plain loop computes per pair: a JS expression of r2 (the squared distance). */
 interface KernelSum {
@@ -303,5 +304,76 @@ for (const w of workloads) {
   }
   const [p, c1, r1, cN = "–", rN = "–"] = cells;
   console.log(`| ${w.name} | ${p} | ${c1} | ${r1} | ${cN} | ${rN} |`);
+}
+
+// ---- float64 against float32, interleaved, one thread --------------------------------------------
+if (!ONLY) {
+  setThreads(1);
+  console.log("\nfloat64 against float32 on the cpu engine (one thread, interleaved):");
+  console.log("| workload | float32 M pairs/s | float64 M pairs/s | float64 / float32 |");
+  console.log("|---|---|---|---|");
+  const both = (n: number) => {
+    const a = Float64Array.from({ length: n }, rand);
+    return [Float32Array.from(a), a] as const;
+  };
+  const [x32, x64] = both(M * 3), [y32, y64] = both(N * 3), [b32, b64] = both(N), [h32, h64] = both(N);
+  const g32 = arr(Float32Array.of(G), 1), g64 = arr(Float64Array.of(G), 1);
+  const cases: [string, GenredRoutine<NDArray | [NDArray, NDArray]>, (f64: boolean) => NDArray[]][] = [
+    [
+      "Gaussian, bandwidth g, D = 3",
+      Genred("Exp(-g*SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", "g = Pm(1)"], { axis: 1 }),
+      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3), arr(f ? b64 : b32, 1), f ? g64 : g32],
+    ],
+    [
+      "Cauchy, D = 3",
+      Genred("Inv(IntCst(1)+SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 }),
+      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3), arr(f ? b64 : b32, 1)],
+    ],
+    [
+      "kNN K = 10, D = 3",
+      Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "ArgKMin", k: 10, axis: 1 }),
+      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3)],
+    ],
+    [
+      "LogSumExp (Sinkhorn step), D = 3",
+      Genred("h - SqDist(x,y)*g", ["x = Vi(3)", "y = Vj(3)", "h = Vj(1)", "g = Pm(1)"], {
+        reduction: "LogSumExp",
+        axis: 1,
+      }),
+      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3), arr(f ? h64 : h32, 1), f ? g64 : g32],
+    ],
+  ];
+  for (const [name, routine, inputs] of cases) {
+    const [i32, i64] = [inputs(false), inputs(true)];
+    await routine(...i32, { backend: "cpu" });
+    await routine(...i64, { backend: "cpu" });
+    const t32: number[] = [], t64: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      t32.push(await time(() => routine(...i32, { backend: "cpu" })));
+      t64.push(await time(() => routine(...i64, { backend: "cpu" })));
+    }
+    const [a, b] = [median(t32), median(t64)];
+    console.log(`| ${name} | ${mp(a)} | ${mp(b)} | **${((100 * a) / b).toFixed(0)} %** |`);
+  }
+}
+
+// ---- first calls: a new plan at M = N = 100 (parse, lower, generate, compile, run) --------------
+if (!ONLY) {
+  setThreads(1);
+  console.log("\nFirst call of a new plan at M = N = 100 (one thread), then the same call cached:");
+  console.log("| formula | first call | cached call |");
+  console.log("|---|---|---|");
+  const x = arr(fill(300), 3), y = arr(fill(300), 3), b = arr(fill(100), 1);
+  for (const [k, [name, formula]] of KERNELS.entries()) {
+    // A fresh constant per run, so that no plan of an earlier run is in the cache.
+    const f = `${formula}*b + IntCst(${k + 1000 + Math.floor(rand() * 1e6)})`;
+    const aliases = ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", ...(formula.includes("g*") ? ["g = Pm(1)"] : [])];
+    const inputs = [x, y, b, ...(formula.includes("g*") ? [castG] : [])];
+    const routine = Genred(f, aliases, { axis: 1 });
+    const first = await time(() => routine(...inputs, { backend: "cpu" }));
+    const again: number[] = [];
+    for (let r = 0; r < 5; r++) again.push(await time(() => routine(...inputs, { backend: "cpu" })));
+    console.log(`| ${name} | ${first.toFixed(1)} ms | ${median(again).toFixed(2)} ms |`);
+  }
 }
 shutdownThreads();
