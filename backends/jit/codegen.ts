@@ -33,7 +33,7 @@
 
 import type { Node } from "../../formula/tree.ts";
 import { keyOf } from "../../formula/tree.ts";
-import { opDef } from "../../formula/ops.ts";
+import { make, opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
 import { Emitter, F32X4, F64X2, type HostName, relaxedSimd, type V } from "./emit.ts";
@@ -79,6 +79,38 @@ interface Info {
   readonly level: number;
   /** Components per lane group (one group unless the node depends on i). */
   vals: V[][];
+}
+
+/**
+ * Moves scalar factors out of vector products, so that a scalar is scaled once rather than
+ * every component: s·(c·v) = (s·c)·v and −(s·v) = (−s)·v for scalars s, c and a vector v (the
+ * shapes gradients take, e.g. k·(2·(x − y))). Exact in real arithmetic; in floating point each
+ * component is rounded as often as before.
+ */
+function hoistScalars(n: Node, memo: Map<string, Node>): Node {
+  if (n.args.length === 0) return n;
+  const key = keyOf(n);
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const args = n.args.map((a) => hoistScalars(a, memo));
+  let out: Node = args.every((a, k) => a === n.args[k]) ? n : make(n.op, args, n.params);
+  const [a, b] = args;
+  if (n.op === "Mult" && n.dim > 1) {
+    for (const [s, v] of [[a, b], [b, a]]) {
+      if (s.dim === 1 && v.op === "Mult" && v.dim > 1) {
+        const [c, w] = v.args[0].dim === 1 ? v.args : v.args[1].dim === 1 ? [v.args[1], v.args[0]] : [];
+        if (c && w.dim > 1) {
+          out = make("Mult", [make("Mult", [s, c], []), w], []);
+          break;
+        }
+      }
+    }
+  } else if (n.op === "Minus" && n.dim > 1 && a.op === "Mult") {
+    const [s, v] = a.args[0].dim === 1 ? a.args : a.args[1].dim === 1 ? [a.args[1], a.args[0]] : [];
+    if (s && v.dim > 1) out = make("Mult", [make("Minus", [s], []), v], []);
+  }
+  memo.set(key, out);
+  return out;
 }
 
 /** Family and accumulator size as the reductions' kernels. */
@@ -139,7 +171,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     order.push(info);
     return info;
   };
-  const results = plan.formulas.map(visit);
+  const results = plan.formulas.map((f) => visit(hoistScalars(f, new Map())));
   const F = results[0], W = results[1];
 
   const e = new Emitter(t, options.fma ?? relaxedSimd());
