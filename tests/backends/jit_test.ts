@@ -23,7 +23,7 @@ const CASES: [string, ReductionName, { k?: number; formula2?: string }][] = [
   ["Elem(b,0) - SqDist(x,y)*g", "SumSoftMaxWeight", { formula2: "b" }],
 ];
 
-async function data(f32: boolean, M: number, N: number) {
+function data(f32: boolean, M: number, N: number) {
   const r = rng(M * 7 + N);
   const cast = (a: Float64Array) => (f32 ? Float32Array.from(a) : a);
   return [
@@ -40,7 +40,7 @@ const parts = (o: unknown) => (Array.isArray(o) ? o : [o]) as NDArray[];
 for (const dtype of ["float32", "float64"] as const) {
   Deno.test(`[cpu] without relaxed SIMD, every fused pattern and reduction family matches the oracle (${dtype})`, async () => {
     const f32 = dtype === "float32";
-    const args = await data(f32, 45, 300);
+    const args = data(f32, 45, 300);
     const old = setRelaxedSimd(false);
     try {
       for (const [formula, reduction, opts] of CASES) {
@@ -70,7 +70,7 @@ for (const dtype of ["float32", "float64"] as const) {
 }
 
 Deno.test("[cpu] where code generation is refused, the Rust engine's results, bit for bit", async () => {
-  const args = await data(true, 40, 200);
+  const args = data(true, 40, 200);
   const old = setCodegenAllowed(false);
   try {
     for (const [formula, reduction, opts] of CASES) {
