@@ -77,7 +77,8 @@ export const RULES: Record<Evaluated, Rule | null> = {
     const y = e.mul(a, e.cst(s)), tr = e.un(t.trunc, y);
     const half = e.bin(t.ge, e.un(t.abs, e.sub(y, tr)), e.cst(0.5));
     const signed = e.or(e.and(y, e.cst(-0)), e.cst(1)); // ±1 with y's sign
-    return e.div(e.add(tr, e.and(half, signed)), e.cst(s));
+    // A select, not tr + (0 or ±1): −0 + 0 would lose the sign of a zero that rounds to −0.
+    return e.div(e.sel(e.add(tr, signed), tr, half), e.cst(s));
   }),
   ClampInt: pointwise((e, [a], n) => {
     const lo = e.cst(p0(n)), hi = e.cst(p1(n));
