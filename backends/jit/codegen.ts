@@ -230,20 +230,18 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   let pairWork = 0;
   for (const info of needed) if (info.level === 3) pairWork += sumOfSquares(info.node)?.dim ?? info.node.dim;
   const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
-  const forced = Number(
-    (globalThis as { Deno?: { env: { get(k: string): string | undefined } } }).Deno?.env.get("JIT_R") ?? 0,
-  );
-  const R = forced || (pairWork + stateValues <= 256 ? 4 : pairWork + stateValues <= 1024 ? 2 : 1);
+  const R = pairWork + stateValues <= 256 ? 4 : pairWork + stateValues <= 1024 ? 2 : 1;
   const G = L * R;
   let estimate = 0;
   for (const info of needed) estimate += info.node.dim * (info.level & 1 ? R : 1) * 4;
   if (estimate > MAX_VALUES) throw new NotCompiled(`formula too large to unroll`);
 
   /**
-   * Σ_c d_c² for every lane group at once, component by component, as a chain of a·a + s per
-   * group: the groups' chains interleave (their latencies overlap), and when d = a − b is not
-   * needed elsewhere each d_c is formed just before its use, so that no vector of differences
-   * is ever held. Summed in order from d_0², as the reference's Sum from −0.
+   * Σ_c d_c² for every lane group at once, component by component, as chains of a·a + s: the
+   * groups' chains interleave (their latencies overlap), long sums run as 2 or 4 chains over
+   * alternate components (so that the add latency does not bound them) joined at the end, and
+   * when d = a − b is not needed elsewhere each d_c is formed just before its use, so that no
+   * vector of differences is ever held.
    */
   const emitSumOfSquares = (info: Info, groups: number) => {
     const d = sumOfSquares(info.node)!, dim = d.dim;
@@ -253,17 +251,20 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
       const [a, b] = d.args.map((x) => argVals(x, r));
       return e.sub(at(a, c), at(b, c));
     };
-    const sums = Array.from({ length: groups }, (_, r) => {
-      const d0 = comp(r, 0);
-      return e.mul(d0, d0);
-    });
-    for (let c = 1; c < dim; c++) {
+    const P = dim >= 32 ? 4 : dim >= 8 ? 2 : 1;
+    const sums: V[][] = Array.from({ length: groups }, () => []);
+    for (let c = 0; c < dim; c++) {
       for (let r = 0; r < groups; r++) {
-        const dc = comp(r, c);
-        sums[r] = e.madd(dc, dc, sums[r]);
+        const dc = comp(r, c), q = c % P;
+        sums[r][q] = c < P ? e.mul(dc, dc) : e.madd(dc, dc, sums[r][q]);
       }
     }
-    info.vals = sums.map((v) => [v]);
+    info.vals = sums.map((ch) => {
+      while (ch.length > 1) {
+        ch = Array.from({ length: ch.length / 2 }, (_, k) => e.add(ch[2 * k], ch[2 * k + 1]));
+      }
+      return [ch[0]];
+    });
   };
 
   /** Emits the needed nodes of one level (each lane group for i-dependent nodes). */
@@ -283,7 +284,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
           info.vals.push(Array.from({ length: d }, (_, c) => {
             // Wide variables are read where they are used (see `memRef`).
             if (level === 1 && d * R > 16) return e.memRef(ptr[k], (r * L * d + c * L) * es);
-            if (level === 2 && d > 8) return e.memRef(ptr[k], c * es, t.loadSplat, lg);
+            if (level === 2 && d > 32) return e.memRef(ptr[k], c * es, t.loadSplat, lg);
             const v = e.v();
             if (level === 1) b.get(ptr[k]).mem(SIMD.v128_load, 4, (r * L * d + c * L) * es, true).set(v);
             else if (level === 2) b.get(ptr[k]).mem(t.loadSplat, lg, c * es, true).set(v);
@@ -433,17 +434,25 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
           for (const r of groups) {
             const m0 = e.bin(t.lt, vs[r], state[r][(K - 1) * D + c]);
             e.ifElse(() => e.use(m0).simd(SIMD.v128_any_true), () => {
-              // Insertion into the sorted lanes: from the first place where v is smaller, every
-              // later entry shifts down one (equal values keep their earlier index first).
-              let v = vs[r], vi = jv, placed: V | undefined;
-              for (let k = 0; k < K; k++) {
+              // Insertion into the sorted lanes, from the last place down. m_k = v < b_k (strict:
+              // an equal value keeps its earlier index first) holds from the insertion place on,
+              // the lists being sorted, so the new b_k is b_k where not m_k, else b_(k−1) where
+              // m_(k−1), else v. Each level reads only old entries (b_(k−1) is replaced after
+              // b_k): no chain runs through the levels.
+              const v = vs[r];
+              let mk = m0;
+              for (let k = K - 1; k >= 0; k--) {
                 const bv = state[r][k * D + c], bi = state[r][KD + k * D + c];
-                const lt = k === K - 1 && placed === undefined ? m0 : e.bin(t.lt, v, bv);
-                const m = placed === undefined ? lt : e.or(placed, lt);
-                const nv = e.sel(bv, v, m), ni = e.sel(bi, vi, m);
-                e.assign(bv, e.sel(v, bv, m));
-                e.assign(bi, e.sel(vi, bi, m));
-                [v, vi, placed] = [nv, ni, m];
+                if (k === 0) {
+                  e.assign(bv, e.sel(v, bv, mk));
+                  e.assign(bi, e.sel(jv, bi, mk));
+                  break;
+                }
+                const pv = state[r][(k - 1) * D + c], pi = state[r][KD + (k - 1) * D + c];
+                const mp = e.bin(t.lt, v, pv);
+                e.assign(bv, e.sel(e.sel(pv, v, mp), bv, mk));
+                e.assign(bi, e.sel(e.sel(pi, jv, mp), bi, mk));
+                mk = mp;
               }
             });
           }

@@ -316,10 +316,19 @@ export class Emitter {
     this.use(a, b).simd(op).set(r);
     return r;
   }
-  /** mask ? a : b (bit by bit). */
+  /**
+   * mask ? a : b, for masks whose lanes are all ones or all zeros (what comparisons give, and
+   * every mask here is): relaxed SIMD's lane select (one blend) where the runtime has it, which
+   * is exact on such masks, else the bitwise select.
+   */
   sel(a: V, b: V, mask: V): V {
     const r = this.v();
-    this.use(a, b, mask).simd(SIMD.v128_bitselect).set(r);
+    const op = !this.fma
+      ? SIMD.v128_bitselect
+      : this.t.f32
+      ? SIMD.i32x4_relaxed_laneselect
+      : SIMD.i64x2_relaxed_laneselect;
+    this.use(a, b, mask).simd(op).set(r);
     return r;
   }
   /** Shift of each integer lane left by a constant. */

@@ -140,6 +140,9 @@ export const SIMD = {
   // Relaxed SIMD: a·b + c, fused where the machine has FMA (deterministic on one machine).
   f32x4_relaxed_madd: 0x105,
   f64x2_relaxed_madd: 0x107,
+  // Relaxed SIMD: lane select, exact when each mask lane is all ones or all zeros (comparisons').
+  i32x4_relaxed_laneselect: 0x10b,
+  i64x2_relaxed_laneselect: 0x10c,
 } as const;
 
 /** Appends an unsigned LEB128 integer. */
