@@ -230,7 +230,15 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   let pairWork = 0;
   for (const info of needed) if (info.level === 3) pairWork += sumOfSquares(info.node)?.dim ?? info.node.dim;
   const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
-  const R = pairWork + stateValues <= 256 ? 4 : pairWork + stateValues <= 1024 ? 2 : 1;
+  // KMin's passes cost mostly its per-term test against the K-th value: eight groups amortise
+  // the loop and the j-loads over more rows when the term itself is small.
+  const R = fam === "kmin" && pairWork <= 16
+    ? 8
+    : pairWork + stateValues <= 256
+    ? 4
+    : pairWork + stateValues <= 1024
+    ? 2
+    : 1;
   const G = L * R;
   let estimate = 0;
   for (const info of needed) estimate += info.node.dim * (info.level & 1 ? R : 1) * 4;

@@ -133,7 +133,9 @@ export async function runJit(
           at.forEach((a, k) => (I32[w + HEADER_WORDS + k] = a));
         });
         I32[counter / 4] = 0;
-        const pairs = T > 1 ? pairsPerCall() / 4 : pairsPerCall();
+        // Several threads claim small chunks (about a quarter of a millisecond), so that the
+        // last ones to finish wait little for each other.
+        const pairs = T > 1 ? pairsPerCall() / 16 : pairsPerCall();
         await x.exec(headers, {
           rows: Math.max(G, Math.floor(pairs / jb / G) * G),
           strides: [accSize * 8, 0, 0],

@@ -49,6 +49,9 @@ const EXP_TAYLOR = Array.from({ length: 14 }, (_, k) => {
 function expReduced(e: Emitter, x: V, n: V): V {
   if (e.t.f32) {
     const r = e.madd(n, e.cst(2.12194440e-4), e.madd(n, e.cst(-0.693359375), x));
+    // 1 + r + r²·P(r): with fused multiply-adds as one Horner chain of the degree-7 polynomial
+    // (each step rounded once, the constant term last); without, in Cephes's order.
+    if (e.fma) return e.poly(r, [1, 1, ...EXPF_P]);
     const p = e.poly(r, EXPF_P);
     return e.add(e.madd(e.mul(p, r), r, r), e.cst(1));
   }
@@ -67,8 +70,8 @@ function pow2(e: Emitter, n: V): V {
 export function exp(e: Emitter, x: V): V {
   const t = e.t, f32 = t.f32;
   const out = e.v();
-  const [lo, hi] = f32 ? [-87, 88] : [-708, 709];
-  const inside = e.and(e.bin(t.gt, x, e.cst(lo)), e.bin(t.lt, x, e.cst(hi)));
+  // |x| < 87 (float32) or 708 (float64): 2ⁿ in one step, no edge to patch (false for NaN).
+  const inside = e.bin(t.lt, e.un(t.abs, x), e.cst(f32 ? 87 : 708));
   e.ifElse(
     () => e.use(inside).simd(t.allTrue),
     () => {
