@@ -386,6 +386,20 @@ export class Emitter {
     return p;
   }
 
+  /** The same emitter with another lane type (same body, locals and constants). */
+  view(t: Lanes): Emitter {
+    const v = Object.create(this) as Emitter;
+    (v as { t: Lanes }).t = t;
+    return v;
+  }
+
+  /** Bytes 0–15 of the concatenation a‖b picked by `lanes` (i8x16.shuffle). */
+  shuffle(a: V, b: V, lanes: readonly number[]): V {
+    const r = this.v();
+    this.use(a, b).simd(SIMD.i8x16_shuffle).op(...lanes).set(r);
+    return r;
+  }
+
   /** A copy of `a` computed by `f` lane by lane, calling the host function `name` (float64). */
   host(name: HostName, args: readonly V[]): V {
     let fi = this.hosts.indexOf(name);

@@ -17,7 +17,7 @@ import type { Node } from "../../formula/tree.ts";
 import { tensorDotTables } from "../../formula/ops_tensordot.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
 import type { Emitter, V } from "./emit.ts";
-import { atan, exp, log, powInt, sinCos } from "./simd_math.ts";
+import { asinAcos, atan, atan2, exp, log, pow, powInt, sinCos } from "./simd_math.ts";
 
 /** A rule: the components of `n` from its arguments' components (a scalar argument has one). */
 export type Rule = (e: Emitter, args: readonly (readonly V[])[], n: Node) => V[];
@@ -48,8 +48,8 @@ function extremum(e: Emitter, a: readonly V[], max: boolean): [V, V] {
 /** The rules. */
 export const RULES: Record<Evaluated, Rule | null> = {
   Abs: pointwise((e, [a]) => e.un(e.t.abs, a)),
-  Acos: pointwise((e, [a]) => e.host("acos", [a])),
-  Asin: pointwise((e, [a]) => e.host("asin", [a])),
+  Acos: pointwise((e, [a]) => asinAcos(e, a, true)),
+  Asin: pointwise((e, [a]) => asinAcos(e, a, false)),
   Atan: pointwise((e, [a]) => atan(e, a)),
   Cos: pointwise((e, [a]) => sinCos(e, a, true)),
   Sin: pointwise((e, [a]) => sinCos(e, a, false)),
@@ -91,8 +91,8 @@ export const RULES: Record<Evaluated, Rule | null> = {
   Subtract: pointwise((e, [a, b]) => e.sub(a, b)),
   Mult: pointwise((e, [a, b]) => e.mul(a, b)),
   Divide: pointwise((e, [a, b]) => e.div(a, b)),
-  Atan2: pointwise((e, [a, b]) => e.host("atan2", [a, b])),
-  Powf: pointwise((e, [a, b]) => e.host("pow", [a, b])),
+  Atan2: pointwise((e, [a, b]) => atan2(e, a, b)),
+  Powf: pointwise((e, [a, b]) => pow(e, a, b)),
   Equal: pointwise((e, [a, b]) => one(e, e.bin(e.t.eq, a, b))),
   NotEqual: pointwise((e, [a, b]) => one(e, e.bin(e.t.ne, a, b))),
   LessThan: pointwise((e, [a, b]) => one(e, e.bin(e.t.lt, a, b))),

@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { Emitter, V } from "./emit.ts";
+import { type Emitter, F64X2 as F64X2_LANES, type V } from "./emit.ts";
 import { SIMD } from "./wasm_writer.ts";
 
 const LOG2E = 1.4426950408889634;
@@ -129,6 +129,101 @@ export function log(e: Emitter, x: V): V {
   r = e.sel(e.cst(-Infinity), r, e.bin(t.eq, x, e.cst(0)));
   r = e.sel(x, r, e.bin(t.eq, x, e.cst(Infinity)));
   return e.sel(e.cst(NaN), r, e.or(e.bin(t.lt, x, e.cst(0)), e.bin(t.ne, x, x)));
+}
+
+/** ln x in float64 lanes, as the Rust engine's: m·2ᵉ with m in [√½, √2), 2·atanh((m−1)/(m+1)). */
+function log64(e: Emitter, x: V): V {
+  const t = e.t;
+  // Subnormals: scaled by 2⁵⁴ first.
+  const small = e.bin(t.lt, x, e.cst(2.2250738585072014e-308));
+  const xs = e.sel(e.mul(x, e.cst(18014398509481984)), x, small);
+  // The exponent field as a float: its 11 bits put under the mantissa of 2⁵², minus 2⁵².
+  const ebits = e.or(e.shr(xs, 52, true), e.cst(4503599627370496));
+  let ef = e.sub(e.sub(ebits, e.cst(4503599627370496)), e.cst(1023));
+  ef = e.sub(ef, e.and(small, e.cst(54)));
+  let m = e.or(e.and(xs, e.icst(0x000fffffffffffff)), e.cst(1));
+  const big = e.bin(t.gt, m, e.cst(Math.SQRT2));
+  m = e.sel(e.mul(m, e.cst(0.5)), m, big);
+  ef = e.add(ef, e.and(big, e.cst(1)));
+  const s = e.div(e.sub(m, e.cst(1)), e.add(m, e.cst(1)));
+  const q = e.poly(e.mul(s, s), Array.from({ length: 13 }, (_, j) => 1 / (2 * j + 1)));
+  let r = e.madd(
+    ef,
+    e.cst(6.93147180369123816490e-01),
+    e.madd(ef, e.cst(1.90821492927058770002e-10), e.mul(e.add(s, s), q)),
+  );
+  r = e.sel(e.cst(-Infinity), r, e.bin(t.eq, x, e.cst(0)));
+  r = e.sel(x, r, e.bin(t.eq, x, e.cst(Infinity)));
+  return e.sel(e.cst(NaN), r, e.or(e.bin(t.lt, x, e.cst(0)), e.bin(t.ne, x, x)));
+}
+
+/**
+ * xʸ (Powf). float32: where every lane has x > 0 finite and y finite, e^(y·ln x) computed in
+ * float64 lanes (each half of the vector promoted, then rounded back once: within an ulp);
+ * otherwise (negative bases, zeros, infinities, NaN: C's conventions) the host's Math.pow lane
+ * by lane. float64: the host's Math.pow.
+ */
+export function pow(e: Emitter, x: V, y: V): V {
+  const t = e.t;
+  if (!t.f32) return e.host("pow", [x, y]);
+  const out = e.v();
+  const finite = (v: V) => e.bin(t.lt, e.un(t.abs, v), e.cst(Infinity));
+  const fast = e.and(e.and(e.bin(t.gt, x, e.cst(0)), finite(x)), finite(y));
+  e.ifElse(
+    () => e.use(fast).simd(t.allTrue),
+    () => {
+      const d = e.view(F64X2_LANES);
+      const high = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+      const half = (v: V, hi: boolean) => d.un(SIMD.f64x2_promote_low_f32x4, hi ? e.shuffle(v, v, high) : v);
+      const [lo, hi] = [false, true].map((h) => {
+        const r = exp(d, d.mul(half(y, h), log64(d, half(x, h))));
+        return e.un(SIMD.f32x4_demote_f64x2_zero, r);
+      });
+      e.assign(out, e.shuffle(lo, hi, [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]));
+    },
+    () => e.assign(out, e.host("pow", [x, y])),
+  );
+  return out;
+}
+
+/**
+ * atan(a/b) + (b < 0 ? ±π : 0), the sign of π that of a: atan2 where b is finite and nonzero
+ * and a finite (float32 lanes).
+ */
+function atan2Finite(e: Emitter, a: V, b: V): V {
+  const t = e.t;
+  const q = atan(e, e.div(a, b));
+  const pi = e.or(e.cst(Math.PI), e.and(a, e.icst(-0x80000000)));
+  return e.add(q, e.and(e.bin(t.lt, b, e.cst(0)), pi));
+}
+
+/** atan2(y, x): the vector formula where every lane has x finite nonzero and y finite, else the host. */
+export function atan2(e: Emitter, y: V, x: V): V {
+  const t = e.t;
+  if (!t.f32) return e.host("atan2", [y, x]);
+  const out = e.v();
+  const finite = (v: V) => e.bin(t.lt, e.un(t.abs, v), e.cst(Infinity));
+  const ok = e.and(e.and(finite(x), e.bin(t.ne, x, e.cst(0))), finite(y));
+  e.ifElse(
+    () => e.use(ok).simd(t.allTrue),
+    () => e.assign(out, atan2Finite(e, y, x)),
+    () => e.assign(out, e.host("atan2", [y, x])),
+  );
+  return out;
+}
+
+/**
+ * asin x = atan(x/√((1−x)(1+x))) and acos x = atan2(√((1−x)(1+x)), x) (float32 lanes; float64
+ * calls the host). Every input follows: ±1 give x/0 = ±∞ and atan(±∞) = ±π/2, |x| > 1 and NaN
+ * give √(negative) = NaN, and acos(±0) takes the quotient +∞.
+ */
+export function asinAcos(e: Emitter, x: V, acos: boolean): V {
+  const t = e.t;
+  if (!t.f32) return e.host(acos ? "acos" : "asin", [x]);
+  const s = e.un(t.sqrt, e.mul(e.sub(e.cst(1), x), e.add(e.cst(1), x)));
+  if (!acos) return atan(e, e.div(x, s));
+  const q = e.sel(e.cst(Infinity), e.div(s, x), e.bin(t.eq, x, e.cst(0)));
+  return e.add(atan(e, q), e.and(e.bin(t.lt, x, e.cst(0)), e.cst(Math.PI)));
 }
 
 /** Above this |x|, sin and cos go to the host (Cody–Waite's three parts stop being exact). */

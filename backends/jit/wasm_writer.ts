@@ -58,6 +58,7 @@ export const SIMD = {
   v128_load64_splat: 0x0a,
   v128_store: 0x0b,
   v128_const: 0x0c,
+  i8x16_shuffle: 0x0d,
   i32x4_splat: 0x11,
   i64x2_splat: 0x12,
   f32x4_splat: 0x13,

@@ -90,6 +90,31 @@ for (const [f32, name] of ENGINES.flatMap((n) => [[true, n], [false, n]] as cons
       engine === "cpu-rust" && !f32 ? 128 : 2,
       f32,
     );
+    const powTol = engine === "cpu-rust" && !f32 ? 256 : 2;
+    await check(
+      "Powf(IntCst(3), x)",
+      (x) => Math.pow(3, x),
+      [...grid(-90, 90, 20_000), ...SPECIAL],
+      powTol,
+      f32,
+    );
+    // The exponent is a constant of the formula, rounded to the dtype like every value.
+    const e73 = f32 ? Math.fround(-7 / 3) : -7 / 3;
+    await check("Powf(x, RatCst(-7,3))", (x) => Math.pow(x, e73), [...pos, -2, -0.5], powTol, f32);
+    await check(
+      "Atan2(x, IntCst(-3))",
+      (x) => Math.atan2(x, -3),
+      [...grid(-100, 100, 20_000), ...SPECIAL],
+      3,
+      f32,
+    );
+    await check(
+      "Atan2(IntCst(2), x)",
+      (x) => Math.atan2(2, x),
+      [...grid(-100, 100, 20_000), ...SPECIAL],
+      3,
+      f32,
+    );
     await check("Pow(x, 3)", (x) => x * x * x, grid(-50, 50, 10_000), 2, f32);
     await check("Pow(x, -2)", (x) => 1 / (x * x), grid(-50, 50, 10_001), 3, f32);
   });
