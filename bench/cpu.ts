@@ -272,6 +272,28 @@ async function time(f: () => unknown): Promise<number> {
   return performance.now() - t0;
 }
 
+// ---- first calls: a new plan at M = N = 100 (parse, lower, generate, compile, run) --------------
+if (!ONLY) {
+  setThreads(1);
+  console.log(
+    "First calls of new plans at M = N = 100 (one thread; the first row is this process's first call):",
+  );
+  console.log("| formula | first call | cached call |");
+  console.log("|---|---|---|");
+  const x = arr(fill(300), 3), y = arr(fill(300), 3), b = arr(fill(100), 1);
+  for (const [k, [name, formula]] of KERNELS.entries()) {
+    // A fresh constant per run, so that no plan of an earlier run is in the cache.
+    const f = `${formula}*b + IntCst(${k + 1000 + Math.floor(rand() * 1e6)})`;
+    const aliases = ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", ...(formula.includes("g*") ? ["g = Pm(1)"] : [])];
+    const inputs = [x, y, b, ...(formula.includes("g*") ? [castG] : [])];
+    const routine = Genred(f, aliases, { axis: 1 });
+    const first = await time(() => routine(...inputs, { backend: "cpu" }));
+    const again: number[] = [];
+    for (let r = 0; r < 5; r++) again.push(await time(() => routine(...inputs, { backend: "cpu" })));
+    console.log(`| ${name} | ${first.toFixed(1)} ms | ${median(again).toFixed(2)} ms |`);
+  }
+  console.log("");
+}
 console.log(
   `M = N = ${M}, ${DTYPE}, ${ALL} threads, ${ROUNDS} rounds; ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`,
 );
@@ -360,23 +382,4 @@ if (!ONLY) {
   }
 }
 
-// ---- first calls: a new plan at M = N = 100 (parse, lower, generate, compile, run) --------------
-if (!ONLY) {
-  setThreads(1);
-  console.log("\nFirst call of a new plan at M = N = 100 (one thread), then the same call cached:");
-  console.log("| formula | first call | cached call |");
-  console.log("|---|---|---|");
-  const x = arr(fill(300), 3), y = arr(fill(300), 3), b = arr(fill(100), 1);
-  for (const [k, [name, formula]] of KERNELS.entries()) {
-    // A fresh constant per run, so that no plan of an earlier run is in the cache.
-    const f = `${formula}*b + IntCst(${k + 1000 + Math.floor(rand() * 1e6)})`;
-    const aliases = ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", ...(formula.includes("g*") ? ["g = Pm(1)"] : [])];
-    const inputs = [x, y, b, ...(formula.includes("g*") ? [castG] : [])];
-    const routine = Genred(f, aliases, { axis: 1 });
-    const first = await time(() => routine(...inputs, { backend: "cpu" }));
-    const again: number[] = [];
-    for (let r = 0; r < 5; r++) again.push(await time(() => routine(...inputs, { backend: "cpu" })));
-    console.log(`| ${name} | ${first.toFixed(1)} ms | ${median(again).toFixed(2)} ms |`);
-  }
-}
 shutdownThreads();
