@@ -331,6 +331,76 @@ for (const w of workloads) {
   console.log(`| ${w.name} | ${p} | ${c1} | ${r1} | ${cN} | ${rN} |`);
 }
 
+// ---- the two CPU costs the targets name, interleaved in one loop ---------------------------------
+if (!ONLY) {
+  setThreads(1);
+  console.log("\nA bandwidth's cost, one thread, the two formulas timed alternately (D = 3, b of dim 1):");
+  const X = fill(M * 3), Y = fill(N * 3), B = fill(N);
+  const unit = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+  const band = Genred("Exp(-g*SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", "g = Pm(1)"], {
+    axis: 1,
+  });
+  const xyb = [arr(X, 3), arr(Y, 3), arr(B, 1)];
+  for (let k = 0; k < 3; k++) {
+    await Promise.all([unit(...xyb, { backend: "cpu" }), band(...xyb, castG, { backend: "cpu" })]);
+  }
+  const tu: number[] = [], tb: number[] = [];
+  for (let r = 0; r < 3 * ROUNDS; r++) {
+    tu.push(await time(() => unit(...xyb, { backend: "cpu" })));
+    tb.push(await time(() => band(...xyb, castG, { backend: "cpu" })));
+  }
+  console.log(
+    `\`Exp(-SqDist(x,y))*b\` ${median(tu).toFixed(1)} ms, \`Exp(-g*SqDist(x,y))*b\` ${
+      median(tb).toFixed(1)
+    } ms: ` +
+      `**${(median(tb) / median(tu)).toFixed(2)}×** the time`,
+  );
+}
+
+// ---- what this machine gives two copies of single-threaded code -----------------------------------
+if (!ONLY && ALL > 1) {
+  // The ceiling of any threading here: ALL workers each running the one-thread engine on its own
+  // copy of the Gaussian sum, against one such worker alone (aggregate throughput).
+  const src = `
+    const { Genred, ndarray, setThreads } = await import(${
+    JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  });
+    setThreads(1);
+    const M = ${M}, N = ${N};
+    const f = (n) => Float32Array.from({ length: n }, (_, k) => ((k * 7919) % 1000) / 1000);
+    const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+    const a = [ndarray(f(M * 3), [M, 3]), ndarray(f(N * 3), [N, 3]), ndarray(f(N), [N, 1])];
+    self.onmessage = async (e) => {
+      for (let k = 0; k < e.data; k++) await g(...a, { backend: "cpu" });
+      self.postMessage(0);
+    };
+    self.postMessage("ready");`;
+  const workers = Array.from(
+    { length: ALL },
+    () => new Worker("data:text/javascript," + encodeURIComponent(src), { type: "module" }),
+  );
+  await Promise.all(workers.map((w) => new Promise((r) => (w.onmessage = r))));
+  const go = (ws: Worker[], calls: number) =>
+    Promise.all(ws.map((w) =>
+      new Promise((r) => {
+        w.onmessage = r;
+        w.postMessage(calls);
+      })
+    ));
+  await go(workers, 5);
+  const one: number[] = [], all: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    one.push(await time(() => go(workers.slice(0, 1), 5)));
+    all.push(await time(() => go(workers, 5)));
+  }
+  workers.forEach((w) => w.terminate());
+  const ratio = (ALL * median(one)) / median(all);
+  console.log(
+    `\nThis machine's parallel capacity: ${ALL} workers each running the one-thread engine (Gaussian sum, D = 3) ` +
+      `give **${ratio.toFixed(2)}×** the throughput of one (the ceiling for "all threads" above).`,
+  );
+}
+
 // ---- float64 against float32, interleaved, one thread --------------------------------------------
 if (!ONLY) {
   setThreads(1);
