@@ -19,6 +19,7 @@
  * layouts of `formula/reductions.ts`. A header of 32-bit words describes a call:
  *
  *     [2] terms jb   [3] first row   [4] end row   [5] global index of the first term
+ *     [6] this thread's scratch memory (KMin's lists)
  *     [16] accumulator of the first row             [22 + v] base address of variable v
  *
  * Folds: Sum adds blocks of `SUM_BLOCK` terms in the lane type into the float64 totals (a block
@@ -65,6 +66,8 @@ export interface JitCode {
   readonly G: number;
   /** float64 words of one row's accumulator. */
   readonly accSize: number;
+  /** Bytes of scratch memory one thread needs (header word 6 gives its address). */
+  readonly scratchBytes: number;
 }
 
 /** Why a plan is left to the Rust engine. */
@@ -193,6 +196,8 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   b.get(h).mem(OP.i32_load, 2, 16).set(iEnd);
   b.get(h).mem(OP.i32_load, 2, 20).set(j0);
   b.get(h).mem(OP.i32_load, 2, 64).set(ap);
+  const sp = e.i32();
+  b.get(h).mem(OP.i32_load, 2, 24).set(sp);
   vars.forEach((_, k) => b.get(h).mem(OP.i32_load, 2, 4 * (HEADER_WORDS + k)).set(base[k]));
   const varOf = (n: Node) => varIndex.get(`${(n.params as number[])[0]}:${(n.params as number[])[2]}`)!;
 
@@ -340,7 +345,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     for (let l = 0; l < L; l++) {
       b.get(ap);
       if (add) b.get(ap).mem(OP.f64_load, 3, laneOff(r, l, q));
-      b.get(v);
+      e.use(v);
       if (index) {
         b.lane(t.iextract, l).op(t.f32 ? OP.f64_convert_i32_s : OP.f64_convert_i64_s);
       } else {
@@ -426,11 +431,21 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
         }
       }
     } else if (fam === "kmin") {
+      // The sorted lists live in this thread's scratch memory, lane group by lane group, and
+      // only each list's K-th value in a local: the loop then holds one value per list, and a
+      // term that enters a list (rare once the lists fill up) pays a few loads and stores.
       const KD = K * D;
-      state = groups.map((r) => [
-        ...Array.from({ length: KD }, (_, q) => loadState(r, q, false)),
-        ...Array.from({ length: KD }, (_, q) => loadState(r, KD + q, true)),
-      ]);
+      const off = (r: number, q: number) => (r * 2 * KD + q) * 16;
+      const ld = (r: number, q: number) => e.memRef(sp, off(r, q));
+      const st = (r: number, q: number, v: V) => e.use(sp, v).mem(SIMD.v128_store, 4, off(r, q), true);
+      for (const r of groups) for (let q = 0; q < 2 * KD; q++) st(r, q, loadState(r, q, q >= KD));
+      const thr = groups.map((r) =>
+        Array.from({ length: D }, (_, c) => {
+          const v = e.v();
+          e.assign(v, ld(r, (K - 1) * D + c));
+          return v;
+        })
+      );
       termLoop(() => {
         for (let c = 0; c < D; c++) {
           const vs = groups.map((r) => {
@@ -440,7 +455,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
           // Each group skips the term when none of its lanes beats its K-th value (the usual
           // case once the lists fill up): one comparison and one branch per group.
           for (const r of groups) {
-            const m0 = e.bin(t.lt, vs[r], state[r][(K - 1) * D + c]);
+            const m0 = e.bin(t.lt, vs[r], thr[r][c]);
             e.ifElse(() => e.use(m0).simd(SIMD.v128_any_true), () => {
               // Insertion into the sorted lanes, from the last place down. m_k = v < b_k (strict:
               // an equal value keeps its earlier index first) holds from the insertion place on,
@@ -450,23 +465,26 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
               const v = vs[r];
               let mk = m0;
               for (let k = K - 1; k >= 0; k--) {
-                const bv = state[r][k * D + c], bi = state[r][KD + k * D + c];
+                const [qv, qi] = [k * D + c, KD + k * D + c];
+                let nv: V, ni: V;
                 if (k === 0) {
-                  e.assign(bv, e.sel(v, bv, mk));
-                  e.assign(bi, e.sel(jv, bi, mk));
-                  break;
+                  nv = e.sel(v, ld(r, qv), mk);
+                  ni = e.sel(jv, ld(r, qi), mk);
+                } else {
+                  const mp = e.bin(t.lt, v, ld(r, qv - D));
+                  nv = e.sel(e.sel(ld(r, qv - D), v, mp), ld(r, qv), mk);
+                  ni = e.sel(e.sel(ld(r, qi - D), jv, mp), ld(r, qi), mk);
+                  mk = mp;
                 }
-                const pv = state[r][(k - 1) * D + c], pi = state[r][KD + (k - 1) * D + c];
-                const mp = e.bin(t.lt, v, pv);
-                e.assign(bv, e.sel(e.sel(pv, v, mp), bv, mk));
-                e.assign(bi, e.sel(e.sel(pi, jv, mp), bi, mk));
-                mk = mp;
+                st(r, qv, nv);
+                st(r, qi, ni);
+                if (k === K - 1) e.assign(thr[r][c], nv);
               }
             });
           }
         }
       });
-      for (const r of groups) for (let q = 0; q < 2 * KD; q++) storeState(state[r][q], r, q, q >= KD);
+      for (const r of groups) for (let q = 0; q < 2 * KD; q++) storeState(ld(r, q), r, q, q >= KD);
     } else {
       state = groups.map((r) => Array.from({ length: 1 + Dw }, (_, q) => loadState(r, q, false)));
       termLoop(() => {
@@ -504,5 +522,6 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     L,
     G,
     accSize,
+    scratchBytes: fam === "kmin" ? R * 2 * K * D * 16 : 0,
   };
 }

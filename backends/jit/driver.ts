@@ -13,7 +13,7 @@
 
 import { batchOffsets, type ReduceInputs, type ReduceOutput, type ReducePlan, sizeOf } from "../backend.ts";
 import { type Chunk, pairsPerCall } from "../wasm/driver.ts";
-import { HEADER_WORDS, type JitCode } from "./codegen.ts";
+import { HEADER_WORDS, type JitCode, SUM_BLOCK } from "./codegen.ts";
 
 /** Where generated code runs: a memory, its first free byte, threads, and how to run headers. */
 export interface JitExecutor {
@@ -47,7 +47,31 @@ export function setJitBlockBytes(i: number, j: number): [number, number] {
 const NO_VALUES = new Float64Array(0), NO_INDICES = new Int32Array(0);
 const align = (n: number, a = 16) => Math.ceil(n / a) * a;
 
-/** Runs generated code on an executor. */
+/**
+ * Runs generated code on an executor.
+ *
+ * @example
+ * ```ts
+ * import { runJit } from "./driver.ts";
+ * import { generate } from "./codegen.ts";
+ * import { make } from "../../formula/ops.ts";
+ * import { REDUCTIONS } from "../../formula/reductions.ts";
+ * const plan = {
+ *   reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, dtype: "float64" as const,
+ *   formulas: [make("Mult", [make("Var", [], [0, 1, 0]), make("Var", [], [1, 1, 1])], [])],
+ * };
+ * const code = generate(plan);
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const inst = new WebAssembly.Instance(new WebAssembly.Module(code.bytes(false)), { env: { memory } });
+ * const run = inst.exports.run as (h: number) => void;
+ * const slot = (data: number[]) => ({ data: Float64Array.from(data), batch: [], rows: data.length, dim: 1 });
+ * const out = await runJit(
+ *   { memory, heapBase: 0, threads: 1, exec: (hs) => hs.forEach(run) },
+ *   code, plan, { slots: new Map([[0, slot([1, 2])], [1, slot([3, 4, 5])]]), batch: [], M: 2, N: 3 },
+ * );
+ * console.assert(out.values![0] === 12 && out.values![1] === 24); // Σ_j x_i·y_j
+ * ```
+ */
 export async function runJit(
   x: JitExecutor,
   code: JitCode,
@@ -67,7 +91,15 @@ export async function runJit(
   const bytesOf = (cat: number) => vars.reduce((s, v) => s + (v.cat === cat ? v.dim * es : 0), 0);
   const iRow = bytesOf(0) + accSize * 8, jRow = bytesOf(1);
   const iBlock = Math.max(G, Math.min(Math.ceil(M / G) * G, Math.floor(I_BLOCK_BYTES / iRow / G) * G));
-  const jBlock = Math.max(1, Math.min(N, Math.floor(J_BLOCK_BYTES / Math.max(1, jRow))));
+  // Blocks of terms in whole SUM_BLOCKs, so that the block sums, and so the results, do not
+  // depend on where the blocks fall.
+  const jBlock = Math.max(
+    SUM_BLOCK,
+    Math.min(
+      Math.ceil(N / SUM_BLOCK) * SUM_BLOCK,
+      Math.floor(J_BLOCK_BYTES / Math.max(1, jRow) / SUM_BLOCK) * SUM_BLOCK,
+    ),
+  );
 
   let top = align(x.heapBase);
   const take = (bytes: number) => {
@@ -77,6 +109,7 @@ export async function runJit(
   };
   const headerWords = HEADER_WORDS + vars.length;
   const headers = Array.from({ length: T }, () => take(headerWords * 4));
+  const scratch = headers.map(() => take(code.scratchBytes));
   const at = vars.map((v) => take((v.cat === 0 ? iBlock : v.cat === 1 ? jBlock : 1) * v.dim * es));
   const acc = take(iBlock * accSize * 8);
   const counter = take(4);
@@ -129,6 +162,7 @@ export async function runJit(
           I32[w + 3] = bounds[t][0];
           I32[w + 4] = bounds[t][1];
           I32[w + 5] = j0;
+          I32[w + 6] = scratch[t];
           I32[w + 16] = acc + bounds[t][0] * accSize * 8;
           at.forEach((a, k) => (I32[w + HEADER_WORDS + k] = a));
         });

@@ -45,7 +45,19 @@ function extremum(e: Emitter, a: readonly V[], max: boolean): [V, V] {
   return [best, at];
 }
 
-/** The rules. */
+/**
+ * The rules.
+ *
+ * @example
+ * ```ts
+ * import { RULES } from "./ops.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * import { make } from "../../formula/ops.ts";
+ * const e = new Emitter(F32X4), a = [e.v(), e.v(), e.v()];
+ * const n = make("Sum", [make("Var", [], [0, 3, 0])], []);
+ * console.assert(RULES.Sum!(e, [a], n).length === 1 && RULES.BSpline === null);
+ * ```
+ */
 export const RULES: Record<Evaluated, Rule | null> = {
   Abs: pointwise((e, [a]) => e.un(e.t.abs, a)),
   Acos: pointwise((e, [a]) => asinAcos(e, a, true)),

@@ -80,7 +80,19 @@ function pow2(e: Emitter, n: V): V {
   return e.shl(e.add(n, e.cst(magic)), f32 ? 23 : 52);
 }
 
-/** eˣ, every lane (edges included). */
+/**
+ * eˣ, every lane (edges included).
+ *
+ * @example
+ * ```ts
+ * import { exp } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = exp(e, x);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
+ */
 export function exp(e: Emitter, x: V): V {
   const t = e.t, f32 = t.f32;
   const out = e.v();
@@ -121,7 +133,19 @@ const LOGF_P = [
   7.0376836292e-2,
 ];
 
-/** ln x (float32 lanes; float64 calls the host). */
+/**
+ * ln x (float32 lanes; float64 calls the host).
+ *
+ * @example
+ * ```ts
+ * import { log } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = log(e, x);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
+ */
 export function log(e: Emitter, x: V): V {
   const t = e.t;
   if (!t.f32) return e.host("log", [x]);
@@ -176,6 +200,16 @@ function log64(e: Emitter, x: V): V {
  * float64 lanes (each half of the vector promoted, then rounded back once: within an ulp);
  * otherwise (negative bases, zeros, infinities, NaN: C's conventions) the host's Math.pow lane
  * by lane. float64: the host's Math.pow.
+ *
+ * @example
+ * ```ts
+ * import { pow } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = pow(e, x, y);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
  */
 export function pow(e: Emitter, x: V, y: V): V {
   const t = e.t;
@@ -211,7 +245,19 @@ function atan2Finite(e: Emitter, a: V, b: V): V {
   return e.add(q, e.and(e.bin(t.lt, b, e.cst(0)), pi));
 }
 
-/** atan2(y, x): the vector formula where every lane has x finite nonzero and y finite, else the host. */
+/**
+ * atan2(y, x): the vector formula where every lane has x finite nonzero and y finite, else the host.
+ *
+ * @example
+ * ```ts
+ * import { atan2 } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = atan2(e, y, x);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
+ */
 export function atan2(e: Emitter, y: V, x: V): V {
   const t = e.t;
   if (!t.f32) return e.host("atan2", [y, x]);
@@ -230,6 +276,16 @@ export function atan2(e: Emitter, y: V, x: V): V {
  * asin x = atan(x/√((1−x)(1+x))) and acos x = atan2(√((1−x)(1+x)), x) (float32 lanes; float64
  * calls the host). Every input follows: ±1 give x/0 = ±∞ and atan(±∞) = ±π/2, |x| > 1 and NaN
  * give √(negative) = NaN, and acos(±0) takes the quotient +∞.
+ *
+ * @example
+ * ```ts
+ * import { asinAcos } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = asinAcos(e, x, true);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
  */
 export function asinAcos(e: Emitter, x: V, acos: boolean): V {
   const t = e.t;
@@ -243,7 +299,19 @@ export function asinAcos(e: Emitter, x: V, acos: boolean): V {
 /** Above this |x|, sin and cos go to the host (Cody–Waite's three parts stop being exact). */
 const TRIG_LIMIT = 8192;
 
-/** sin x or cos x (float32 lanes; float64 calls the host). */
+/**
+ * sin x or cos x (float32 lanes; float64 calls the host).
+ *
+ * @example
+ * ```ts
+ * import { sinCos } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = sinCos(e, x, false);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
+ */
 export function sinCos(e: Emitter, x: V, cos: boolean): V {
   const t = e.t;
   if (!t.f32) return e.host(cos ? "cos" : "sin", [x]);
@@ -285,7 +353,19 @@ export function sinCos(e: Emitter, x: V, cos: boolean): V {
   return out;
 }
 
-/** atan x (float32 lanes; float64 calls the host). */
+/**
+ * atan x (float32 lanes; float64 calls the host).
+ *
+ * @example
+ * ```ts
+ * import { atan } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = atan(e, x);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
+ */
 export function atan(e: Emitter, x: V): V {
   const t = e.t;
   if (!t.f32) return e.host("atan", [x]);
@@ -302,7 +382,19 @@ export function atan(e: Emitter, x: V): V {
   return e.or(r, sign);
 }
 
-/** xⁿ for an integer n by repeated squaring (1/xⁿ for n < 0), as the engines' Pow. */
+/**
+ * xⁿ for an integer n by repeated squaring (1/xⁿ for n < 0), as the engines' Pow.
+ *
+ * @example
+ * ```ts
+ * import { powInt } from "./simd_math.ts";
+ * import { Emitter, F32X4 } from "./emit.ts";
+ * const e = new Emitter(F32X4, true);
+ * const x = e.v(), y = e.v();
+ * const r = powInt(e, x, -3);
+ * console.assert(r >= 0 && r !== x && y >= 0);
+ * ```
+ */
 export function powInt(e: Emitter, x: V, n: number): V {
   let k = Math.abs(n), base = x;
   let r: V | undefined;

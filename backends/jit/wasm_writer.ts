@@ -146,8 +146,19 @@ export const SIMD = {
   i64x2_relaxed_laneselect: 0x10c,
 } as const;
 
-/** Appends an unsigned LEB128 integer. */
+/**
+ * Appends an unsigned LEB128 integer.
+ *
+ * @example
+ * ```ts
+ * import { uleb } from "./wasm_writer.ts";
+ * const out: number[] = [];
+ * uleb(out, 624485);
+ * console.assert(out.join() === "229,142,38");
+ * ```
+ */
 export function uleb(out: number[], n: number): void {
+  if (!(n >= 0)) throw new RangeError(`Cannot encode ${n} as an unsigned LEB128 integer`);
   do {
     let b = n & 0x7f;
     n = Math.floor(n / 128);
@@ -156,7 +167,17 @@ export function uleb(out: number[], n: number): void {
   } while (n);
 }
 
-/** Appends a signed LEB128 integer (32-bit range). */
+/**
+ * Appends a signed LEB128 integer (32-bit range).
+ *
+ * @example
+ * ```ts
+ * import { sleb } from "./wasm_writer.ts";
+ * const out: number[] = [];
+ * sleb(out, -123456);
+ * console.assert(out.join() === "192,187,120");
+ * ```
+ */
 export function sleb(out: number[], n: number): void {
   n |= 0;
   for (;;) {
@@ -300,6 +321,13 @@ function name(out: number[], s: string) {
  * The module: imports `env.memory` (shared when asked, with the given maximum pages) and the
  * host functions (function indices 0 … n−1, in order), exports `run` = the body (one i32
  * parameter, no result).
+ *
+ * @example
+ * ```ts
+ * import { Body, moduleBytes } from "./wasm_writer.ts";
+ * const bytes = moduleBytes(new Body(1), [{ name: "sin", arity: 1 }], false);
+ * console.assert(WebAssembly.validate(bytes));
+ * ```
  */
 export function moduleBytes(
   body: Body,

@@ -5,10 +5,11 @@ import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray, type ReductionName } from "../../mod.ts";
 import { setBlockBytes, TILE } from "../../backends/wasm/driver.ts";
 import { setGpuBlockRows } from "../../backends/webgpu/engine.ts";
+import { setJitBlockBytes } from "../../backends/jit/driver.ts";
 import { BACKENDS } from "../_backends.ts";
 import { assertClose, rng, uniform } from "../_helpers.ts";
 
-type Engine = "cpu" | "gpu";
+type Engine = "cpu" | "cpu-rust" | "gpu";
 const ENGINES = BACKENDS.filter((b): b is Engine => b !== "reference");
 type Out = NDArray | [NDArray, NDArray];
 const parts = (o: Out) => (Array.isArray(o) ? o : [o]);
@@ -143,12 +144,16 @@ for (const backend of ENGINES) {
     const whole: Out[] = [];
     for (const [f, red, k] of cases) whole.push(await run(f, red, k));
     // About 100 rows and 1000 terms per block.
-    const old = backend === "cpu" ? setBlockBytes(100 * 12, 1000 * 16) : setGpuBlockRows(100, 1000);
+    const restore = backend === "cpu"
+      ? setJitBlockBytes(100 * (12 + 8 * 10), 1000 * 16)
+      : backend === "cpu-rust"
+      ? setBlockBytes(100 * 12, 1000 * 16)
+      : setGpuBlockRows(100, 1000);
     try {
       for (const [q, [f, red, k]] of cases.entries()) {
         parts(await run(f, red, k)).forEach((o, c) => {
           const want = parts(whole[q])[c].data;
-          if (backend === "cpu" || o.data instanceof Int32Array) {
+          if (backend !== "gpu" || o.data instanceof Int32Array) {
             assert.deepEqual(Array.from(o.data), Array.from(want), `${red} part ${c}`);
           } else {
             // The GPU's tile boundaries move with the blocks: equal up to rounding.
@@ -157,8 +162,9 @@ for (const backend of ENGINES) {
         });
       }
     } finally {
-      if (backend === "cpu") setBlockBytes(...old);
-      else setGpuBlockRows(...old);
+      if (backend === "cpu") setJitBlockBytes(...restore);
+      else if (backend === "cpu-rust") setBlockBytes(...restore);
+      else setGpuBlockRows(...restore);
     }
   });
 }
