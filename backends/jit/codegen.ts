@@ -39,7 +39,7 @@ import type { ReducePlan } from "../backend.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
 import { Emitter, F32X4, F64X2, type HostName, relaxedSimd, type V } from "./emit.ts";
 import { RULES } from "./ops.ts";
-import { exp } from "./simd_math.ts";
+import { expNonPositive } from "./simd_math.ts";
 import { moduleBytes, OP, SIMD } from "./wasm_writer.ts";
 
 /** Terms per block of the block sum. */
@@ -211,7 +211,15 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   const sumOfSquares = (
     n: Node,
   ) => (n.op === "Sum" && n.args[0].op === "Square" ? n.args[0].args[0] : undefined);
-  const multAdd = (n: Node) => (e.fma && n.op === "Add" ? n.args.findIndex((a) => a.op === "Mult") : -1);
+  /** The product argument of a·b + c (either argument of Add) or c − a·b (Subtract's second). */
+  const multAdd = (n: Node) =>
+    !e.fma
+      ? -1
+      : n.op === "Add"
+      ? n.args.findIndex((a) => a.op === "Mult")
+      : n.op === "Subtract" && n.args[1].op === "Mult"
+      ? 1
+      : -1;
   const foldsProduct = e.fma && fam === "sum" && F.node.op === "Mult";
 
   // ---- which nodes are emitted: those some emitted node or the fold reads --------------------
@@ -309,10 +317,10 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
           const value = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
           info.vals.push(Array(n.dim).fill(e.cst(value)));
         } else if (multAdd(n) >= 0) {
-          // a·b + c in one multiply-add.
-          const k = multAdd(n);
+          // a·b + c or c − a·b in one multiply-add.
+          const k = multAdd(n), f = n.op === "Add" ? e.madd.bind(e) : e.nmadd.bind(e);
           const [a, bb] = n.args[k].args.map((x) => argVals(x, r)), c = argVals(n.args[1 - k], r);
-          info.vals.push(Array.from({ length: n.dim }, (_, q) => e.madd(at(a, q), at(bb, q), at(c, q))));
+          info.vals.push(Array.from({ length: n.dim }, (_, q) => f(at(a, q), at(bb, q), at(c, q))));
         } else {
           info.vals.push(RULES[n.op as Evaluated]!(e, n.args.map((a) => argVals(a, r)), n));
         }
@@ -491,7 +499,9 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
         for (const r of groups) {
           const f = valsOf(F, r)[0], w = W ? valsOf(W, r) : [e.cst(1)], m = state[r][0];
           const gt = e.bin(t.gt, f, m);
-          const ex = e.sel(e.cst(1), exp(e, e.un(t.neg, e.un(t.abs, e.sub(f, m)))), e.bin(t.eq, f, m));
+          // e^(−|F − m|): −|d| by setting the sign bit; never positive, so no overflow path.
+          const negAbs = e.or(e.sub(f, m), e.cst(-0));
+          const ex = e.sel(e.cst(1), expNonPositive(e, negAbs), e.bin(t.eq, f, m));
           const skip = e.bin(t.eq, f, e.cst(-Infinity));
           for (let c = 0; c < Dw; c++) {
             const s = state[r][1 + c], wc = w[w.length === 1 ? 0 : c];

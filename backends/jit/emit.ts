@@ -379,6 +379,13 @@ export class Emitter {
     this.use(a, b, c).simd(this.t.madd).set(r);
     return r;
   }
+  /** c − a·b: one fused negated multiply-add where relaxed SIMD is there, else rounded twice. */
+  nmadd(a: V, b: V, c: V): V {
+    if (!this.fma) return this.sub(c, this.mul(a, b));
+    const r = this.v();
+    this.use(a, b, c).simd(this.t.f32 ? SIMD.f32x4_relaxed_nmadd : SIMD.f64x2_relaxed_nmadd).set(r);
+    return r;
+  }
   /** c0 + x·(c1 + x·(c2 + …)), Horner's rule (coefficients from the constant term up). */
   poly(x: V, cs: readonly number[]): V {
     let p = this.cst(cs[cs.length - 1]);

@@ -140,7 +140,9 @@ export const SIMD = {
   f64x2_convert_low_i32x4_s: 0xfe,
   // Relaxed SIMD: a·b + c, fused where the machine has FMA (deterministic on one machine).
   f32x4_relaxed_madd: 0x105,
+  f32x4_relaxed_nmadd: 0x106,
   f64x2_relaxed_madd: 0x107,
+  f64x2_relaxed_nmadd: 0x108,
   // Relaxed SIMD: lane select, exact when each mask lane is all ones or all zeros (comparisons').
   i32x4_relaxed_laneselect: 0x10b,
   i64x2_relaxed_laneselect: 0x10c,
