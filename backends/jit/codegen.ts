@@ -212,8 +212,11 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     n: Node,
   ) => (n.op === "Sum" && n.args[0].op === "Square" ? n.args[0].args[0] : undefined);
   /** The product argument of a·b + c (either argument of Add) or c − a·b (Subtract's second). */
+  // Only in the loop over terms (column and pair values): values computed once per call or per
+  // pass keep one rounding per operation, so that a constant expression with a discontinuity
+  // (Floor, Mod, comparisons) decides as the per-operation rounding of every other engine does.
   const multAdd = (n: Node) =>
-    !e.fma
+    !e.fma || infoOf(n).level < 2
       ? -1
       : n.op === "Add"
       ? n.args.findIndex((a) => a.op === "Mult")
@@ -274,10 +277,15 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     };
     const P = dim >= 32 ? 4 : dim >= 8 ? 2 : 1;
     const sums: V[][] = Array.from({ length: groups }, () => []);
+    const fma = info.level >= 2; // as `multAdd`
     for (let c = 0; c < dim; c++) {
       for (let r = 0; r < groups; r++) {
         const dc = comp(r, c), q = c % P;
-        sums[r][q] = c < P ? e.mul(dc, dc) : e.madd(dc, dc, sums[r][q]);
+        sums[r][q] = c < P
+          ? e.mul(dc, dc)
+          : fma
+          ? e.madd(dc, dc, sums[r][q])
+          : e.add(e.mul(dc, dc), sums[r][q]);
       }
     }
     info.vals = sums.map((ch) => {
