@@ -11,9 +11,9 @@
  *   V8 compiles best: dimensions unrolled, the kernel inline, float64 accumulation. The bench
  *   writes each loop's source from the workload's description (a template of a few lines, so
  *   that thirty loops need not be typed out by hand) and compiles it with `new Function`;
- * - "cpu" (the compiling engine) and "cpu-rust" (the Rust engine), on one thread and on all
- *   (one phase per thread count, with the plain loop timed again in each, as switching the
- *   count restarts the worker threads).
+ * - "cpu" (the compiling engine) and "cpu-rust" (the Rust engine), on one thread and on all,
+ *   every contender in every round; the last column is cpu's all-thread speed-up over its one
+ *   thread, from the same rounds.
  *
  * The unit of the table is millions of pairs per second; × is the speed-up over the plain loop.
  *
@@ -304,31 +304,43 @@ console.log("|---|---|---|---|---|---|");
 const mp = (ms: number) => ((M * N) / ms / 1e3).toFixed(0);
 for (const w of workloads) {
   if (ONLY && !w.name.includes(ONLY)) continue;
-  // One phase per thread count (switching it restarts the workers), contenders interleaved.
-  const cells: string[] = [];
+  // Every contender in every round, one thread then all threads: interleaved, so that the
+  // machine's moods (it is shared) fall on all of them alike.
+  const t: Record<string, number[]> = { plain: [], cpu1: [], rust1: [], cpuN: [], rustN: [] };
+  const both = async () => {
+    await w.engine("cpu");
+    await w.engine("cpu-rust");
+  };
+  // Warm-up: the first calls of a module run before the engine's optimising tier is ready.
   for (const threads of ALL > 1 ? [1, ALL] : [1]) {
     setThreads(threads);
-    const t: Record<string, number[]> = { plain: [], cpu: [], rust: [] };
-    // Warm-up: the first calls of a module run before the engine's optimising tier is ready.
-    for (let k = 0; k < 3; k++) {
-      await w.engine("cpu");
-      await w.engine("cpu-rust");
-    }
-    if (threads === 1) w.plain();
-    for (let r = 0; r < ROUNDS; r++) {
-      t.plain.push(await time(w.plain));
-      t.cpu.push(await time(() => w.engine("cpu")));
-      t.rust.push(await time(() => w.engine("cpu-rust")));
-    }
-    const p = median(t.plain);
-    if (threads === 1) cells.push(mp(p));
-    for (const k of ["cpu", "rust"]) {
-      const m = median(t[k]);
-      cells.push(`${mp(m)}, **${(p / m).toFixed(1)}×**`);
+    for (let k = 0; k < 3; k++) await both();
+  }
+  w.plain();
+  for (let r = 0; r < ROUNDS; r++) {
+    setThreads(1);
+    t.plain.push(await time(w.plain));
+    t.cpu1.push(await time(() => w.engine("cpu")));
+    t.rust1.push(await time(() => w.engine("cpu-rust")));
+    if (ALL > 1) {
+      setThreads(ALL);
+      await both(); // the workers may have stopped while the plain loop ran
+      t.cpuN.push(await time(() => w.engine("cpu")));
+      t.rustN.push(await time(() => w.engine("cpu-rust")));
     }
   }
-  const [p, c1, r1, cN = "–", rN = "–"] = cells;
-  console.log(`| ${w.name} | ${p} | ${c1} | ${r1} | ${cN} | ${rN} |`);
+  const p = median(t.plain);
+  const cell = (k: string) => {
+    if (!t[k].length) return "–";
+    const m = median(t[k]);
+    return `${mp(m)}, **${(p / m).toFixed(1)}×**`;
+  };
+  const scaling = ALL > 1 ? `**${(median(t.cpu1) / median(t.cpuN)).toFixed(2)}×**` : "–";
+  console.log(
+    `| ${w.name} | ${mp(p)} | ${cell("cpu1")} | ${cell("rust1")} | ${cell("cpuN")} | ${
+      cell("rustN")
+    } | ${scaling} |`,
+  );
 }
 
 // ---- the two CPU costs the targets name, interleaved in one loop ---------------------------------

@@ -82,7 +82,9 @@ export function setThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) {
     throw new RangeError(`The number of CPU threads must be an integer between 1 and 256, got ${show(n)}`);
   }
-  if (pool && pool.size !== n) shutdownThreads();
+  // One thread runs on the calling thread and leaves the pool to its idle timer, so that going
+  // back to the same count of threads soon after costs no restart.
+  if (pool && n > 1 && pool.size !== n) shutdownThreads();
   requested = n;
 }
 
