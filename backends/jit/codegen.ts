@@ -37,7 +37,7 @@ import { keyOf } from "../../formula/tree.ts";
 import { make, opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
-import { Emitter, F32X4, F64X2, type HostName, relaxedSimd, type V } from "./emit.ts";
+import { Emitter, F32X4, F64X2, HOST_FUNCTIONS, type HostName, relaxedSimd, type V } from "./emit.ts";
 import { RULES } from "./ops.ts";
 import { expNonPositive } from "./simd_math.ts";
 import { moduleBytes, OP, SIMD } from "./wasm_writer.ts";
@@ -201,10 +201,8 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   vars.forEach((_, k) => b.get(h).mem(OP.i32_load, 2, 4 * (HEADER_WORDS + k)).set(base[k]));
   const varOf = (n: Node) => varIndex.get(`${(n.params as number[])[0]}:${(n.params as number[])[2]}`)!;
 
-  const argVals = (a: Node, r: number) => {
-    const ai = infos.get(keyOf(a))!;
-    return ai.vals[ai.level & 1 ? r : 0];
-  };
+  const valsOf = (info: Info, r: number) => info.vals[info.level & 1 ? r : 0];
+  const argVals = (a: Node, r: number) => valsOf(infos.get(keyOf(a))!, r);
   const at = (v: readonly V[], c: number) => v[v.length === 1 ? 0 : c];
   const infoOf = (n: Node) => infos.get(keyOf(n))!;
   /** Sum(Square(d)): d, and when d = Subtract(a, b), a and b (d then need not exist). */
@@ -335,7 +333,6 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
       }
     }
   };
-  const valsOf = (info: Info, r: number) => info.vals[info.level & 1 ? r : 0];
 
   // ---- prologue: uniform values --------------------------------------------------------------
   emitLevel(0);
@@ -532,7 +529,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   for (const x of b.code) code.push(x);
   body.code = code;
   const cache: Partial<Record<"true" | "false", Uint8Array<ArrayBuffer>>> = {};
-  const hosts = e.hosts.map((name) => ({ name, arity: name === "atan2" || name === "pow" ? 2 : 1 }));
+  const hosts = e.hosts.map((name) => ({ name, arity: HOST_FUNCTIONS[name] }));
   return {
     bytes: (shared) => (cache[`${shared}`] ??= moduleBytes(body, hosts, shared)),
     hosts: e.hosts,

@@ -16,19 +16,10 @@ import { serialQueue } from "../wasm/engine.ts";
 import { getThreads, threadsAvailable, withThreads } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";
 import { runJit } from "./driver.ts";
+import { HOST_FUNCTIONS, type HostName } from "./emit.ts";
 
 /** What generated modules import besides memory: JavaScript's exact float64 Math. */
-const HOST = {
-  sin: Math.sin,
-  cos: Math.cos,
-  exp: Math.exp,
-  log: Math.log,
-  atan: Math.atan,
-  asin: Math.asin,
-  acos: Math.acos,
-  atan2: Math.atan2,
-  pow: Math.pow,
-};
+const HOST = Object.fromEntries(Object.keys(HOST_FUNCTIONS).map((k) => [k, Math[k as HostName]]));
 
 let allowed: boolean | undefined;
 

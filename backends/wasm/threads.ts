@@ -15,6 +15,7 @@ import { engineBytes } from "./bytes.ts";
 import { type Executor, runChunked, runClaimed } from "./driver.ts";
 import { hostImports, serialQueue } from "./engine.ts";
 import { show } from "../../formula/errors.ts";
+import { HOST_FUNCTIONS } from "../jit/emit.ts";
 
 /**
  * The worker's whole program, plain JavaScript run from a data: URL (so that no file or network
@@ -31,8 +32,7 @@ import { show } from "../../formula/errors.ts";
 const WORKER_SOURCE = `
 const runChunked = (${runChunked.toString()});
 const runClaimed = (${runClaimed.toString()});
-const HOST = { sin: Math.sin, cos: Math.cos, exp: Math.exp, log: Math.log, atan: Math.atan,
-  asin: Math.asin, acos: Math.acos, atan2: Math.atan2, pow: Math.pow };
+const HOST = Object.fromEntries(${JSON.stringify(Object.keys(HOST_FUNCTIONS))}.map((k) => [k, Math[k]]));
 const jit = new Map();
 let ex, memory;
 self.onmessage = async (e) => {
