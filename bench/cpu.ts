@@ -298,9 +298,10 @@ console.log(
   `M = N = ${M}, ${DTYPE}, ${ALL} threads, ${ROUNDS} rounds; ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`,
 );
 console.log(
-  "| workload | plain loop M pairs/s | cpu 1 thread | cpu-rust 1 thread | cpu all threads | cpu-rust all threads |",
+  "| workload | plain loop M pairs/s | cpu 1 thread | cpu-rust 1 thread | cpu all threads | cpu-rust all threads | " +
+    "cpu all / 1 thread |",
 );
-console.log("|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|");
 const mp = (ms: number) => ((M * N) / ms / 1e3).toFixed(0);
 for (const w of workloads) {
   if (ONLY && !w.name.includes(ONLY)) continue;
