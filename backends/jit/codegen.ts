@@ -205,10 +205,18 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   const argVals = (a: Node, r: number) => valsOf(infos.get(keyOf(a))!, r);
   const at = (v: readonly V[], c: number) => v[v.length === 1 ? 0 : c];
   const infoOf = (n: Node) => infos.get(keyOf(n))!;
-  /** Sum(Square(d)): d, and when d = Subtract(a, b), a and b (d then need not exist). */
-  const sumOfSquares = (
-    n: Node,
-  ) => (n.op === "Sum" && n.args[0].op === "Square" ? n.args[0].args[0] : undefined);
+  /**
+   * A sum of products: Sum(Square(d)) = Σ d_c·d_c (when d = Subtract(a, b), d need not exist:
+   * its components are formed at use) or Sum(Mult(a, b)) = Σ a_c·b_c (scalar products).
+   */
+  const sumOfProducts = (n: Node): { d: Node } | { a: Node; b: Node } | undefined =>
+    n.op !== "Sum"
+      ? undefined
+      : n.args[0].op === "Square"
+      ? { d: n.args[0].args[0] }
+      : n.args[0].op === "Mult"
+      ? { a: n.args[0].args[0], b: n.args[0].args[1] }
+      : undefined;
   /** The product argument of a·b + c (either argument of Add) or c − a·b (Subtract's second). */
   // Only in the loop over terms (column and pair values): values computed once per call or per
   // pass keep one rounding per operation, so that a constant expression with a discontinuity
@@ -229,8 +237,9 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     const info = infoOf(n);
     if (needed.has(info)) return;
     needed.add(info);
-    const d = sumOfSquares(n), k = multAdd(n);
-    if (d) (d.op === "Subtract" ? d.args : [d]).forEach(need);
+    const p = sumOfProducts(n), k = multAdd(n);
+    if (p && "d" in p) (p.d.op === "Subtract" ? p.d.args : [p.d]).forEach(need);
+    else if (p) [p.a, p.b].forEach(need);
     else if (k >= 0) [...n.args[k].args, n.args[1 - k]].forEach(need);
     else n.args.forEach(need);
   };
@@ -242,7 +251,7 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   // Four groups (16 float32 rows) make each j-load serve 16 rows and give the out-of-order core
   // four independent chains; very large bodies take fewer, so that their values stay in reach.
   let pairWork = 0;
-  for (const info of needed) if (info.level === 3) pairWork += sumOfSquares(info.node)?.dim ?? info.node.dim;
+  for (const info of needed) if (info.level === 3) pairWork += info.node.args[0]?.dim ?? info.node.dim;
   const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
   // KMin's passes cost mostly its per-term test against the K-th value: eight groups amortise
   // the loop and the j-loads over more rows when the term itself is small.
@@ -259,31 +268,30 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   if (estimate > MAX_VALUES) throw new NotCompiled(`formula too large to unroll`);
 
   /**
-   * Σ_c d_c² for every lane group at once, component by component, as chains of a·a + s: the
+   * Σ_c u_c·v_c for every lane group at once, component by component, as chains of u·v + s: the
    * groups' chains interleave (their latencies overlap), long sums run as 2 or 4 chains over
    * alternate components (so that the add latency does not bound them) joined at the end, and
-   * when d = a − b is not needed elsewhere each d_c is formed just before its use, so that no
-   * vector of differences is ever held.
+   * for Σ(a − b)² with a − b not needed elsewhere each difference is formed just before its
+   * use, so that no vector of differences is ever held.
    */
-  const emitSumOfSquares = (info: Info, groups: number) => {
-    const d = sumOfSquares(info.node)!, dim = d.dim;
-    const inline = d.op === "Subtract" && !needed.has(infoOf(d));
-    const comp = (r: number, c: number) => {
-      if (!inline) return at(argVals(d, r), c);
-      const [a, b] = d.args.map((x) => argVals(x, r));
-      return e.sub(at(a, c), at(b, c));
+  const emitSumOfProducts = (info: Info, groups: number) => {
+    const p = sumOfProducts(info.node)!, dim = info.node.args[0].dim;
+    const d = "d" in p ? p.d : undefined;
+    const inline = d !== undefined && d.op === "Subtract" && !needed.has(infoOf(d));
+    const comp = (r: number, c: number): [V, V] => {
+      if (!("d" in p)) return [at(argVals(p.a, r), c), at(argVals(p.b, r), c)];
+      if (!inline) return [at(argVals(d!, r), c), at(argVals(d!, r), c)];
+      const [a, b] = d!.args.map((x) => argVals(x, r));
+      const dc = e.sub(at(a, c), at(b, c));
+      return [dc, dc];
     };
     const P = dim >= 32 ? 4 : dim >= 8 ? 2 : 1;
     const sums: V[][] = Array.from({ length: groups }, () => []);
     const fma = info.level >= 2; // as `multAdd`
     for (let c = 0; c < dim; c++) {
       for (let r = 0; r < groups; r++) {
-        const dc = comp(r, c), q = c % P;
-        sums[r][q] = c < P
-          ? e.mul(dc, dc)
-          : fma
-          ? e.madd(dc, dc, sums[r][q])
-          : e.add(e.mul(dc, dc), sums[r][q]);
+        const [u, v] = comp(r, c), q = c % P;
+        sums[r][q] = c < P ? e.mul(u, v) : fma ? e.madd(u, v, sums[r][q]) : e.add(e.mul(u, v), sums[r][q]);
       }
     }
     info.vals = sums.map((ch) => {
@@ -300,8 +308,8 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
       if (info.level !== level || !needed.has(info)) continue;
       const n = info.node, groups = level & 1 ? R : 1;
       info.vals = [];
-      if (sumOfSquares(n)) {
-        emitSumOfSquares(info, groups);
+      if (sumOfProducts(n)) {
+        emitSumOfProducts(info, groups);
         continue;
       }
       for (let r = 0; r < groups; r++) {
