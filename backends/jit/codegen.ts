@@ -217,6 +217,25 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
       : n.args[0].op === "Mult"
       ? { a: n.args[0].args[0], b: n.args[0].args[1] }
       : undefined;
+  /** Components past which a sum of products of an i- and a j-variable runs as a loop. */
+  const LOOP_DIM = 64;
+  /**
+   * For Σ(x − y)² or Σ x·y of an i-variable x and a j-variable y of dimension ≥ LOOP_DIM, the
+   * pair (x, y): such sums are emitted as a loop over components (`emitComponentLoop`) rather
+   * than unrolled, so that a 784-dimensional kNN is a small function.
+   */
+  const loopOperands = (n: Node): [Node, Node] | undefined => {
+    const p = sumOfProducts(n);
+    if (!p || n.args[0].dim < LOOP_DIM || infoOf(n).level !== 3) return undefined;
+    const pair = "d" in p
+      ? (p.d.op === "Subtract" && !needed.has(infoOf(p.d)) ? p.d.args : undefined)
+      : [p.a, p.b];
+    if (!pair || pair.some((x) => x.op !== "Var" || x.dim !== n.args[0].dim)) return undefined;
+    const cat = (x: Node) => (x.params as number[])[2];
+    if (cat(pair[0]) === 0 && cat(pair[1]) === 1) return [pair[0], pair[1]];
+    if (cat(pair[0]) === 1 && cat(pair[1]) === 0) return [pair[1], pair[0]];
+    return undefined;
+  };
   /** The product argument of a·b + c (either argument of Add) or c − a·b (Subtract's second). */
   // Only in the loop over terms (column and pair values): values computed once per call or per
   // pass keep one rounding per operation, so that a constant expression with a discontinuity
@@ -251,7 +270,10 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   // Four groups (16 float32 rows) make each j-load serve 16 rows and give the out-of-order core
   // four independent chains; very large bodies take fewer, so that their values stay in reach.
   let pairWork = 0;
-  for (const info of needed) if (info.level === 3) pairWork += info.node.args[0]?.dim ?? info.node.dim;
+  for (const info of needed) {
+    if (info.level !== 3) continue;
+    pairWork += loopOperands(info.node) ? 16 : info.node.args[0]?.dim ?? info.node.dim;
+  }
   const stateValues = fam === "kmin" ? 2 * K * D : fam === "lse" ? 1 + Dw : 2 * D;
   // KMin's passes cost mostly its per-term test against the K-th value: eight groups amortise
   // the loop and the j-loads over more rows when the term itself is small.
@@ -302,12 +324,60 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
     });
   };
 
+  /**
+   * Σ_c (x_c − y_c)² (or Σ_c x_c·y_c) over the components of an i-variable x and a j-variable y,
+   * as a loop over blocks of 8 components: per block, each y_c is loaded (splat) once and serves
+   * the R lane groups, whose x_c are loaded from the pass's rows, into 4 chains per group
+   * (joined at the end); the components past the last whole block are unrolled.
+   */
+  const emitComponentLoop = (info: Info, groups: number) => {
+    const [xv, yv] = loopOperands(info.node)!, dim = xv.dim, square = "d" in sumOfProducts(info.node)!;
+    const kx = varOf(xv), ky = varOf(yv), U = 8, P = 4;
+    const sums = Array.from({ length: groups }, () =>
+      Array.from({ length: P }, () => {
+        const v = e.v();
+        e.assign(v, e.cst(0));
+        return v;
+      }));
+    const term = (xs: V, ys: V, r: number, q: number) => {
+      const u = square ? e.sub(xs, ys) : xs, w = square ? u : ys;
+      e.assign(sums[r][q], e.madd(u, w, sums[r][q]));
+    };
+    const whole = Math.floor(dim / U) * U;
+    if (whole > 0) {
+      const cx = e.i32(), cy = e.i32(), cEnd = e.i32();
+      b.get(ptr[kx]).set(cx);
+      b.get(ptr[ky]).set(cy);
+      b.get(ptr[ky]).i32(whole * es).op(OP.i32_add).set(cEnd);
+      b.begin(OP.loop);
+      for (let u = 0; u < U; u++) {
+        const ys = e.memRef(cy, u * es, t.loadSplat, es === 4 ? 2 : 3);
+        const y = e.v();
+        e.assign(y, ys);
+        for (let r = 0; r < groups; r++) term(e.memRef(cx, (r * L * dim + u * L) * es), y, r, u % P);
+      }
+      b.get(cx).i32(U * L * es).op(OP.i32_add).set(cx);
+      b.get(cy).i32(U * es).op(OP.i32_add).tee(cy).get(cEnd).op(OP.i32_lt_u).brIf(0);
+      b.end();
+    }
+    for (let c = whole; c < dim; c++) {
+      const y = e.v();
+      e.assign(y, e.memRef(ptr[ky], c * es, t.loadSplat, es === 4 ? 2 : 3));
+      for (let r = 0; r < groups; r++) term(e.memRef(ptr[kx], (r * L * dim + c * L) * es), y, r, c % P);
+    }
+    info.vals = sums.map((ch) => [e.add(e.add(ch[0], ch[1]), e.add(ch[2], ch[3]))]);
+  };
+
   /** Emits the needed nodes of one level (each lane group for i-dependent nodes). */
   const emitLevel = (level: number) => {
     for (const info of order) {
       if (info.level !== level || !needed.has(info)) continue;
       const n = info.node, groups = level & 1 ? R : 1;
       info.vals = [];
+      if (loopOperands(n)) {
+        emitComponentLoop(info, groups);
+        continue;
+      }
       if (sumOfProducts(n)) {
         emitSumOfProducts(info, groups);
         continue;

@@ -69,6 +69,25 @@ for (const dtype of ["float32", "float64"] as const) {
   });
 }
 
+Deno.test("[cpu] high-dimensional sums of products run as loops over components and match the oracle", async () => {
+  // D = 100: twelve blocks of 8 components and a tail of 4, for kNN, a kernel sum and a dot product.
+  const r = rng(100), M = 37, N = 150, D = 100;
+  const x = ndarray(Float32Array.from(uniform(r, M * D)), [M, D]),
+    y = ndarray(Float32Array.from(uniform(r, N * D)), [N, D]);
+  const b = ndarray(Float32Array.from(uniform(r, N, 0, 1)), [N, 1]);
+  const al = [`x = Vi(${D})`, `y = Vj(${D})`, "b = Vj(1)"];
+  const knn = Genred("SqDist(x,y)", al.slice(0, 2), { reduction: "ArgKMin", k: 3, axis: 1 });
+  const got = (await knn(x, y, { backend: "cpu" })) as NDArray,
+    want = (await knn(x, y, { backend: "reference" })) as NDArray;
+  assert.deepEqual(Array.from(got.data), Array.from(want.data));
+  for (const formula of ["Exp(-SqDist(x,y)/IntCst(40))*b", "(x|y)*b"]) {
+    const g = Genred(formula, al, { axis: 1 });
+    const o = (await g(x, y, b, { backend: "cpu" })) as NDArray,
+      w = (await g(x, y, b, { backend: "reference" })) as NDArray;
+    assertClose(o.data, w.data, { rtol: 2e-5, atol: 1e-5, what: formula });
+  }
+});
+
 Deno.test("[cpu] where code generation is refused, the Rust engine's results, bit for bit", async () => {
   const args = data(true, 40, 200);
   const old = setCodegenAllowed(false);
