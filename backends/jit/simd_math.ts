@@ -120,30 +120,6 @@ export function exp(e: Emitter, x: V): V {
   return out;
 }
 
-/**
- * eˣ for x ≤ 0 or NaN, without a branch: x clamped below at −104 (float32) or −746 (float64),
- * where e^x rounds to 0 (so −∞ gives 0), and 2ⁿ in two steps so that subnormal results come
- * out of the last product rounded once; NaN stays NaN through the arithmetic. For the
- * LogSumExp fold, whose e^(−|F − m|) reaches any depth below the running maximum.
- *
- * @example
- * ```ts
- * import { expNonPositive } from "./simd_math.ts";
- * import { Emitter, F32X4 } from "./emit.ts";
- * const e = new Emitter(F32X4, true);
- * const x = e.v();
- * console.assert(expNonPositive(e, x) > x);
- * ```
- */
-export function expNonPositive(e: Emitter, x: V): V {
-  const t = e.t;
-  const xc = e.bin(t.max, x, e.cst(t.f32 ? -104 : -746));
-  const n = e.un(t.nearest, e.mul(xc, e.cst(LOG2E)));
-  const y = expReduced(e, xc, n);
-  const n1 = e.un(t.floor, e.mul(n, e.cst(0.5)));
-  return e.mul(e.mul(y, pow2(e, n1)), pow2(e, e.sub(n, n1)));
-}
-
 /** Cephes's logf polynomial P, constant term first. */
 const LOGF_P = [
   3.3333331174e-1,
