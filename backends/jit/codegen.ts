@@ -37,7 +37,7 @@ import { keyOf } from "../../formula/tree.ts";
 import { make, opDef } from "../../formula/ops.ts";
 import type { ReducePlan } from "../backend.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
-import { Emitter, F32X4, F64X2, HOST_FUNCTIONS, type HostName, relaxedSimd, type V } from "./emit.ts";
+import { Emitter, F32X4, F64X2, HOST_FUNCTIONS, relaxedSimd, type V } from "./emit.ts";
 import { RULES } from "./ops.ts";
 import { exp } from "./simd_math.ts";
 import { moduleBytes, OP, SIMD } from "./wasm_writer.ts";
@@ -59,7 +59,6 @@ export interface JitVar {
 export interface JitCode {
   /** The module's bytes, importing an unshared or a shared memory. */
   bytes(shared: boolean): Uint8Array<ArrayBuffer>;
-  readonly hosts: readonly HostName[];
   readonly vars: readonly JitVar[];
   /** Lanes per v128 and rows per pass. */
   readonly L: number;
@@ -611,7 +610,6 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
   const hosts = e.hosts.map((name) => ({ name, arity: HOST_FUNCTIONS[name] }));
   return {
     bytes: (shared) => (cache[`${shared}`] ??= moduleBytes(body, hosts, shared)),
-    hosts: e.hosts,
     vars,
     L,
     G,

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { Body, F64, I32, OP, SIMD, V128 } from "./wasm_writer.ts";
+import { Body, I32, OP, SIMD, V128 } from "./wasm_writer.ts";
 
 /** The opcodes of one lane type (f32x4 or f64x2) and of its index lanes (i32x4 or i64x2). */
 export interface Lanes {
@@ -274,9 +274,6 @@ export class Emitter {
   i32(): number {
     return this.body.local(I32);
   }
-  f64(): number {
-    return this.body.local(F64);
-  }
 
   /** The local holding x in every lane (lane type), set in the prologue. */
   cst(x: number): V {
@@ -345,7 +342,6 @@ export class Emitter {
       : (logical ? SIMD.i64x2_shr_u : SIMD.i64x2_shr_s);
     const r = this.v();
     this.use(a).i32(n).simd(op).set(r);
-    if (t.f32) return r;
     return r;
   }
   and(a: V, b: V): V {
@@ -356,9 +352,6 @@ export class Emitter {
   }
   xor(a: V, b: V): V {
     return this.bin(SIMD.v128_xor, a, b);
-  }
-  andnot(a: V, b: V): V {
-    return this.bin(SIMD.v128_andnot, a, b);
   }
   add(a: V, b: V): V {
     return this.bin(this.t.add, a, b);
