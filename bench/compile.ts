@@ -92,7 +92,13 @@ for (const terms of [9, 91, 909]) {
     lower: await time(() => lower(parseFormula(text, scope))),
     grad: await time(() => lower(vjp(lower(parseFormula(text, scope)), x, e))),
     wasm: await time(() => compile([lower(parseFormula(text, scope))])),
-    wgsl: await time(() => generate({ ...plan, formulas: [lower(parseFormula(text, scope))] }, 64, 64)),
+    wgsl: await time(() =>
+      generate({ ...plan, formulas: [lower(parseFormula(text, scope))] }, {
+        workgroupSize: 64,
+        tile: 64,
+        rows: 1,
+      })
+    ),
     // A new constant term per call: compiled plans are cached by formula, and these are firsts.
     call: await time(() =>
       Genred(`${text} + IntCst(${++fresh})`, aliases, { axis: 1 })(one(3), one(3), one(1), { backend: "cpu" })

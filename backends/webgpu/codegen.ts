@@ -1,15 +1,24 @@
 /**
- * WGSL code generation: one compute shader per (formulas, reduction, dims), KeOps's 1-D GPU
- * scheme. One invocation per output row i; the reduced index j is walked in tiles of TJ rows
- * of the j-variables, staged through `var<workgroup>` memory by the whole workgroup; the
- * accumulator lives in registers:
+ * WGSL code generation: one compute shader per (formulas, reduction, dims, scheme). Invocation
+ * `lid` of workgroup (gx, gy) owns R output rows, i = gx·64R + r·64 + lid (r < R), and the
+ * terms j of chunk gy of the current block of j; the workgroup stages TJ terms of the
+ * j-variables at a time through `var<workgroup>` memory, and every value loaded from it serves
+ * the R rows (a register block of rows, as in a matrix multiply):
  *
- *     load i-variables, evaluate the nodes that do not depend on j, init acc (or load it)
- *     for j0 in 0, TJ, 2·TJ, … < n:
- *         workgroup loads rows j0 … j0+TJ−1 of the j-variables; barrier
- *         for each j of the tile: evaluate the pair nodes, fold F (and W) into acc
+ *     load the i-variables of the R rows, evaluate the nodes that do not depend on j
+ *     for each tile of TJ terms of this chunk:
+ *         workgroup loads the tile; barrier
+ *         for each term: evaluate the nodes that depend on j only (once), then for each row
+ *             the pair nodes, and fold F (and W) into that row's accumulator
  *         barrier
- *     finalize acc into the outputs (or store it, when more blocks of j follow)
+ *     chunks = 1: finalize (or carry to the next block of j) · chunks > 1: write the partial
+ *     accumulator, which `merge.ts`'s pass folds with the other chunks', in the order of j
+ *
+ * Sums over element-wise vector expressions (squared distances, scalar products, the rows of
+ * matrix-vector products) are loops over the components, eight at a time, evaluating the
+ * expression at each component in registers: nothing of the vector is stored, and a
+ * 784-dimensional formula is a short function. Wide i-variables are read from the input at use
+ * rather than copied to registers.
  *
  * Only generated identifiers, table snippets and numbers formatted by `f32Literal` /
  * `intLiteral` reach the source.
@@ -25,15 +34,29 @@ import type { ReducePlan } from "../backend.ts";
 import { UnsupportedError } from "../../formula/errors.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
 import { HELPERS, intLiteral, WGSL } from "./wgsl_ops.ts";
+import { type Family, familyOf, finalize, initAcc } from "./merge.ts";
 
 /** The most floats of private arrays one invocation may declare (256 KiB). */
 export const PRIVATE_FLOATS = 65536;
+/** i-variables up to this dimension are copied to registers; wider ones are read at use. */
+const REGISTER_DIM = 16;
+/** Components per iteration of a fused sum's loop. */
+const UNROLL = 8;
+/** Below this many components a sum is written out in full. */
+const LOOP_FROM = 12;
 
 /** The sizes of the arrays declared in generated lines. */
 function* arraySizes(...blocks: string[][]): Generator<number> {
   for (const lines of blocks) {
     for (const l of lines) for (const m of l.matchAll(/array<(?:f32|i32), (\d+)>/g)) yield Number(m[1]);
   }
+}
+
+/** How a shader is laid out: invocations per workgroup, terms per tile, rows per invocation. */
+export interface Layout {
+  readonly workgroupSize: number;
+  readonly tile: number;
+  readonly rows: number;
 }
 
 /** What the host needs to know about a generated shader. */
@@ -46,27 +69,54 @@ export interface Shader {
   readonly accSize: number;
   readonly valuesWidth: number;
   readonly indicesWidth: number;
-  readonly workgroupSize: number;
+  readonly layout: Layout;
+  /** The reduction family and its finalization, for the merge pass. */
+  readonly family: Family;
+  /**
+   * Loop header visits per invocation: per term, per tile and once (software adapters stop
+   * an invocation's loops past a number of visits, so the host sizes its chunks of j by them).
+   */
+  readonly visits: { readonly term: number; readonly tile: number; readonly fixed: number };
+  /** Floats of private arrays per invocation. */
+  readonly privateFloats: number;
 }
 
-/** The reduction families as the shader implements them. */
-function family(
-  plan: ReducePlan,
-): { fam: "sum" | "min" | "max" | "kmin" | "lse"; mode: "log" | "ratio" | "raw" } {
-  const name = plan.reduction.name;
-  switch (plan.reduction.family) {
-    case "sum":
-      return { fam: "sum", mode: "raw" };
-    case "extremum":
-      return { fam: name.startsWith("Max") || name === "ArgMax" ? "max" : "min", mode: "raw" };
-    case "kmin":
-      return { fam: "kmin", mode: "raw" };
-    default:
-      return {
-        fam: "lse",
-        mode: name === "SumSoftMaxWeight" ? "ratio" : name.startsWith("Max_") ? "raw" : "log",
-      };
+/**
+ * Loop header visits, counted where software adapters count them (llvmpipe stops every loop
+ * of an invocation once their visits together pass 65,535): per term, per tile, and once per
+ * dispatch. A loop of n iterations visits its header n + 1 times.
+ */
+class Visits {
+  term = 1; // the loop over the terms of a tile
+  tile = 1; // the loop over the tiles
+  fixed = 0;
+  /**
+   * `for (k …) body(k)` over n components: written out up to 8 components (no loop, registers
+   * with constant indices), a loop past that, its visits added to `where`.
+   */
+  loop(where: "term" | "tile" | "fixed", n: number, body: (k: string) => string, v = "k"): string {
+    if (n <= 8) return [...Array(n).keys()].map((k) => body(`${k}u`)).join(" ");
+    this[where] += n + 1;
+    return `for (var ${v} = 0u; ${v} < ${intLiteral(n, true)}; ${v}++) { ${body(v)} }`;
   }
+}
+
+/** Bit 0: i-dependent, bit 1: j-dependent (0 uniform, 3 pair). */
+type Level = 0 | 1 | 2 | 3;
+
+interface Val {
+  readonly level: Level;
+  readonly dim: number;
+  /** Component k (a WGSL u32 expression) for row r of the register block. */
+  read(k: string, r: number): string;
+}
+
+/** A vector expression evaluated component by component inside a fused sum's loop. */
+interface Lazy {
+  readonly level: Level;
+  readonly dim: number;
+  /** Emits the lets of component k (for row r) into `out`, returns the name of its value. */
+  at(k: string, r: number, out: string[], memo: Map<string, string>): string;
 }
 
 /**
@@ -79,46 +129,137 @@ function family(
  * import { REDUCTIONS } from "../../formula/reductions.ts";
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const F = make("Exp", [make("Minus", [make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], [])], [])], []);
- * const s = generate({ reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [F], dtype: "float32" }, 64, 64);
- * console.assert(s.code.includes("@compute") && s.slots.length === 2);
+ * const plan = { reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [F], dtype: "float32" } as const;
+ * const s = generate(plan, { workgroupSize: 64, tile: 64, rows: 2 });
+ * console.assert(s.code.includes("@compute") && s.slots.length === 2 && s.layout.rows === 2);
  * ```
  */
-export function generate(plan: ReducePlan, workgroupSize: number, tile: number): Shader {
-  const { fam, mode } = family(plan);
+export function generate(plan: ReducePlan, layout: Layout): Shader {
+  const { workgroupSize: WG, tile: TJ, rows: R } = layout;
+  const fam = familyOf(plan);
   const { D, K, Dw } = plan.dims;
   const slots: { ind: number; cat: number; dim: number }[] = [];
   const slotIndex = new Map<number, number>();
   const constants: number[] = []; // the values of the constant leaves, in the input buffer
-  const pre: string[] = []; // statements before the j loop
-  const pair: string[] = []; // statements per pair
-  const names = new Map<string, { read: (k: string) => string; pair: boolean }>();
+  const uni: string[] = []; // once per invocation
+  const pre: string[] = []; // per row, before the loop over j
+  const term: string[] = []; // per term, shared by the rows
+  const pair: string[] = []; // per term and row
+  const section = (level: Level) => level === 0 ? uni : level === 1 ? pre : level === 2 ? term : pair;
+  const rowsOf = (level: Level) => (level & 1 ? [...Array(R).keys()] : [0]);
+  const visits = new Visits();
+  const whereOf = (level: Level) => (level & 2 ? "term" : "fixed") as "term" | "fixed";
+  const vals = new Map<string, Val>();
+  const lazies = new Map<string, Lazy>();
   let tmp = 0;
 
-  const visit = (n: Node): { read: (k: string) => string; pair: boolean } => {
+  // Which vector element-wise nodes need not be stored: those read only by sums and by other
+  // such nodes of the same dimension (parents before children in `order`).
+  const order: Node[] = [];
+  const consumers = new Map<string, Node[]>();
+  const seen = new Set<string>();
+  const walk = (n: Node) => {
     const key = keyOf(n);
-    const hit = names.get(key);
+    if (seen.has(key)) return;
+    seen.add(key);
+    for (const a of n.args) {
+      walk(a);
+      const k = keyOf(a);
+      consumers.set(k, [...(consumers.get(k) ?? []), n]);
+    }
+    order.push(n);
+  };
+  plan.formulas.forEach(walk);
+  const roots = new Set(plan.formulas.map(keyOf));
+  const lazy = new Set<string>();
+  for (const n of [...order].reverse()) {
+    const key = keyOf(n);
+    const def = opDef(n.op);
+    if (n.dim === 1 || roots.has(key) || def.kind !== "elementwise") continue;
+    if (!("expr" in WGSL[n.op as Evaluated])) continue;
+    const cs = consumers.get(key) ?? [];
+    if (cs.every((c) => c.op === "Sum" || (lazy.has(keyOf(c)) && c.dim === n.dim))) lazy.add(key);
+  }
+
+  const visitLazy = (n: Node): Lazy => {
+    const key = keyOf(n);
+    const hit = lazies.get(key);
     if (hit) return hit;
-    let out: { read: (k: string) => string; pair: boolean };
+    const args = n.args.map((a) => lazy.has(keyOf(a)) ? visitLazy(a) : visit(a));
+    const level = args.reduce((l, a) => (l | a.level) as Level, 0 as Level);
+    const rule = WGSL[n.op as Evaluated] as { expr: (a: string[], n: Node) => string };
+    const out: Lazy = {
+      level,
+      dim: n.dim,
+      at(k, r, lines, memo) {
+        const rr = level & 1 ? r : 0;
+        const mk = `${key}@${rr}@${k}`;
+        const done = memo.get(mk);
+        if (done) return done;
+        const parts = args.map((a, q) => {
+          const kk = n.args[q].dim === 1 ? "0u" : k;
+          return "at" in a ? a.at(kk, rr, lines, memo) : a.read(kk, rr);
+        });
+        const name = `e${tmp++}`;
+        lines.push(`let ${name} = ${rule.expr(parts, n)};`);
+        memo.set(mk, name);
+        return name;
+      },
+    };
+    lazies.set(key, out);
+    return out;
+  };
+
+  const visit = (n: Node): Val => {
+    const key = keyOf(n);
+    const hit = vals.get(key);
+    if (hit) return hit;
+    let out: Val;
     const def = opDef(n.op);
     if (n.op === "Var") {
       const [ind, d, cat] = n.params as number[];
       if (cat > 2) throw new TypeError(`Cannot compile the temporary variable ${printFormula(n)}`);
       let s = slotIndex.get(ind);
+      const fresh = s === undefined;
       if (s === undefined) {
         s = slots.push({ ind, cat, dim: d }) - 1;
         slotIndex.set(ind, s);
-        if (cat !== 1) {
-          // i-variables at row i, parameters at row 0: copied into registers once.
-          const row = cat === 0 ? `i * ${intLiteral(d, true)}` : "0u";
-          pre.push(`var s${s}: array<f32, ${d}>;`);
-          pre.push(
-            `if (live) { for (var k = 0u; k < ${d}u; k++) { s${s}[k] = inp[P.off[${s}u] + ${row} + k]; } }`,
-          );
-        }
       }
-      out = cat === 1
-        ? { read: (k) => `t${s}[jj * ${intLiteral(d, true)} + ${k}]`, pair: true }
-        : { read: (k) => `s${s}[${k}]`, pair: false };
+      const dl = intLiteral(d, true);
+      if (cat === 1) {
+        out = { level: 2, dim: d, read: (k) => `t${s}[jj * ${dl} + ${k}]` };
+      } else if (cat === 2) {
+        if (fresh && d <= REGISTER_DIM) {
+          uni.push(`var s${s}: array<f32, ${d}>;`);
+          uni.push(visits.loop("fixed", d, (k) => `s${s}[${k}] = inp[P.off[${s}u] + ${k}];`));
+        }
+        out = {
+          level: 0,
+          dim: d,
+          read: d <= REGISTER_DIM ? (k) => `s${s}[${k}]` : (k) => `inp[P.off[${s}u] + ${k}]`,
+        };
+      } else {
+        // i-variables at row i_r: small ones copied into registers once, wide ones read at use.
+        if (fresh) {
+          for (let r = 0; r < R; r++) {
+            if (d <= REGISTER_DIM) {
+              pre.push(`var s${s}_${r}: array<f32, ${d}>;`);
+              pre.push(
+                visits.loop(
+                  "fixed",
+                  d,
+                  (k) => `s${s}_${r}[${k}] = inp[P.off[${s}u] + i_${r} * ${dl} + ${k}];`,
+                ),
+              );
+            } else pre.push(`let o${s}_${r} = P.off[${s}u] + i_${r} * ${dl};`);
+          }
+        }
+        out = {
+          level: 1,
+          dim: d,
+          read: d <= REGISTER_DIM ? (k, r) => `s${s}_${r}[${k}]` : (k, r) => `inp[o${s}_${r} + ${k}]`,
+        };
+      }
     } else if (def.kind === "leaf") {
       // A constant is read from the input buffer, never written into the source as a literal:
       // WGSL evaluates expressions of literals when the shader is created and rejects those
@@ -130,128 +271,173 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
       const p = n.params as number[];
       const v = n.op === "RatCst" ? p[0] / p[1] : n.op === "Zero" ? 0 : p[0];
       const name = `c${tmp++}`;
-      pre.push(`let ${name} = inp[P.cbase + ${intLiteral(constants.push(v) - 1, true)}];`);
-      out = { read: () => name, pair: false };
+      uni.push(`let ${name} = inp[P.cbase + ${intLiteral(constants.push(v) - 1, true)}];`);
+      out = { level: 0, dim: 1, read: () => name };
+    } else if (n.op === "Sum" && n.args[0].dim > 1) {
+      out = fusedSum(n);
     } else if (def.kind === "elementwise" || def.kind === "vector") {
       const args = n.args.map(visit);
-      const isPair = args.some((a) => a.pair);
+      const level = args.reduce((l, a) => (l | a.level) as Level, 0 as Level);
       const name = `v${tmp++}`;
       const rule = WGSL[n.op as Evaluated];
-      const comp = (q: number, k: string) => args[q].read(n.args[q].dim === 1 ? "0u" : k);
+      const sec = section(level);
+      const rows = rowsOf(level);
+      const comp = (q: number, k: string, r: number) => args[q].read(n.args[q].dim === 1 ? "0u" : k, r);
       if ("expr" in rule && n.dim === 1) {
         // A scalar is a `let`, not an array and a loop: the drivers' compilers take far
         // longer over thousands of one-element arrays.
-        (isPair ? pair : pre).push(`let ${name} = ${rule.expr(args.map((_, q) => comp(q, "0u")), n)};`);
-        out = { read: () => name, pair: isPair };
-      } else {
-        const lines: string[] = [`var ${name}: array<f32, ${n.dim}>;`];
-        if ("expr" in rule) {
-          // Element-wise: a scalar argument broadcasts over the components.
-          lines.push(
-            `for (var k = 0u; k < ${n.dim}u; k++) { ${name}[k] = ${
-              rule.expr(args.map((_, q) => comp(q, "k")), n)
-            }; }`,
-          );
-        } else {
-          lines.push(rule.stmt(name, args.map((a) => a.read), n));
+        for (const r of rows) {
+          sec.push(`let ${name}_${r} = ${rule.expr(args.map((_, q) => comp(q, "0u", r)), n)};`);
         }
-        (isPair ? pair : pre).push(...lines);
-        out = { read: (k) => `${name}[${k}]`, pair: isPair };
+        out = { level, dim: 1, read: (_k, r) => `${name}_${level & 1 ? r : 0}` };
+      } else {
+        for (const r of rows) {
+          const nm = `${name}_${r}`;
+          sec.push(`var ${nm}: array<f32, ${n.dim}>;`);
+          if ("expr" in rule) {
+            // Element-wise: a scalar argument broadcasts over the components.
+            sec.push(
+              visits.loop(
+                whereOf(level),
+                n.dim,
+                (k) => `${nm}[${k}] = ${rule.expr(args.map((_, q) => comp(q, k, r)), n)};`,
+              ),
+            );
+          } else {
+            const st = rule.stmt(nm, args.map((a) => (k: string) => a.read(k, r)), n);
+            // The loops of a vector rule (B-splines, soft-DTW): at most (1 + their sizes)² visits each.
+            const loops = st.match(/for \(|loop \{/g)?.length ?? 0;
+            const size = 1 + n.dim + n.args.reduce((t, a) => t + a.dim, 0);
+            visits[whereOf(level)] += loops * size * size;
+            sec.push(st);
+          }
+        }
+        out = { level, dim: n.dim, read: (k, r) => `${name}_${level & 1 ? r : 0}[${k}]` };
       }
     } else {
       throw new TypeError(`Cannot compile ${n.op} before lowering`);
     }
-    names.set(key, out);
+    vals.set(key, out);
     return out;
   };
+
+  /**
+   * Σ_k e(k) over the components of a vector expression: written out below LOOP_FROM
+   * components, else a loop of UNROLL components per iteration and a written-out remainder.
+   * One loop serves the R rows, so that each component of a j-variable is read once.
+   */
+  const fusedSum = (n: Node): Val => {
+    const a = n.args[0];
+    const arg: Lazy | Val = lazy.has(keyOf(a)) ? visitLazy(a) : visit(a);
+    const level = arg.level;
+    const rows = rowsOf(level);
+    const name = `v${tmp++}`;
+    const sec = section(level);
+    const at = (k: string, r: number, lines: string[], memo: Map<string, string>) =>
+      "at" in arg ? arg.at(k, r, lines, memo) : arg.read(k, r);
+    const d = a.dim;
+    const comps = (ks: string[]) => {
+      const lines: string[] = [];
+      const memo = new Map<string, string>();
+      const terms = rows.map((r) => ks.map((k) => at(k, r, lines, memo)));
+      return { lines, terms };
+    };
+    if (d < LOOP_FROM) {
+      const { lines, terms } = comps([...Array(d).keys()].map((k) => `${k}u`));
+      sec.push(...lines);
+      rows.forEach((r, q) => sec.push(`let ${name}_${r} = ${terms[q].join(" + ")};`));
+    } else {
+      const full = Math.floor(d / UNROLL) * UNROLL;
+      rows.forEach((r) => sec.push(`var ${name}_${r} = 0.0;`));
+      const body = comps([...Array(UNROLL).keys()].map((u) => (u ? `k + ${u}u` : "k")));
+      sec.push(`for (var k = 0u; k < ${intLiteral(full, true)}; k += ${UNROLL}u) {`);
+      sec.push(...body.lines.map((l) => "  " + l));
+      rows.forEach((r, q) => sec.push(`  ${name}_${r} += ${body.terms[q].join(" + ")};`));
+      sec.push(`}`);
+      visits[whereOf(level)] += full / UNROLL + 1;
+      if (full < d) {
+        const rest = comps([...Array(d - full).keys()].map((u) => `${full + u}u`));
+        sec.push(...rest.lines);
+        rows.forEach((r, q) => sec.push(`${name}_${r} += ${rest.terms[q].join(" + ")};`));
+      }
+    }
+    return { level, dim: 1, read: (_k, r) => `${name}_${level & 1 ? r : 0}` };
+  };
+
   const [F, W] = plan.formulas.map(visit);
 
-  // Accumulator and reduction code.
+  // Accumulators and reduction code, per row r.
   const KD = K * D;
-  const accSize = fam === "sum" ? D : fam === "kmin" ? 2 * KD : fam === "lse" ? 1 + Dw : 2 * D;
-  const valuesWidth = fam === "sum"
-    ? D
-    : fam === "kmin"
-    ? KD
-    : fam === "lse"
-    ? (mode === "raw" ? 1 + Dw : mode === "ratio" ? Dw - 1 : Dw)
-    : D;
-  const indicesWidth = fam === "kmin" ? KD : fam === "min" || fam === "max" ? D : 0;
-  const init: string[] = [`var acc: array<f32, ${accSize}>;`];
+  const { accSize, valuesWidth, indicesWidth } = widths(fam, plan.dims);
+  const init: string[] = [];
   const fold: string[] = [];
   const flush: string[] = [];
   const fin: string[] = [];
-  const f = (k: string) => F.read(k);
-  if (fam === "sum") {
-    init.push(`var part: array<f32, ${D}>;`);
-    fold.push(`for (var k = 0u; k < ${D}u; k++) { part[k] += ${f("k")}; }`);
-    flush.push(`for (var k = 0u; k < ${D}u; k++) { acc[k] += part[k]; part[k] = 0.0; }`);
-    fin.push(`for (var k = 0u; k < ${D}u; k++) { outv[vo + k] = acc[k]; }`);
-  } else if (fam === "min" || fam === "max") {
-    const cmp = fam === "min" ? "<" : ">";
-    init.push(`var idx: array<i32, ${D}>;`);
-    init.push(
-      `if (firstBlock) { for (var k = 0u; k < ${D}u; k++) { acc[k] = ${fam === "min" ? "" : "-"}P.inf; } }`,
-    );
-    fold.push(
-      `for (var k = 0u; k < ${D}u; k++) { let v = ${
-        f("k")
-      }; if (v ${cmp} acc[k]) { acc[k] = v; idx[k] = i32(P.jbase + j); } }`,
-    );
-    fin.push(`for (var k = 0u; k < ${D}u; k++) { outv[vo + k] = acc[k]; outi[io + k] = idx[k]; }`);
-  } else if (fam === "kmin") {
-    init.push(`var idx: array<i32, ${KD}>;`);
-    init.push(`if (firstBlock) { for (var k = 0u; k < ${KD}u; k++) { acc[k] = P.inf; } }`);
-    fold.push(`for (var c = 0u; c < ${D}u; c++) {
-        let v = ${f("c")};
-        if (v < acc[${K - 1}u * ${D}u + c]) {
-          var s = ${K - 1}u;
-          loop { if (s == 0u) { break; } if (!(v < acc[(s - 1u) * ${D}u + c])) { break; }
-            acc[s * ${D}u + c] = acc[(s - 1u) * ${D}u + c]; idx[s * ${D}u + c] = idx[(s - 1u) * ${D}u + c]; s -= 1u; }
-          acc[s * ${D}u + c] = v; idx[s * ${D}u + c] = i32(P.jbase + j);
-        } }`);
-    fin.push(`for (var k = 0u; k < ${KD}u; k++) { outv[vo + k] = acc[k]; outi[io + k] = idx[k]; }`);
-  } else {
-    init.push(`if (firstBlock) { acc[0] = -P.inf; }`);
-    fold.push(`{ let v = ${f("0u")};
-        if (v > acc[0]) {
-          let sc = select(exp(acc[0] - v), 0.0, acc[0] == -P.inf);
-          for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] = acc[1u + c] * sc + ${W.read("c")}; }
-          acc[0] = v;
+  const acc = (r: number) => `acc_${r}`, idx = (r: number) => `idx_${r}`;
+  const live = (r: number) => `live_${r}`;
+  const hasIdx = indicesWidth > 0;
+  const idxCount = fam.fam === "kmin" ? KD : D;
+  for (let r = 0; r < R; r++) {
+    const A = acc(r), I = idx(r), f = (k: string) => F.read(k, r);
+    const vo = `i_${r} * ${valuesWidth}u`, io = `i_${r} * ${Math.max(1, indicesWidth)}u`;
+    init.push(`var ${A}: array<f32, ${accSize}>;`);
+    if (hasIdx) init.push(`var ${I}: array<i32, ${idxCount}>;`);
+    init.push(initAcc(fam, plan.dims, A));
+    fin.push(finalize(fam, plan.dims, A, I, vo, io));
+    if (fam.fam === "sum") {
+      // Terms are summed per tile, then added to the total (KeOps's block sums).
+      init.push(`var part_${r}: array<f32, ${D}>;`);
+      fold.push(visits.loop("term", D, (k) => `part_${r}[${k}] += ${f(k)};`));
+      flush.push(visits.loop("tile", D, (k) => `${A}[${k}] += part_${r}[${k}]; part_${r}[${k}] = 0.0;`));
+    } else if (fam.fam === "min" || fam.fam === "max") {
+      const cmp = fam.fam === "min" ? "<" : ">";
+      fold.push(
+        visits.loop(
+          "term",
+          D,
+          (k) => `{ let v = ${f(k)}; if (v ${cmp} ${A}[${k}]) { ${A}[${k}] = v; ${I}[${k}] = jg; } }`,
+        ),
+      );
+    } else if (fam.fam === "kmin") {
+      fold.push(kminInsert(A, I, f, K, D));
+      if (K * D > 64) visits.term += D * (K + 2);
+    } else {
+      const w = (k: string) => W.read(k, r);
+      fold.push(`{ let v = ${f("0u")};
+        if (v > ${A}[0]) {
+          let sc = select(exp(${A}[0] - v), 0.0, ${A}[0] == -P.inf);
+          ${visits.loop("term", Dw, (c) => `${A}[1u + ${c}] = ${A}[1u + ${c}] * sc + ${w(c)};`, "c")}
+          ${A}[0] = v;
         } else if (bitcast<u32>(v) != 0xff800000u) { // not −∞ (NaN comes here and spreads, as on the CPU)
           // e^(∞ − ∞) = 1, as on the CPU; a NaN term poisons the sums.
-          let ev = select(select(exp(v - acc[0]), 1.0, v == acc[0]), v, kt_isnan(v));
-          for (var c = 0u; c < ${Dw}u; c++) { acc[1u + c] += ev * ${W.read("c")}; }
+          let ev = select(select(exp(v - ${A}[0]), 1.0, v == ${A}[0]), v, kt_isnan(v));
+          ${visits.loop("term", Dw, (c) => `${A}[1u + ${c}] += ev * ${w(c)};`, "c")}
         } }`);
-    if (mode === "log") {
-      fin.push(`for (var c = 0u; c < ${Dw}u; c++) { outv[vo + c] = acc[0] + log(acc[1u + c]); }`);
-    } else if (mode === "ratio") {
-      fin.push(`for (var c = 0u; c < ${Dw - 1}u; c++) { outv[vo + c] = acc[2u + c] / acc[1u]; }`);
-    } else fin.push(`for (var c = 0u; c <= ${Dw}u; c++) { outv[vo + c] = acc[c]; }`);
+    }
   }
-  // Indices travel with the accumulator between blocks of j (stored as floats, exact below 2^24).
-  const hasIdx = indicesWidth > 0;
-  const idxCount = fam === "kmin" ? KD : D;
-  const load =
-    `if (!firstBlock) { for (var k = 0u; k < ${accSize}u; k++) { acc[k] = accb[i * ${accSize}u + k]; }${
+  // The accumulator of a row in a buffer: its floats, then its indices as floats (exact below
+  // 2^24), at row `at` of `buf`.
+  const save = (r: number, buf: string, at: string) =>
+    `for (var k = 0u; k < ${accSize}u; k++) { ${buf}[(${at}) * ${accSize}u + k] = ${acc(r)}[k]; }${
       hasIdx
-        ? ` for (var k = 0u; k < ${idxCount}u; k++) { idx[k] = i32(accb[i * ${accSize}u + ${
+        ? ` for (var k = 0u; k < ${idxCount}u; k++) { ${buf}[(${at}) * ${accSize}u + ${
+          accSize - idxCount
+        }u + k] = f32(${idx(r)}[k]); }`
+        : ""
+    }`;
+  const restore = (r: number) =>
+    `for (var k = 0u; k < ${accSize}u; k++) { ${acc(r)}[k] = accb[i_${r} * ${accSize}u + k]; }${
+      hasIdx
+        ? ` for (var k = 0u; k < ${idxCount}u; k++) { ${idx(r)}[k] = i32(accb[i_${r} * ${accSize}u + ${
           accSize - idxCount
         }u + k]); }`
         : ""
-    } }`;
-  const store = `for (var k = 0u; k < ${accSize}u; k++) { accb[i * ${accSize}u + k] = acc[k]; }${
-    hasIdx
-      ? ` for (var k = 0u; k < ${idxCount}u; k++) { accb[i * ${accSize}u + ${
-        accSize - idxCount
-      }u + k] = f32(idx[k]); }`
-      : ""
-  }`;
+    }`;
 
   const jSlots = slots.map((s, q) => ({ ...s, q })).filter((s) => s.cat === 1);
   const nOff = slots.length;
   const bindings = [
-    `struct Params { m: u32, n: u32, jbase: u32, flags: u32, inf: f32, nan: u32, cbase: u32, pad2: u32, off: array<vec4<u32>, ${
+    `struct Params { m: u32, n: u32, jbase: u32, flags: u32, inf: f32, nan: u32, cbase: u32, clen: u32, off: array<vec4<u32>, ${
       Math.max(1, Math.ceil(nOff / 4))
     }> }`,
     `@group(0) @binding(0) var<uniform> P: Params;`,
@@ -261,54 +447,138 @@ export function generate(plan: ReducePlan, workgroupSize: number, tile: number):
     `@group(0) @binding(2) var<storage, read_write> outv: array<f32>;`,
     `@group(0) @binding(3) var<storage, read_write> outi: array<i32>;`,
     `@group(0) @binding(4) var<storage, read_write> accb: array<f32>;`,
-    ...jSlots.map((s) => `var<workgroup> t${s.q}: array<f32, ${tile * s.dim}>;`),
+    ...jSlots.map((s) => `var<workgroup> t${s.q}: array<f32, ${TJ * s.dim}>;`),
   ];
   const offExpr = (q: number) => `P.off[${Math.floor(q / 4)}u][${q % 4}u]`;
+  const fixOff = (l: string) => l.replace(/P\.off\[(\d+)u\]/g, (_, q) => offExpr(Number(q)));
   // Registers: every array of the invocation lives in private memory, which GPUs keep small.
-  const privateFloats = [...arraySizes(pre, pair, init)].reduce((a, b) => a + b, 0);
+  const privateFloats = [...arraySizes(uni, pre, term, pair, init)].reduce((a, b) => a + b, 0);
   if (privateFloats > PRIVATE_FLOATS) {
     throw new UnsupportedError(
       `This formula needs ${privateFloats} floats of registers per row on the GPU, more than its limit of ${PRIVATE_FLOATS}: use backend "cpu"`,
     );
   }
+  const rowsR = [...Array(R).keys()];
+  const ind = (pad: string, lines: string[]) => lines.map((l) => pad + fixOff(l));
   const code = [
     HELPERS,
     ...bindings,
-    `@compute @workgroup_size(${workgroupSize})`,
-    `fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`,
-    `  let i = gid.x + gid.y * ${workgroupSize * 65535}u;`,
-    `  let live = i < P.m;`,
+    `@compute @workgroup_size(${WG})`,
+    `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`,
+    // Rows past the end compute on the last row and store nothing: the workgroup's loads and
+    // barriers stay uniform.
+    ...rowsR.map((r) =>
+      `  let ${live(r)} = wid.x * ${WG * R}u + ${r * WG}u + lid.x < P.m; let i_${r} = min(wid.x * ${
+        WG * R
+      }u + ${r * WG}u + lid.x, P.m - 1u);`
+    ),
     `  let firstBlock = (P.flags & 1u) != 0u;`,
     `  let lastBlock = (P.flags & 2u) != 0u;`,
-    ...pre.map((l) => "  " + l.replace(/P\.off\[(\d+)u\]/g, (_, q) => offExpr(Number(q)))),
-    ...init.map((l) => "  " + l),
-    `  if (live) { ${load} }`,
-    `  for (var j0 = 0u; j0 < P.n; j0 += ${tile}u) {`,
+    `  let partial = (P.flags & 4u) != 0u;`,
+    // Chunk wid.y of the block of j: terms [jlo, jhi).
+    `  let jlo = min(wid.y * P.clen, P.n); let jhi = min(jlo + P.clen, P.n);`,
+    ...ind("  ", uni),
+    ...ind("  ", pre),
+    ...ind("  ", init),
+    `  if (!firstBlock && !partial) { ${rowsR.map(restore).join(" ")} }`,
+    `  for (var j0 = jlo; j0 < jhi; j0 += ${TJ}u) {`,
     ...jSlots.map((s) =>
-      `    for (var r = lid.x; r < ${tile}u; r += ${workgroupSize}u) { if (j0 + r < P.n) { for (var k = 0u; k < ${s.dim}u; k++) { t${s.q}[r * ${s.dim}u + k] = inp[${
+      `    for (var e = lid.x; e < ${
+        TJ * s.dim
+      }u; e += ${WG}u) { if (j0 * ${s.dim}u + e < jhi * ${s.dim}u) { t${s.q}[e] = inp[${
         offExpr(s.q)
-      } + (j0 + r) * ${s.dim}u + k]; } } }`
+      } + j0 * ${s.dim}u + e]; } }`
     ),
     `    workgroupBarrier();`,
-    `    if (live) {`,
-    `      let cnt = min(${tile}u, P.n - j0);`,
-    `      for (var jj = 0u; jj < cnt; jj++) {`,
-    `        let j = j0 + jj;`,
-    ...pair.map((l) => "        " + l),
-    ...fold.map((l) => "        " + l),
-    `      }`,
-    ...flush.map((l) => "      " + l),
+    `    let cnt = min(${TJ}u, jhi - j0);`,
+    `    for (var jj = 0u; jj < cnt; jj++) {`,
+    `      let jg = i32(P.jbase + j0 + jj);`,
+    ...ind("      ", term),
+    ...ind("      ", pair),
+    ...fold.map((l) => "      " + l),
     `    }`,
+    ...flush.map((l) => "    " + l),
     `    workgroupBarrier();`,
     `  }`,
-    `  if (live) {`,
-    `    let vo = i * ${valuesWidth}u;`,
-    `    let io = i * ${Math.max(1, indicesWidth)}u;`,
-    `    if (lastBlock) { ${fin.join(" ")} } else { ${store} }`,
-    `  }`,
+    ...rowsR.map((r) =>
+      `  if (${live(r)}) { if (partial) { ${
+        save(r, "accb", `wid.y * P.m + i_${r}`)
+      } } else if (lastBlock) { ${fin[r]} } else { ${save(r, "accb", `i_${r}`)} } }`
+    ),
     // Every binding is used statically, so that the automatic layout keeps them all.
     `  if (P.m == 0xffffffffu) { outv[0] = inp[0]; outi[0] = 0; accb[0] = 0.0; }`,
     `}`,
   ].join("\n");
-  return { code, slots, constants, accSize, valuesWidth, indicesWidth, workgroupSize };
+  // The tile loads iterate ⌈TJ·dim / WG⌉ times per tile; accumulators are loaded, stored,
+  // initialised and finalized once.
+  for (const s of jSlots) visits.tile += Math.ceil((TJ * s.dim) / WG) + 1;
+  visits.fixed += R * (4 * accSize + 8);
+  return {
+    code,
+    slots,
+    constants,
+    accSize,
+    valuesWidth,
+    indicesWidth,
+    layout,
+    family: fam,
+    visits: { term: visits.term, tile: visits.tile, fixed: visits.fixed },
+    privateFloats,
+  };
+}
+
+/** The widths of a family's accumulator and outputs. */
+export function widths(
+  fam: Family,
+  { D, K, Dw }: { D: number; K: number; Dw: number },
+): { accSize: number; valuesWidth: number; indicesWidth: number } {
+  const KD = K * D;
+  return {
+    accSize: fam.fam === "sum" ? D : fam.fam === "kmin" ? 2 * KD : fam.fam === "lse" ? 1 + Dw : 2 * D,
+    valuesWidth: fam.fam === "sum"
+      ? D
+      : fam.fam === "kmin"
+      ? KD
+      : fam.fam === "lse"
+      ? (fam.mode === "raw" ? 1 + Dw : fam.mode === "ratio" ? Dw - 1 : Dw)
+      : D,
+    indicesWidth: fam.fam === "kmin" ? KD : fam.fam === "min" || fam.fam === "max" ? D : 0,
+  };
+}
+
+/**
+ * Inserts a term into the sorted K smallest of each component. Up to 64 slots the insertion is
+ * written out with constant indices (the lists stay in registers): a term not below the K-th
+ * value is dropped at once, else it sinks through the list by compare-and-swap. An equal value
+ * already there stays first (the earlier index); NaN never enters.
+ */
+function kminInsert(A: string, I: string, f: (k: string) => string, K: number, D: number): string {
+  if (K * D > 64) {
+    return `for (var c = 0u; c < ${D}u; c++) {
+        let v = ${f("c")};
+        if (v < ${A}[${K - 1}u * ${D}u + c]) {
+          var s = ${K - 1}u;
+          loop { if (s == 0u) { break; } if (!(v < ${A}[(s - 1u) * ${D}u + c])) { break; }
+            ${A}[s * ${D}u + c] = ${A}[(s - 1u) * ${D}u + c]; ${I}[s * ${D}u + c] = ${I}[(s - 1u) * ${D}u + c]; s -= 1u; }
+          ${A}[s * ${D}u + c] = v; ${I}[s * ${D}u + c] = jg;
+        } }`;
+  }
+  const out: string[] = [];
+  for (let c = 0; c < D; c++) {
+    const s = (k: number) => `${k * D + c}`;
+    // Once the term has gone in, every later entry moves down one place (`mv`), equal or not.
+    const steps = [...Array(K).keys()].map((k) =>
+      `{ let lt = mv || cv < ${A}[${s(k)}]; mv = lt; let tv = ${A}[${s(k)}]; let ti = ${I}[${s(k)}]; ${A}[${
+        s(k)
+      }] = select(tv, cv, lt); ${I}[${
+        s(k)
+      }] = select(ti, ci, lt); cv = select(cv, tv, lt); ci = select(ci, ti, lt); }`
+    );
+    out.push(
+      `{ var cv = ${f(`${c}u`)}; var ci = jg; var mv = false; if (cv < ${A}[${s(K - 1)}]) { ${
+        steps.join(" ")
+      } } }`,
+    );
+  }
+  return out.join("\n");
 }

@@ -20,6 +20,8 @@ import {
 import { UnsupportedError } from "../../formula/errors.ts";
 import { variablesOf } from "../../formula/tree.ts";
 import { generate } from "./codegen.ts";
+import { generateMerge } from "./merge.ts";
+import { giveBuffer, takeBuffer } from "./buffers.ts";
 import { LruMap } from "../lru.ts";
 import { gpuDevice } from "./device.ts";
 
@@ -49,8 +51,15 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
 }
 
 const WORKGROUP = 64;
-/** The most floats of one j-variable that one dispatch indexes on a software adapter. */
-const SOFTWARE_J_FLOATS = 16384;
+/**
+ * Software adapters (llvmpipe) stop the loops of an invocation once their header visits, all
+ * loops together, pass 65,535 (a guard against endless loops, which here cuts long reductions
+ * short: the terms past it are silently dropped). On them, no invocation makes more than this
+ * many visits in one dispatch: the chunks of j are sized by the shader's visits per term.
+ */
+const SOFTWARE_LOOP_ITERATIONS = 60000;
+/** Floats of private arrays per invocation up to which rows are blocked in registers. */
+const REGISTER_BUDGET = 192;
 
 let blockRows: [number, number] = [Infinity, Infinity];
 /**
@@ -61,6 +70,46 @@ export function setGpuBlockRows(i: number, j: number): [number, number] {
   const old = blockRows;
   blockRows = [i, j];
   return old;
+}
+
+/** A forced scheme (rows per invocation, chunks of j), or undefined for the shape's choice. */
+let forced: { rows?: number; chunks?: number } | undefined;
+/**
+ * Forces the scheme of the next calls: rows per invocation and chunks of j (tests use it to
+ * drive every path on small inputs); `undefined` returns to the choice by shape.
+ */
+export function setGpuScheme(s: { rows?: number; chunks?: number } | undefined): void {
+  forced = s;
+}
+
+/**
+ * The scheme of a call, from the shape, the formula's width and the adapter: enough
+ * workgroups to fill the device (its thread count on a software adapter, where a workgroup is
+ * a task on one core; 1,024 on a GPU, eight per multiprocessor of the largest ones), rows
+ * blocked in registers when there are rows to spare, and j split into chunks when there are
+ * not.
+ */
+export function chooseScheme(
+  M: number,
+  N: number,
+  tile: number,
+  privateFloats: number,
+  fallback: boolean,
+): { rows: number; chunks: number } {
+  const parallel = fallback ? 2 * Math.max(1, navigator.hardwareConcurrency ?? 1) : 1024;
+  let rows = 1;
+  for (const r of [4, 2]) {
+    if (Math.ceil(M / (WORKGROUP * r)) >= parallel && privateFloats * r <= REGISTER_BUDGET) {
+      rows = r;
+      break;
+    }
+  }
+  const groups = Math.ceil(M / (WORKGROUP * rows));
+  // Each chunk takes at least four tiles, so that the merge stays a small part of the work.
+  const chunks = groups >= parallel
+    ? 1
+    : Math.max(1, Math.min(Math.ceil(parallel / groups), Math.floor(N / (4 * tile))));
+  return { rows: forced?.rows ?? rows, chunks: forced?.chunks ?? chunks };
 }
 
 async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
@@ -83,35 +132,51 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     1,
     Math.min(wg, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
   );
-  const shader = generate(plan, wg, tile);
-  const kern = plan.reduction.kernel(plan.dims);
+  if (jDims * 4 > lim.maxComputeWorkgroupStorageSize) {
+    throw new UnsupportedError(
+      `The j-variables of this formula have ${jDims} components, more than the ${
+        lim.maxComputeWorkgroupStorageSize / 4
+      } floats of this GPU's workgroup memory: use backend "cpu"`,
+    );
+  }
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
+  const probe = generate(plan, { workgroupSize: wg, tile, rows: 1 });
+  const scheme = chooseScheme(M, N, tile, probe.privateFloats, info.fallback);
+  const shader = scheme.rows === 1 ? probe : generate(plan, { workgroupSize: wg, tile, rows: scheme.rows });
+  const R = scheme.rows;
+  const kern = plan.reduction.kernel(plan.dims);
   const maxBind = lim.maxStorageBufferBindingSize;
   // The inputs share one binding: half of it for the rows of i, the rest for the terms j.
   const rowBytes = (cat: number) =>
     shader.slots.filter((s) => s.cat === cat).reduce((a, s) => a + s.dim * 4, 0);
   const pmBytes = rowBytes(2) + shader.constants.length * 4; // parameters and constants: once
-  const outRow = Math.max(shader.valuesWidth, shader.indicesWidth, shader.accSize, 1) * 4;
+  const accRow = shader.accSize * 4 * Math.max(1, scheme.chunks);
+  const outRow = Math.max(shader.valuesWidth, shader.indicesWidth, 1) * 4;
   const iBlock = Math.max(
     1,
     Math.min(
       M,
-      Math.floor(maxBind / Math.max(2 * rowBytes(0), outRow)),
-      65535 * 65535,
+      Math.floor(maxBind / Math.max(2 * rowBytes(0), outRow, accRow)),
+      65535 * wg * R,
       blockRows[0],
     ),
   );
-  // On software adapters, blocks of j hold at most SOFTWARE_J_FLOATS floats per j-variable:
-  // llvmpipe (Mesa with LLVM 15) was seen to read wrong j-rows past about 2^15 floats of one
-  // binding when the rows are wide (D = 48 … 512; the "wide rows" test of
-  // tests/lazy/genred_test.ts reproduces it), and blocks of j restart the indices at 0. The
-  // accumulators carry over between blocks as usual.
-  const widestJ = shader.slots.reduce((a, s) => Math.max(a, s.cat === 1 ? s.dim : 1), 1);
-  const softCap = info.fallback ? Math.floor(SOFTWARE_J_FLOATS / widestJ) : Infinity;
+  const chunks = Math.max(
+    1,
+    Math.min(scheme.chunks, Math.floor(maxBind / (Math.min(iBlock, M) * shader.accSize * 4))),
+  );
+  // Per chunk and dispatch, at most SOFTWARE_LOOP_ITERATIONS of any loop on software adapters.
+  const v = shader.visits;
+  const loopCap = info.fallback
+    ? Math.max(
+      tile,
+      Math.floor((SOFTWARE_LOOP_ITERATIONS - v.fixed) / (v.term + v.tile / tile) / tile) * tile,
+    )
+    : Infinity;
   const jRoom = maxBind - iBlock * rowBytes(0) - pmBytes;
   const jBlock = Math.max(
     1,
-    Math.min(N, Math.floor(jRoom / Math.max(4, rowBytes(1))), blockRows[1], softCap),
+    Math.min(N, Math.floor(jRoom / Math.max(4, rowBytes(1))), blockRows[1], loopCap * chunks),
   );
   if (jRoom < rowBytes(1) || pmBytes > maxBind / 2) {
     throw new UnsupportedError(
@@ -121,9 +186,30 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
 
   device.pushErrorScope("validation");
   const pipeline = pipelineFor(device, shader.code);
+  const idxCount = shader.indicesWidth
+    ? (shader.family.fam === "kmin" ? plan.dims.K * plan.dims.D : plan.dims.D)
+    : 0;
+  const merger = chunks > 1
+    ? pipelineFor(
+      device,
+      generateMerge(
+        shader.family,
+        plan.dims,
+        shader.accSize,
+        idxCount,
+        shader.valuesWidth,
+        shader.indicesWidth,
+        wg,
+      ),
+    )
+    : undefined;
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
-  const buffer = (bytes: number, u = usage) =>
-    device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: u });
+  const taken: GPUBuffer[] = [];
+  const buffer = (bytes: number, u = usage) => {
+    const b = takeBuffer(device, Math.max(16, Math.ceil(bytes / 4) * 4), u);
+    taken.push(b);
+    return b;
+  };
   // Slot q occupies floats [base[q], base[q] + rows·dim) of the one input buffer.
   const base: number[] = [];
   let floats = 0;
@@ -138,24 +224,37 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   if (shader.constants.length) {
     device.queue.writeBuffer(inBuf, cbase * 4, Float32Array.from(shader.constants));
   }
-  const outv = buffer(Math.min(iBlock, M) * Math.max(1, shader.valuesWidth) * 4);
-  const outi = buffer(Math.min(iBlock, M) * Math.max(1, shader.indicesWidth) * 4);
-  const accb = buffer(N > jBlock ? Math.min(iBlock, M) * shader.accSize * 4 : 16);
-  const uniform = buffer(
-    32 + 16 * Math.max(1, Math.ceil(shader.slots.length / 4)),
-    GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+  const ibRows = Math.min(iBlock, M);
+  const outv = buffer(ibRows * Math.max(1, shader.valuesWidth) * 4);
+  const outi = buffer(ibRows * Math.max(1, shader.indicesWidth) * 4);
+  // The accumulators: carried between blocks of j (one chunk), or the chunks' partials.
+  const accb = buffer(
+    chunks > 1 ? chunks * ibRows * shader.accSize * 4 : N > jBlock ? ibRows * shader.accSize * 4 : 16,
   );
+  const carry = chunks > 1 ? buffer(N > jBlock ? ibRows * shader.accSize * 4 : 16) : undefined;
+  const uniBytes = 32 + 16 * Math.max(1, Math.ceil(shader.slots.length / 4));
+  const uniform = buffer(uniBytes, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+  const mUniform = merger ? buffer(32, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST) : undefined;
   const vBytes = nb * M * shader.valuesWidth * 4, iBytes = nb * M * shader.indicesWidth * 4;
   // The outputs: mappable staging buffers, or storage buffers left on the device for the caller.
   const resultUsage = inp.keepOnDevice ? usage : GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST;
-  const readV = shader.valuesWidth && kern.values ? buffer(vBytes, resultUsage) : undefined;
-  const readI = shader.indicesWidth && kern.indices ? buffer(iBytes, resultUsage) : undefined;
+  const result = (bytes: number) =>
+    inp.keepOnDevice
+      ? device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage: resultUsage })
+      : buffer(bytes, resultUsage);
+  const readV = shader.valuesWidth && kern.values ? result(vBytes) : undefined;
+  const readI = shader.indicesWidth && kern.indices ? result(iBytes) : undefined;
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [uniform, inBuf, outv, outi, accb].map((b, k) => ({ binding: k, resource: { buffer: b } })),
   });
+  const mBind = merger && mUniform && carry
+    ? device.createBindGroup({
+      layout: merger.getBindGroupLayout(0),
+      entries: [mUniform, accb, outv, outi, carry].map((b, k) => ({ binding: k, resource: { buffer: b } })),
+    })
+    : undefined;
   const offs = shader.slots.map((s) => batchOffsets(inp.slots.get(s.ind)!, inp.batch));
-  const kept: (GPUBuffer | undefined)[] = [];
   const upload = (q: number, b: number, row0: number, rows: number) => {
     const s = shader.slots[q], slot = inp.slots.get(s.ind)!;
     const o = offs[q][b] + row0 * s.dim;
@@ -183,19 +282,32 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
           const jb = Math.min(jBlock, N - j0);
           if (N > jBlock || j0 === 0) shader.slots.forEach((s, q) => s.cat === 1 && upload(q, b, j0, jb));
           const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
-          const u = new ArrayBuffer(32 + 16 * Math.max(1, Math.ceil(shader.slots.length / 4)));
-          new Uint32Array(u, 0, 4).set([ib, jb, j0, flags]);
+          // Chunks of whole tiles; the last may be short, or empty when jb is small.
+          const clen = chunks > 1 ? Math.ceil(jb / chunks / tile) * tile : jb;
+          const u = new ArrayBuffer(uniBytes);
+          new Uint32Array(u, 0, 4).set([ib, jb, j0, chunks > 1 ? 4 : flags]);
           new Float32Array(u, 16, 1)[0] = Infinity;
-          // NaN's bits (no WGSL literal or constant gives NaN), and where the constants start.
-          new Uint32Array(u, 20, 2).set([0x7fc00000, cbase]);
+          // NaN's bits (no WGSL literal or constant gives NaN), where the constants start, and
+          // the terms per chunk.
+          new Uint32Array(u, 20, 3).set([0x7fc00000, cbase, clen]);
           new Uint32Array(u, 32, base.length).set(base);
           device.queue.writeBuffer(uniform, 0, u);
           const enc = device.createCommandEncoder();
           const pass = enc.beginComputePass();
           pass.setPipeline(pipeline);
           pass.setBindGroup(0, bind);
-          const groups = Math.ceil(ib / wg);
-          pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
+          pass.dispatchWorkgroups(Math.ceil(ib / (wg * R)), chunks);
+          if (merger && mBind && mUniform) {
+            const mu = new ArrayBuffer(32);
+            new Uint32Array(mu, 0, 4).set([ib, chunks, flags, 0]);
+            new Float32Array(mu, 16, 1)[0] = Infinity;
+            new Uint32Array(mu, 20, 1)[0] = 0x7fc00000;
+            device.queue.writeBuffer(mUniform, 0, mu);
+            pass.setPipeline(merger);
+            pass.setBindGroup(0, mBind);
+            const groups = Math.ceil(ib / wg);
+            pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
+          }
           pass.end();
           if (flags & 2) {
             const row = b * M + i0;
@@ -228,10 +340,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
         `The WebGPU device rejected this formula's shader or dispatch (${error.message}): use backend "cpu"`,
       );
     }
-    if (inp.keepOnDevice) {
-      kept.push(readV, readI);
-      return { device: { values: readV, indices: readI } };
-    }
+    if (inp.keepOnDevice) return { device: { values: readV, indices: readI } };
     const values = readV ? await readBack(readV, kern.values, shader.valuesWidth, nb * M, "f32") : undefined;
     const indices = readI
       ? await readBack(readI, kern.indices, shader.indicesWidth, nb * M, "i32")
@@ -241,15 +350,13 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       indices: kern.indices ? indices as Int32Array : undefined,
     };
   } finally {
-    for (const buf of [inBuf, outv, outi, accb, uniform, readV, readI]) {
-      if (!kept.includes(buf)) buf?.destroy();
-    }
+    for (const buf of taken) giveBuffer(device, buf);
   }
 }
 
 async function readBack(buf: GPUBuffer, width: number, stride: number, rows: number, kind: "f32" | "i32") {
-  await buf.mapAsync(GPUMapMode.READ);
-  const raw = buf.getMappedRange();
+  await buf.mapAsync(GPUMapMode.READ, 0, Math.max(4, rows * stride * 4));
+  const raw = buf.getMappedRange(0, Math.max(4, rows * stride * 4));
   const src = kind === "f32" ? new Float32Array(raw) : new Int32Array(raw);
   const out = kind === "f32" ? new Float64Array(rows * width) : new Int32Array(rows * width);
   for (let r = 0; r < rows; r++) {

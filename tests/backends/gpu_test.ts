@@ -52,8 +52,7 @@ Deno.test("formula text never reaches the WGSL source: only generated names and 
   );
   const { code, constants } = generate(
     { reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [F], dtype: "float32" },
-    64,
-    64,
+    { workgroupSize: 64, tile: 64, rows: 1 },
   );
   assert.ok(!code.includes("zz_alias"), "alias names stay out of the shader");
   assert.ok(!code.includes("0.33329"), "constants stay out of the shader");
@@ -61,7 +60,7 @@ Deno.test("formula text never reaches the WGSL source: only generated names and 
   // Every identifier is a WGSL word, a generated name or a helper of the table.
   const ids = new Set(code.replace(/0x[0-9a-fA-F]+u?/g, "").match(/[A-Za-z_][A-Za-z0-9_]*/g));
   const generated =
-    /^(v|s|t|c)\d+$|^kt_|^(P|Params|main|gid|lid|acc|part|idx|k|c|q|r|i|j|jj|j0|cnt|vo|io|live|firstBlock|lastBlock|inp|outv|outi|accb|off|m|n|jbase|flags|inf|nan|cbase|pad\d|base|z|a|x|y|e|b|t|yi|ev|sc|v|s|xv|best|at|u|x3|ay|ax|xneg|atan|bool)$/;
+    /^(v|s|t|c|e|o)\d+(_\d+)?$|^(live|i|acc|part|idx)_\d+$|^kt_|^(P|Params|main|gid|lid|wid|workgroup_id|clen|partial|jlo|jhi|jg|cv|ci|mv|lt|tv|ti|acc|part|idx|k|c|q|r|i|j|jj|j0|cnt|vo|io|live|firstBlock|lastBlock|inp|outv|outi|accb|off|m|n|jbase|flags|inf|nan|cbase|pad\d|base|z|a|x|y|e|b|t|yi|ev|sc|v|s|xv|best|at|u|x3|ay|ax|xneg|atan|bool)$/;
   const wgsl = new Set([
     "fn",
     "let",

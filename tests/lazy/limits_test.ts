@@ -108,7 +108,12 @@ Deno.test({
   ignore: !GPU,
   fn: async () => {
     await assertThrowsClass(
-      () => Genred("Sum(Zero(65536) + x) * y", xy, { axis: 1 })([[1]], [[1]], { backend: "gpu" }),
+      () =>
+        Genred("Elem(Zero(40000) + x, 3) * Elem(Zero(40000) + Exp(x), 5) * y", xy, { axis: 1 })(
+          [[1]],
+          [[1]],
+          { backend: "gpu" },
+        ),
       UnsupportedError,
       /registers .*backend "cpu"/,
     );
