@@ -39,11 +39,11 @@ import { type Family, familyOf, finalize, initAcc } from "./merge.ts";
 /** The most floats of private arrays one invocation may declare (256 KiB). */
 export const PRIVATE_FLOATS = 65536;
 /** i-variables up to this dimension are copied to registers; wider ones are read at use. */
-const REGISTER_DIM = 16;
+const REGISTER_DIM = 64;
 /** Components per iteration of a fused sum's loop. */
 const UNROLL = 8;
-/** Below this many components a sum is written out in full. */
-const LOOP_FROM = 12;
+/** Below this many components a sum is written out in full (its reads at constant indices). */
+const LOOP_FROM = 65;
 
 /** The sizes of the arrays declared in generated lines. */
 function* arraySizes(...blocks: string[][]): Generator<number> {
@@ -109,6 +109,8 @@ interface Val {
   readonly dim: number;
   /** Component k (a WGSL u32 expression) for row r of the register block. */
   read(k: string, r: number): string;
+  /** Components k … k + 3 as a vec4 (k a multiple of 4), for variables stored by vec4. */
+  vec4?: (k: string, r: number) => string;
 }
 
 /** A vector expression evaluated component by component inside a fused sum's loop. */
@@ -198,7 +200,9 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
         if (done) return done;
         const parts = args.map((a, q) => {
           const kk = n.args[q].dim === 1 ? "0u" : k;
-          return "at" in a ? a.at(kk, rr, lines, memo) : a.read(kk, rr);
+          if ("at" in a) return a.at(kk, rr, lines, memo);
+          // A variable's component may have been loaded with its neighbours (`fusedSum`).
+          return memo.get(`${keyOf(n.args[q])}@${a.level & 1 ? rr : 0}@${kk}`) ?? a.read(kk, rr);
         });
         const name = `e${tmp++}`;
         lines.push(`let ${name} = ${rule.expr(parts, n)};`);
@@ -226,8 +230,14 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
         slotIndex.set(ind, s);
       }
       const dl = intLiteral(d, true);
+      const d4 = intLiteral(Math.floor(d / 4), true);
       if (cat === 1) {
-        out = { level: 2, dim: d, read: (k) => `t${s}[jj * ${dl} + ${k}]` };
+        out = d % 4 ? { level: 2, dim: d, read: (k) => `t${s}[jj * ${dl} + ${k}]` } : {
+          level: 2,
+          dim: d,
+          read: (k) => `t${s}[jj * ${d4} + (${k}) / 4u][(${k}) % 4u]`,
+          vec4: (k) => `t${s}[jj * ${d4} + (${k}) / 4u]`,
+        };
       } else if (cat === 2) {
         if (fresh && d <= REGISTER_DIM) {
           uni.push(`var s${s}: array<f32, ${d}>;`);
@@ -258,6 +268,8 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
           level: 1,
           dim: d,
           read: d <= REGISTER_DIM ? (k, r) => `s${s}_${r}[${k}]` : (k, r) => `inp[o${s}_${r} + ${k}]`,
+          // Slots start at multiples of 4 floats, so rows of 4·n floats are vec4-aligned.
+          vec4: d > REGISTER_DIM && d % 4 === 0 ? (k, r) => `inp4[(o${s}_${r} + ${k}) / 4u]` : undefined,
         };
       }
     } else if (def.kind === "leaf") {
@@ -336,12 +348,19 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     const at = (k: string, r: number, lines: string[], memo: Map<string, string>) =>
       "at" in arg ? arg.at(k, r, lines, memo) : arg.read(k, r);
     const d = a.dim;
-    const comps = (ks: string[]) => {
-      const lines: string[] = [];
-      const memo = new Map<string, string>();
+    const comps = (ks: string[], lines: string[] = [], memo = new Map<string, string>()) => {
       const terms = rows.map((r) => ks.map((k) => at(k, r, lines, memo)));
       return { lines, terms };
     };
+    // The variables read by the expression: in the loop, those stored by vec4 are loaded two
+    // vec4 at a time (eight components), not component by component.
+    const leaves = new Map<string, Val>();
+    const collect = (m: Node) => {
+      const key = keyOf(m);
+      if (lazy.has(key)) m.args.forEach(collect);
+      else if (m.op === "Var" && m.dim === d && visit(m).vec4) leaves.set(key, visit(m));
+    };
+    collect(a);
     if (d < LOOP_FROM) {
       const { lines, terms } = comps([...Array(d).keys()].map((k) => `${k}u`));
       sec.push(...lines);
@@ -349,7 +368,21 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     } else {
       const full = Math.floor(d / UNROLL) * UNROLL;
       rows.forEach((r) => sec.push(`var ${name}_${r} = 0.0;`));
-      const body = comps([...Array(UNROLL).keys()].map((u) => (u ? `k + ${u}u` : "k")));
+      const ks = [...Array(UNROLL).keys()].map((u) => (u ? `k + ${u}u` : "k"));
+      const pre4: string[] = [];
+      const memo = new Map<string, string>();
+      if (full === d) {
+        for (const [key, leaf] of leaves) {
+          for (const r of leaf.level & 1 ? rows : [0]) {
+            for (let h = 0; h < UNROLL / 4; h++) {
+              const nm = `q${tmp++}`;
+              pre4.push(`let ${nm} = ${leaf.vec4!(h ? `k + ${4 * h}u` : "k", r)};`);
+              for (let u = 0; u < 4; u++) memo.set(`${key}@${r}@${ks[4 * h + u]}`, `${nm}.${"xyzw"[u]}`);
+            }
+          }
+        }
+      }
+      const body = comps(ks, pre4, memo);
       sec.push(`for (var k = 0u; k < ${intLiteral(full, true)}; k += ${UNROLL}u) {`);
       sec.push(...body.lines.map((l) => "  " + l));
       rows.forEach((r, q) => sec.push(`  ${name}_${r} += ${body.terms[q].join(" + ")};`));
@@ -447,7 +480,12 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     `@group(0) @binding(2) var<storage, read_write> outv: array<f32>;`,
     `@group(0) @binding(3) var<storage, read_write> outi: array<i32>;`,
     `@group(0) @binding(4) var<storage, read_write> accb: array<f32>;`,
-    ...jSlots.map((s) => `var<workgroup> t${s.q}: array<f32, ${TJ * s.dim}>;`),
+    `@group(0) @binding(5) var<storage, read> inp4: array<vec4<f32>>;`,
+    ...jSlots.map((s) =>
+      s.dim % 4
+        ? `var<workgroup> t${s.q}: array<f32, ${TJ * s.dim}>;`
+        : `var<workgroup> t${s.q}: array<vec4<f32>, ${(TJ * s.dim) / 4}>;`
+    ),
   ];
   const offExpr = (q: number) => `P.off[${Math.floor(q / 4)}u][${q % 4}u]`;
   const fixOff = (l: string) => l.replace(/P\.off\[(\d+)u\]/g, (_, q) => offExpr(Number(q)));
@@ -482,13 +520,14 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     ...ind("  ", init),
     `  if (!firstBlock && !partial) { ${rowsR.map(restore).join(" ")} }`,
     `  for (var j0 = jlo; j0 < jhi; j0 += ${TJ}u) {`,
-    ...jSlots.map((s) =>
-      `    for (var e = lid.x; e < ${
-        TJ * s.dim
-      }u; e += ${WG}u) { if (j0 * ${s.dim}u + e < jhi * ${s.dim}u) { t${s.q}[e] = inp[${
-        offExpr(s.q)
-      } + j0 * ${s.dim}u + e]; } }`
-    ),
+    ...jSlots.map((s) => {
+      const [w, arr, off] = s.dim % 4
+        ? [s.dim, "inp", offExpr(s.q)]
+        : [s.dim / 4, "inp4", `${offExpr(s.q)} / 4u`];
+      return `    for (var e = lid.x; e < ${
+        TJ * w
+      }u; e += ${WG}u) { if (j0 * ${w}u + e < jhi * ${w}u) { t${s.q}[e] = ${arr}[${off} + j0 * ${w}u + e]; } }`;
+    }),
     `    workgroupBarrier();`,
     `    let cnt = min(${TJ}u, jhi - j0);`,
     `    for (var jj = 0u; jj < cnt; jj++) {`,
@@ -506,12 +545,12 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
       } } else if (lastBlock) { ${fin[r]} } else { ${save(r, "accb", `i_${r}`)} } }`
     ),
     // Every binding is used statically, so that the automatic layout keeps them all.
-    `  if (P.m == 0xffffffffu) { outv[0] = inp[0]; outi[0] = 0; accb[0] = 0.0; }`,
+    `  if (P.m == 0xffffffffu) { outv[0] = inp[0] + inp4[0].x; outi[0] = 0; accb[0] = 0.0; }`,
     `}`,
   ].join("\n");
   // The tile loads iterate ⌈TJ·dim / WG⌉ times per tile; accumulators are loaded, stored,
   // initialised and finalized once.
-  for (const s of jSlots) visits.tile += Math.ceil((TJ * s.dim) / WG) + 1;
+  for (const s of jSlots) visits.tile += Math.ceil((TJ * (s.dim % 4 ? s.dim : s.dim / 4)) / WG) + 1;
   visits.fixed += R * (4 * accSize + 8);
   return {
     code,

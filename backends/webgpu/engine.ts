@@ -95,21 +95,21 @@ export function chooseScheme(
   tile: number,
   privateFloats: number,
   fallback: boolean,
-): { rows: number; chunks: number } {
-  const parallel = fallback ? 2 * Math.max(1, navigator.hardwareConcurrency ?? 1) : 1024;
-  let rows = 1;
-  for (const r of [4, 2]) {
-    if (Math.ceil(M / (WORKGROUP * r)) >= parallel && privateFloats * r <= REGISTER_BUDGET) {
-      rows = r;
-      break;
-    }
-  }
-  const groups = Math.ceil(M / (WORKGROUP * rows));
+  maxWorkgroup = WORKGROUP,
+): { rows: number; chunks: number; workgroupSize: number } {
+  const parallel = fallback ? 4 * Math.max(1, navigator.hardwareConcurrency ?? 1) : 1024;
+  // Rows in registers as far as the budget allows; workgroups no larger than the rows need
+  // (16 to 64 invocations), so that few rows still fill whole workgroups.
+  const rows = forced?.rows ?? [4, 2, 1].find((r) => r === 1 || privateFloats * r <= REGISTER_BUDGET)!;
+  let workgroupSize = Math.min(maxWorkgroup, 16);
+  while (workgroupSize < maxWorkgroup && workgroupSize * rows < M) workgroupSize *= 2;
+  const groups = Math.ceil(M / (workgroupSize * rows));
   // Each chunk takes at least four tiles, so that the merge stays a small part of the work.
-  const chunks = groups >= parallel
-    ? 1
-    : Math.max(1, Math.min(Math.ceil(parallel / groups), Math.floor(N / (4 * tile))));
-  return { rows: forced?.rows ?? rows, chunks: forced?.chunks ?? chunks };
+  const chunks = forced?.chunks ??
+    (groups >= parallel
+      ? 1
+      : Math.max(1, Math.min(Math.ceil(parallel / groups), Math.floor(N / (4 * tile)))));
+  return { rows, chunks, workgroupSize };
 }
 
 async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
@@ -141,9 +141,11 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   }
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
   const probe = generate(plan, { workgroupSize: wg, tile, rows: 1 });
-  const scheme = chooseScheme(M, N, tile, probe.privateFloats, info.fallback);
-  const shader = scheme.rows === 1 ? probe : generate(plan, { workgroupSize: wg, tile, rows: scheme.rows });
-  const R = scheme.rows;
+  const scheme = chooseScheme(M, N, tile, probe.privateFloats, info.fallback, wg);
+  const shader = scheme.rows === 1 && scheme.workgroupSize === wg
+    ? probe
+    : generate(plan, { workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows });
+  const R = scheme.rows, wgs = scheme.workgroupSize;
   const kern = plan.reduction.kernel(plan.dims);
   const maxBind = lim.maxStorageBufferBindingSize;
   // The inputs share one binding: half of it for the rows of i, the rest for the terms j.
@@ -157,7 +159,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     Math.min(
       M,
       Math.floor(maxBind / Math.max(2 * rowBytes(0), outRow, accRow)),
-      65535 * wg * R,
+      65535 * wgs * R,
       blockRows[0],
     ),
   );
@@ -214,6 +216,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const base: number[] = [];
   let floats = 0;
   for (const s of shader.slots) {
+    floats = Math.ceil(floats / 4) * 4; // every slot vec4-aligned
     base.push(floats);
     floats += (s.cat === 0 ? Math.min(iBlock, M) : s.cat === 1 ? Math.min(jBlock, N) : 1) * s.dim;
   }
@@ -246,7 +249,10 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const readI = shader.indicesWidth && kern.indices ? result(iBytes) : undefined;
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [uniform, inBuf, outv, outi, accb].map((b, k) => ({ binding: k, resource: { buffer: b } })),
+    entries: [uniform, inBuf, outv, outi, accb, inBuf].map((b, k) => ({
+      binding: k,
+      resource: { buffer: b },
+    })),
   });
   const mBind = merger && mUniform && carry
     ? device.createBindGroup({
@@ -296,7 +302,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
           const pass = enc.beginComputePass();
           pass.setPipeline(pipeline);
           pass.setBindGroup(0, bind);
-          pass.dispatchWorkgroups(Math.ceil(ib / (wg * R)), chunks);
+          pass.dispatchWorkgroups(Math.ceil(ib / (wgs * R)), chunks);
           if (merger && mBind && mUniform) {
             const mu = new ArrayBuffer(32);
             new Uint32Array(mu, 0, 4).set([ib, chunks, flags, 0]);
