@@ -82,12 +82,20 @@ async function runPasses(
 }
 
 /**
- * Σ_j exp(−|x_i − y_j|²)·b_j in D = 3: one row per invocation, 64 terms per tile, `chunks`
- * chunks of j across workgroups (partials, then a pass adding them).
+ * Σ_j exp(−|x_i − y_j|²)·b_j in D = 3: R = 8 rows per invocation (each term read from
+ * workgroup memory serves the eight), `wg` invocations per workgroup, 64 terms per tile,
+ * `chunks` chunks of j across workgroups (partials, then a pass adding them).
  */
-export function gaussian(X: Float32Array, Y: Float32Array, B: Float32Array, chunks: number): HandJob {
-  const M = X.length / 3, N = Y.length / 3;
+export function gaussian(
+  X: Float32Array,
+  Y: Float32Array,
+  B: Float32Array,
+  chunks: number,
+  wg = 64,
+): HandJob {
+  const M = X.length / 3, N = Y.length / 3, R = 8;
   const clen = Math.ceil(N / chunks / 64) * 64;
+  const rows = [...Array(R).keys()];
   const main = `
 struct U { m: u32, n: u32, clen: u32, chunks: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -96,23 +104,37 @@ struct U { m: u32, n: u32, clen: u32, chunks: u32 }
 @group(0) @binding(3) var<storage, read> bs: array<f32>;
 @group(0) @binding(4) var<storage, read_write> part: array<f32>;
 var<workgroup> ty: array<vec4<f32>, 64>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = wid.x * 64u + lid.x; let ic = min(i, u.m - 1u);
-  let x = vec3<f32>(xs[3u * ic], xs[3u * ic + 1u], xs[3u * ic + 2u]);
+  let i0 = wid.x * ${wg * R}u + lid.x;
+  ${
+    rows.map((r) =>
+      `let c${r} = min(i0 + ${
+        r * wg
+      }u, u.m - 1u); let x${r} = vec3<f32>(xs[3u * c${r}], xs[3u * c${r} + 1u], xs[3u * c${r} + 2u]); var a${r} = 0.0;`
+    ).join("\n  ")
+  }
   let lo = wid.y * u.clen; let hi = min(lo + u.clen, u.n);
-  var acc = 0.0;
   for (var j0 = lo; j0 < hi; j0 += 64u) {
-    let j = j0 + lid.x;
-    if (j < hi) { ty[lid.x] = vec4<f32>(ys[3u * j], ys[3u * j + 1u], ys[3u * j + 2u], bs[j]); }
+    for (var e = lid.x; e < 64u; e += ${wg}u) {
+      let j = j0 + e;
+      if (j < hi) { ty[e] = vec4<f32>(ys[3u * j], ys[3u * j + 1u], ys[3u * j + 2u], bs[j]); }
+    }
     workgroupBarrier();
     let cnt = min(64u, hi - j0);
-    var s = 0.0;
-    for (var jj = 0u; jj < cnt; jj++) { let t = ty[jj]; let d = x - t.xyz; s += exp(-dot(d, d)) * t.w; }
-    acc += s;
+    ${rows.map((r) => `var s${r} = 0.0;`).join(" ")}
+    for (var jj = 0u; jj < cnt; jj++) {
+      let t = ty[jj];
+      ${rows.map((r) => `{ let d = x${r} - t.xyz; s${r} += exp(-dot(d, d)) * t.w; }`).join("\n      ")}
+    }
+    ${rows.map((r) => `a${r} += s${r};`).join(" ")}
     workgroupBarrier();
   }
-  if (i < u.m) { part[wid.y * u.m + i] = acc; }
+  ${
+    rows.map((r) => `if (i0 + ${r * wg}u < u.m) { part[wid.y * u.m + i0 + ${r * wg}u] = a${r}; }`).join(
+      "\n  ",
+    )
+  }
 }`;
   const merge = `
 struct U { m: u32, n: u32, clen: u32, chunks: u32 }
@@ -126,7 +148,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var c = 0u; c < u.chunks; c++) { s += part[c * u.m + i]; }
   out[i] = s;
 }`;
-  const groups = Math.ceil(M / 64);
+  const groups = Math.ceil(M / (wg * R));
   return {
     name: "gaussian",
     run: (device) =>
@@ -137,7 +159,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         chunks > 1
           ? [
             { code: main, bind: [0, 1, 2, 3, 4], groups: [groups, chunks] },
-            { code: merge, bind: [0, 4, 5], groups: [groups, 1] },
+            { code: merge, bind: [0, 4, 5], groups: [Math.ceil(M / 64), 1] },
           ]
           : [{ code: main, bind: [0, 1, 2, 3, 4], groups: [groups, 1] }],
         chunks > 1 ? 5 : 4,

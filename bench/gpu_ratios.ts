@@ -46,24 +46,24 @@ const relDiff = (h: Float32Array | Int32Array, o: NDArray) => {
   return `max rel. difference ${worst.toExponential(1)}`;
 };
 
-function gaussJob(name: string, M: number, N: number, chunks: number): Job {
+function gaussJob(name: string, M: number, N: number, chunks: number, wg: number): Job {
   const X = fill(M * 3), Y = fill(N * 3), B = fill(N);
   const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
   const args = [ndarray(X, [M, 3]), ndarray(Y, [N, 3]), ndarray(B, [N, 1])];
   return {
     name,
     pairs: M * N,
-    hand: gaussian(X, Y, B, chunks),
+    hand: gaussian(X, Y, B, chunks, wg),
     ours: () => g(...args, { backend: "gpu" }) as Promise<NDArray>,
     compare: relDiff,
   };
 }
 
 const jobs: Job[] = [
-  gaussJob("Gaussian sum, M = N = 8192, D = 3 (square)", 8192, 8192, 1),
-  // Few rows: one workgroup of rows, so the hand kernel splits j into 8 chunks (32,768 terms
-  // each, within llvmpipe's loop cap) and adds them in a second pass.
-  gaussJob("Gaussian sum, few rows: M = 64, N = 2^18, D = 3", 64, 2 ** 18, 8),
+  gaussJob("Gaussian sum, M = N = 8192, D = 3 (square)", 8192, 8192, 1, 64),
+  // Few rows: one workgroup of 8 invocations × 8 rows, so the hand kernel splits j into 8
+  // chunks (32,768 terms each, within llvmpipe's loop cap) and adds them in a second pass.
+  gaussJob("Gaussian sum, few rows: M = 64, N = 2^18, D = 3", 64, 2 ** 18, 8, 8),
 ];
 {
   const M = 4096, N = 4096, D = 64;

@@ -79,6 +79,8 @@ export interface Shader {
   readonly visits: { readonly term: number; readonly tile: number; readonly fixed: number };
   /** Floats of private arrays per invocation. */
   readonly privateFloats: number;
+  /** Statements evaluated per term (the code that blocking rows replicates). */
+  readonly pairStatements: number;
 }
 
 /**
@@ -563,6 +565,7 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     family: fam,
     visits: { term: visits.term, tile: visits.tile, fixed: visits.fixed },
     privateFloats,
+    pairStatements: term.length + pair.length + fold.length,
   };
 }
 

@@ -60,6 +60,8 @@ const WORKGROUP = 64;
 const SOFTWARE_LOOP_ITERATIONS = 60000;
 /** Floats of private arrays per invocation up to which rows are blocked in registers. */
 const REGISTER_BUDGET = 192;
+/** Statements per term up to which rows are blocked (R copies of them make the shader). */
+const CODE_BUDGET = 96;
 
 let blockRows: [number, number] = [Infinity, Infinity];
 /**
@@ -83,25 +85,41 @@ export function setGpuScheme(s: { rows?: number; chunks?: number } | undefined):
 }
 
 /**
- * The scheme of a call, from the shape, the formula's width and the adapter: enough
- * workgroups to fill the device (its thread count on a software adapter, where a workgroup is
- * a task on one core; 1,024 on a GPU, eight per multiprocessor of the largest ones), rows
- * blocked in registers when there are rows to spare, and j split into chunks when there are
- * not.
+ * The scheme of a call, from the shape, the formula's width and the adapter: rows blocked in
+ * registers as far as the formula's registers allow (each value loaded from workgroup memory
+ * then serves them all), workgroups no larger than the rows need, and j split into chunks
+ * when the row blocks alone do not give enough workgroups to fill the device (four per thread
+ * on a software adapter, where a workgroup is a task on one core; 1,024 on a GPU, eight per
+ * multiprocessor of the largest ones).
+ *
+ * @example
+ * ```ts
+ * import { chooseScheme } from "./engine.ts";
+ * const few = chooseScheme(64, 1 << 18, 64, 8, 4, false); // 64 rows: j split across workgroups
+ * console.assert(few.chunks > 1);
+ * ```
  */
 export function chooseScheme(
   M: number,
   N: number,
   tile: number,
   privateFloats: number,
+  pairStatements: number,
   fallback: boolean,
   maxWorkgroup = WORKGROUP,
 ): { rows: number; chunks: number; workgroupSize: number } {
   const parallel = fallback ? 4 * Math.max(1, navigator.hardwareConcurrency ?? 1) : 1024;
-  // Rows in registers as far as the budget allows; workgroups no larger than the rows need
-  // (16 to 64 invocations), so that few rows still fill whole workgroups.
-  const rows = forced?.rows ?? [4, 2, 1].find((r) => r === 1 || privateFloats * r <= REGISTER_BUDGET)!;
-  let workgroupSize = Math.min(maxWorkgroup, 16);
+  // Rows in registers (up to 8) as far as the budget allows; workgroups no larger than the rows
+  // need, so that few rows still fill whole workgroups.
+  // The smallest workgroup: a SIMD vector of the software adapter (8 lanes of 32 bits in 256),
+  // a warp or wavefront (32) on a GPU.
+  const minWorkgroup = Math.min(maxWorkgroup, fallback ? 8 : 32);
+  // No more rows than there are, and no more code than the compilers take quickly.
+  const rows = forced?.rows ?? [8, 4, 2, 1].find((r) =>
+    r === 1 ||
+    (privateFloats * r <= REGISTER_BUDGET && r * minWorkgroup <= M && r * pairStatements <= CODE_BUDGET)
+  )!;
+  let workgroupSize = minWorkgroup;
   while (workgroupSize < maxWorkgroup && workgroupSize * rows < M) workgroupSize *= 2;
   const groups = Math.ceil(M / (workgroupSize * rows));
   // Each chunk takes at least four tiles, so that the merge stays a small part of the work.
@@ -141,7 +159,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   }
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
   const probe = generate(plan, { workgroupSize: wg, tile, rows: 1 });
-  const scheme = chooseScheme(M, N, tile, probe.privateFloats, info.fallback, wg);
+  const scheme = chooseScheme(M, N, tile, probe.privateFloats, probe.pairStatements, info.fallback, wg);
   const shader = scheme.rows === 1 && scheme.workgroupSize === wg
     ? probe
     : generate(plan, { workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows });

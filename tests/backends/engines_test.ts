@@ -156,8 +156,8 @@ for (const backend of ENGINES) {
           if (backend !== "gpu" || o.data instanceof Int32Array) {
             assert.deepEqual(Array.from(o.data), Array.from(want), `${red} part ${c}`);
           } else {
-            // The GPU's tile boundaries move with the blocks: equal up to rounding.
-            assertClose(o.data, want, { rtol: 1e-6, atol: 1e-7, what: red });
+            // The GPU's tiles and chunks of j move with the blocks: equal up to rounding.
+            assertClose(o.data, want, { rtol: 1e-5, atol: 1e-7, what: red });
           }
         });
       }

@@ -167,14 +167,17 @@ Deno.test(
 );
 
 Deno.test("the scheme follows the shape: j split for few rows, rows in registers for many", () => {
-  const few = chooseScheme(64, 2 ** 18, 64, 8, true);
-  assert.ok(few.chunks > 1 && few.workgroupSize * few.rows <= 64, JSON.stringify(few));
-  const many = chooseScheme(1 << 16, 1 << 16, 64, 8, true);
-  assert.deepEqual([many.rows, many.chunks, many.workgroupSize], [4, 1, 64]);
+  const few = chooseScheme(64, 2 ** 18, 64, 8, 4, true);
+  assert.ok(few.chunks > 1 && few.workgroupSize * few.rows === 64, JSON.stringify(few));
+  const many = chooseScheme(1 << 16, 1 << 16, 64, 8, 4, true);
+  assert.deepEqual([many.rows, many.chunks, many.workgroupSize], [8, 1, 64]);
   // A formula with many registers per row keeps one row per invocation.
-  assert.equal(chooseScheme(1 << 16, 1 << 16, 64, 150, true).rows, 1);
+  assert.equal(chooseScheme(1 << 16, 1 << 16, 64, 150, 4, true).rows, 1);
+  // A long formula, or few rows, keeps fewer rows per invocation.
+  assert.equal(chooseScheme(1 << 16, 1 << 16, 64, 8, 500, true).rows, 1);
+  assert.equal(chooseScheme(20, 1 << 16, 64, 8, 4, true).rows, 2);
   // On a GPU (1,024 workgroups wanted) a square problem of 8,192 rows is split as well.
-  assert.ok(chooseScheme(8192, 8192, 64, 8, false).chunks > 1);
+  assert.ok(chooseScheme(8192, 8192, 64, 8, 4, false).chunks > 1);
 });
 
 Deno.test({ name: "[gpu] buffers return to the pool and are reused", ignore: !GPU }, async () => {
