@@ -61,7 +61,7 @@ const SOFTWARE_LOOP_ITERATIONS = 60000;
 /** Floats of private arrays per invocation up to which rows are blocked in registers. */
 const REGISTER_BUDGET = 192;
 /** Statements per term up to which rows are blocked (R copies of them make the shader). */
-const CODE_BUDGET = 96;
+const CODE_BUDGET = 512;
 
 let blockRows: [number, number] = [Infinity, Infinity];
 /**

@@ -174,7 +174,7 @@ Deno.test("the scheme follows the shape: j split for few rows, rows in registers
   // A formula with many registers per row keeps one row per invocation.
   assert.equal(chooseScheme(1 << 16, 1 << 16, 64, 150, 4, true).rows, 1);
   // A long formula, or few rows, keeps fewer rows per invocation.
-  assert.equal(chooseScheme(1 << 16, 1 << 16, 64, 8, 500, true).rows, 1);
+  assert.equal(chooseScheme(1 << 16, 1 << 16, 64, 8, 600, true).rows, 1);
   assert.equal(chooseScheme(20, 1 << 16, 64, 8, 4, true).rows, 2);
   // On a GPU (1,024 workgroups wanted) a square problem of 8,192 rows is split as well.
   assert.ok(chooseScheme(8192, 8192, 64, 8, 4, false).chunks > 1);
