@@ -175,6 +175,10 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
   };
   plan.formulas.forEach(walk);
   const roots = new Set(plan.formulas.map(keyOf));
+  // The j-variables of a term, packed into vec4 rows of the tile (by variable index).
+  const jVars = new Map<number, number>();
+  for (const n of order) if (n.op === "Var" && n.params[2] === 1) jVars.set(n.params[0] as number, n.dim);
+  const pack = packTerms([...jVars].map(([q, dim]) => ({ q, dim })));
   const lazy = new Set<string>();
   for (const n of [...order].reverse()) {
     const key = keyOf(n);
@@ -203,8 +207,24 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
         const parts = args.map((a, q) => {
           const kk = n.args[q].dim === 1 ? "0u" : k;
           if ("at" in a) return a.at(kk, rr, lines, memo);
-          // A variable's component may have been loaded with its neighbours (`fusedSum`).
-          return memo.get(`${keyOf(n.args[q])}@${a.level & 1 ? rr : 0}@${kk}`) ?? a.read(kk, rr);
+          // A variable's component may have been loaded with its neighbours (`fusedSum`); a
+          // j-variable's is loaded from the tile once for all the rows.
+          const mk = `${keyOf(n.args[q])}@${a.level & 1 ? rr : 0}@${kk}`;
+          const hit = memo.get(mk);
+          if (hit) return hit;
+          const v = n.args[q];
+          if (a.level !== 2 || v.op !== "Var" || !/^\d+u$/.test(kk)) return a.read(kk, rr);
+          // Component c of the term's tile row: its whole vec4 loaded once.
+          const c = pack.offset.get(v.params[0] as number)! + parseInt(kk);
+          const vk = `tile@${c >> 2}`;
+          let name = memo.get(vk);
+          if (!name) {
+            name = `y${tmp++}`;
+            lines.push(`let ${name} = tj[jj * ${pack.width}u + ${c >> 2}u];`);
+            memo.set(vk, name);
+          }
+          memo.set(mk, `${name}.${"xyzw"[c & 3]}`);
+          return `${name}.${"xyzw"[c & 3]}`;
         });
         const name = `e${tmp++}`;
         lines.push(`let ${name} = ${rule.expr(parts, n)};`);
@@ -234,11 +254,20 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
       const dl = intLiteral(d, true);
       const d4 = intLiteral(Math.floor(d / 4), true);
       if (cat === 1) {
-        out = d % 4 ? { level: 2, dim: d, read: (k) => `t${s}[jj * ${dl} + ${k}]` } : {
+        // In the tile, the j-variables of a term share vec4 rows: this one from float o on,
+        // vec4-aligned when its dimension is a multiple of 4.
+        const o = pack.offset.get(ind)!, W = `${pack.width}u`;
+        const f = (k: string) => `(${o}u + ${k})`;
+        out = {
           level: 2,
           dim: d,
-          read: (k) => `t${s}[jj * ${d4} + (${k}) / 4u][(${k}) % 4u]`,
-          vec4: (k) => `t${s}[jj * ${d4} + (${k}) / 4u]`,
+          read: (k) => {
+            const c = /^\d+u$/.test(k) ? o + parseInt(k) : -1;
+            return c >= 0
+              ? `tj[jj * ${W} + ${c >> 2}u].${"xyzw"[c & 3]}`
+              : `tj[jj * ${W} + ${f(k)} / 4u][${f(k)} % 4u]`;
+          },
+          vec4: d % 4 ? undefined : (k) => `tj[jj * ${W} + ${f(k)} / 4u]`,
         };
       } else if (cat === 2) {
         if (fresh && d <= REGISTER_DIM) {
@@ -483,11 +512,7 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     `@group(0) @binding(3) var<storage, read_write> outi: array<i32>;`,
     `@group(0) @binding(4) var<storage, read_write> accb: array<f32>;`,
     `@group(0) @binding(5) var<storage, read> inp4: array<vec4<f32>>;`,
-    ...jSlots.map((s) =>
-      s.dim % 4
-        ? `var<workgroup> t${s.q}: array<f32, ${TJ * s.dim}>;`
-        : `var<workgroup> t${s.q}: array<vec4<f32>, ${(TJ * s.dim) / 4}>;`
-    ),
+    ...(jSlots.length ? [`var<workgroup> tj: array<vec4<f32>, ${TJ * pack.width}>;`] : []),
   ];
   const offExpr = (q: number) => `P.off[${Math.floor(q / 4)}u][${q % 4}u]`;
   const fixOff = (l: string) => l.replace(/P\.off\[(\d+)u\]/g, (_, q) => offExpr(Number(q)));
@@ -523,12 +548,21 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     `  if (!firstBlock && !partial) { ${rowsR.map(restore).join(" ")} }`,
     `  for (var j0 = jlo; j0 < jhi; j0 += ${TJ}u) {`,
     ...jSlots.map((s) => {
-      const [w, arr, off] = s.dim % 4
-        ? [s.dim, "inp", offExpr(s.q)]
-        : [s.dim / 4, "inp4", `${offExpr(s.q)} / 4u`];
+      const o = pack.offset.get(s.ind)!, W = pack.width;
+      if (s.dim % 4 === 0) {
+        // Whole vec4: row r = e / (dim/4) of the tile, its vec4 c = e % (dim/4).
+        const w = s.dim / 4;
+        return `    for (var e = lid.x; e < ${
+          TJ * w
+        }u; e += ${WG}u) { if (j0 * ${w}u + e < jhi * ${w}u) { tj[(e / ${w}u) * ${W}u + ${
+          o / 4
+        }u + e % ${w}u] = inp4[${offExpr(s.q)} / 4u + j0 * ${w}u + e]; } }`;
+      }
       return `    for (var e = lid.x; e < ${
-        TJ * w
-      }u; e += ${WG}u) { if (j0 * ${w}u + e < jhi * ${w}u) { t${s.q}[e] = ${arr}[${off} + j0 * ${w}u + e]; } }`;
+        TJ * s.dim
+      }u; e += ${WG}u) { if (j0 * ${s.dim}u + e < jhi * ${s.dim}u) { let f = ${o}u + e % ${s.dim}u; tj[(e / ${s.dim}u) * ${W}u + f / 4u][f % 4u] = inp[${
+        offExpr(s.q)
+      } + j0 * ${s.dim}u + e]; } }`;
     }),
     `    workgroupBarrier();`,
     `    let cnt = min(${TJ}u, jhi - j0);`,
@@ -553,6 +587,7 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
   // The tile loads iterate ⌈TJ·dim / WG⌉ times per tile; accumulators are loaded, stored,
   // initialised and finalized once.
   for (const s of jSlots) visits.tile += Math.ceil((TJ * (s.dim % 4 ? s.dim : s.dim / 4)) / WG) + 1;
+
   visits.fixed += R * (4 * accSize + 8);
   return {
     code,
@@ -623,4 +658,26 @@ function kminInsert(A: string, I: string, f: (k: string) => string, K: number, D
     );
   }
   return out.join("\n");
+}
+
+/**
+ * How the j-variables of one term share a tile row of vec4: those whose dimension is a
+ * multiple of 4 first (each vec4-aligned, for vec4 loads), then the others packed tightly;
+ * `width` vec4 per term.
+ *
+ * @example
+ * ```ts
+ * import { packTerms } from "./codegen.ts";
+ * const p = packTerms([{ q: 1, dim: 3 }, { q: 2, dim: 1 }]); // y (3) and b (1): one vec4
+ * console.assert(p.width === 1 && p.offset.get(2) === 3);
+ * ```
+ */
+export function packTerms(
+  vars: readonly { q: number; dim: number }[],
+): { width: number; offset: Map<number, number> } {
+  const offset = new Map<number, number>();
+  let f = 0;
+  for (const v of vars) if (v.dim % 4 === 0) offset.set(v.q, (f += v.dim) - v.dim);
+  for (const v of vars) if (v.dim % 4 !== 0) offset.set(v.q, (f += v.dim) - v.dim);
+  return { width: Math.max(1, Math.ceil(f / 4)), offset };
 }

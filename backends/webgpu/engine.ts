@@ -19,7 +19,7 @@ import {
 } from "../backend.ts";
 import { UnsupportedError } from "../../formula/errors.ts";
 import { variablesOf } from "../../formula/tree.ts";
-import { generate } from "./codegen.ts";
+import { generate, packTerms } from "./codegen.ts";
 import { generateMerge } from "./merge.ts";
 import { giveBuffer, takeBuffer } from "./buffers.ts";
 import { LruMap } from "../lru.ts";
@@ -145,7 +145,8 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const device = info.device;
   const lim = device.limits;
   const wg = Math.min(WORKGROUP, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
-  const jDims = plan.formulas.length ? [...new Set(collectJ(plan))].reduce((s, d) => s + d, 0) : 0;
+  // Floats of one term in the tile (its j-variables packed in vec4 rows).
+  const jDims = 4 * packTerms(collectJ(plan).map((dim, q) => ({ q, dim }))).width;
   const tile = Math.max(
     1,
     Math.min(wg, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),

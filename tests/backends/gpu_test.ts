@@ -60,7 +60,7 @@ Deno.test("formula text never reaches the WGSL source: only generated names and 
   // Every identifier is a WGSL word, a generated name or a helper of the table.
   const ids = new Set(code.replace(/0x[0-9a-fA-F]+u?/g, "").match(/[A-Za-z_][A-Za-z0-9_]*/g));
   const generated =
-    /^(v|s|t|c|e|o)\d+(_\d+)?$|^(live|i|acc|part|idx)_\d+$|^kt_|^(P|Params|main|gid|lid|wid|workgroup_id|inp4|clen|partial|jlo|jhi|jg|cv|ci|mv|lt|tv|ti|acc|part|idx|k|c|q|r|i|j|jj|j0|cnt|vo|io|live|firstBlock|lastBlock|inp|outv|outi|accb|off|m|n|jbase|flags|inf|nan|cbase|pad\d|base|z|a|x|y|e|b|t|yi|ev|sc|v|s|xv|best|at|u|x3|ay|ax|xneg|atan|bool)$/;
+    /^(v|s|t|c|e|o|q|y)\d+(_\d+)?$|^(live|i|acc|part|idx)_\d+$|^kt_|^(P|Params|main|gid|lid|wid|workgroup_id|inp4|tj|f|xyzw|clen|partial|jlo|jhi|jg|cv|ci|mv|lt|tv|ti|acc|part|idx|k|c|q|r|i|j|jj|j0|cnt|vo|io|live|firstBlock|lastBlock|inp|outv|outi|accb|off|m|n|jbase|flags|inf|nan|cbase|pad\d|base|z|a|x|y|e|b|t|yi|ev|sc|v|s|xv|best|at|u|x3|ay|ax|xneg|atan|bool)$/;
   const wgsl = new Set([
     "fn",
     "let",
