@@ -399,7 +399,10 @@ async function callRoutine(
   }
   const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
   const backend = await selectBackend(opts.backend, dtype);
-  const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" && spec.routine.stages.length === 1;
+  // Outputs stay on the GPU for output "gpu", unless a gradient's must be summed over
+  // broadcast batch dimensions first (on the host).
+  const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" &&
+    (!("like" in spec.output) || padded[spec.output.like].every((d, x) => d === batch[x]));
   const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N, keepOnDevice });
   const result = shapeOutputs(spec, outs, reads, padded, batch, dtype);
   if (opts.output !== "gpu") return result;

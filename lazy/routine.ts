@@ -327,7 +327,7 @@ export interface RunContext {
   readonly batch: readonly number[];
   readonly M: number;
   readonly N: number;
-  /** Leave the outputs on the GPU (single-stage routines on the GPU engine). */
+  /** Leave the outputs on the GPU (on the GPU engine; intermediates stay there in any case). */
   readonly keepOnDevice?: boolean;
 }
 
@@ -351,6 +351,7 @@ async function runReduce(
   values: Map<number, Slot>,
   ctx: RunContext,
   specs: readonly SlotSpec[],
+  keep: boolean,
 ) {
   if (!isReduction(st.reduction)) throw new TypeError(`Unknown reduction ${st.reduction}`);
   const formulas = stagePlanFormulas(st);
@@ -373,7 +374,7 @@ async function runReduce(
     batch: ctx.batch,
     M,
     N,
-    keepOnDevice: ctx.keepOnDevice && st.outCat !== 2,
+    keepOnDevice: keep && st.outCat !== 2,
   });
   if (res.device) {
     // Empty host data of the slot's own type: int32 for indices, which is what fromGpu reads.
@@ -444,13 +445,39 @@ function slotsOf(values: Map<number, Slot>, loads: readonly { ind: number }[]) {
   return new Map(loads.map((l) => [l.ind, values.get(l.ind)!]));
 }
 
-/** Runs a routine's stages on its inputs; returns the output slots (one or two). */
+/**
+ * Runs a routine's stages on its inputs; returns the output slots (one or two). On the GPU
+ * engine, what one reduction gives another stays on the device (the next stage copies it
+ * there): only what the host needs is read back, namely the inputs of sparse stages (which
+ * run on the host), sums over rows, and the outputs unless the caller keeps them on the GPU.
+ */
 export async function runRoutine(r: Routine, inputs: readonly Slot[], ctx: RunContext): Promise<Slot[]> {
   const values = new Map<number, Slot>();
   inputs.forEach((s, k) => values.set(k, s));
+  const onHost = new Set<number>(ctx.keepOnDevice ? [] : r.outputs);
   for (const st of r.stages) {
-    if (st.kind === "reduce") await runReduce(st, values, ctx, r.slots);
-    else runSparse(st, values, ctx, r.slots);
+    if (st.kind === "sparse") {
+      onHost.add(st.index);
+      for (const v of variablesOf(...st.terms)) onHost.add(v.params[0] as number);
+    }
+  }
+  const gpu = ctx.backend.name === "gpu";
+  const made: GPUBuffer[] = [];
+  try {
+    for (const st of r.stages) {
+      if (st.kind === "reduce") {
+        const keep = gpu && [st.out, st.outIdx].every((o) => o === undefined || !onHost.has(o));
+        await runReduce(st, values, ctx, r.slots, keep);
+        for (const o of [st.out, st.outIdx]) {
+          const b = o === undefined ? undefined : values.get(o)?.gpu;
+          if (b && o !== undefined && o >= r.nInputs) made.push(b);
+        }
+      } else runSparse(st, values, ctx, r.slots);
+    }
+  } finally {
+    // The intermediates' buffers go; the outputs' stay with the caller.
+    const kept = new Set(r.outputs.map((o) => values.get(o)?.gpu));
+    for (const b of made) if (!kept.has(b)) b.destroy();
   }
   return r.outputs.map((o) => {
     if (o >= 0) return values.get(o)!;

@@ -18,7 +18,8 @@ import { type Arg, type CallOptions, inputsOf, type InputSpec, routineFromTrees 
 import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";
 import { selectBackend } from "../backends/select.ts";
-import { isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
+import { type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
+import { gpuConjugateGradient } from "../backends/webgpu/cg.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 
 /** Options of a solve. */
@@ -146,13 +147,38 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
     const dtype: DType = typed?.data instanceof Float64Array ? "float64" : "float32";
     const b = toNDArray(args[ind], dtype, `right-hand side "${inputs[ind].label}"`);
     // On the GPU, the kernel's data (points, parameters) is uploaded once and stays there for
-    // every iteration; only the iterate travels.
-    if ((await selectBackend(opts.backend, dtype)).name === "gpu") {
+    // every iteration, and so do the iteration's vectors.
+    const onGpu = dtype === "float32" && (await selectBackend(opts.backend, dtype)).name === "gpu";
+    if (onGpu) {
       for (const [k, a] of args.entries()) {
         if (k !== ind && !isGpuArray(a)) {
           args[k] = await toGpu(toNDArray(a, "float32", `argument "${inputs[k].label}"`));
         }
       }
+    }
+    if (onGpu) {
+      // The iteration on the device: K p is left there, the vectors never leave it.
+      const a = await gpuConjugateGradient(
+        async (p) => {
+          const vArgs = [...args];
+          vArgs[ind] = { buffer: p, shape: b.shape, dtype: "float32" } as GpuArray as unknown as Arg;
+          const out = (await K(...vArgs, { backend: opts.backend, output: "gpu" })) as unknown as GpuArray;
+          if (out.shape.reduce((x, y) => x * y, 1) !== b.data.length) {
+            out.buffer.destroy();
+            throw new TypeError(
+              `KernelSolve needs a square system: K maps ${b.data.length} values to ${
+                out.shape.reduce((x, y) => x * y, 1)
+              }`,
+            );
+          }
+          return out.buffer;
+        },
+        Float32Array.from(b.data),
+        opts.alpha ?? 1e-10,
+        opts.eps ?? 1e-6,
+        opts.maxIterations,
+      );
+      return { data: a, shape: [...b.shape] };
     }
     const apply = async (v: Float64Array) => {
       const vArgs = [...args];

@@ -252,7 +252,6 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
         slotIndex.set(ind, s);
       }
       const dl = intLiteral(d, true);
-      const d4 = intLiteral(Math.floor(d / 4), true);
       if (cat === 1) {
         // In the tile, the j-variables of a term share vec4 rows: this one from float o on,
         // vec4-aligned when its dimension is a multiple of 4.

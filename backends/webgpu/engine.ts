@@ -30,6 +30,12 @@ const pipelines = new WeakMap<GPUDevice, LruMap<string, GPUComputePipeline>>();
 const PIPELINES_KEPT = 256;
 let stats = { compiled: 0, cached: 0 };
 
+let traffic = { uploaded: 0, readBack: 0 };
+/** Bytes of inputs written from the host and of results read back, since the start. */
+export function gpuTraffic(): { uploaded: number; readBack: number } {
+  return { ...traffic };
+}
+
 /** How many pipelines were compiled and how many calls found theirs in the cache. */
 export function pipelineStats(): { compiled: number; cached: number } {
   return { ...stats };
@@ -51,6 +57,11 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
 }
 
 const WORKGROUP = 64;
+/**
+ * Terms per tile, as far as workgroup memory allows: a barrier and a cooperative load per
+ * tile, so that longer tiles spread them over more terms (small workgroups most of all).
+ */
+const TILE = 256;
 /**
  * Software adapters (llvmpipe) stop the loops of an invocation once their header visits, all
  * loops together, pass 65,535 (a guard against endless loops, which here cuts long reductions
@@ -149,7 +160,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const jDims = 4 * packTerms(collectJ(plan).map((dim, q) => ({ q, dim }))).width;
   const tile = Math.max(
     1,
-    Math.min(wg, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
+    Math.min(TILE, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
   );
   if (jDims * 4 > lim.maxComputeWorkgroupStorageSize) {
     throw new UnsupportedError(
@@ -291,6 +302,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       return;
     }
     const src = slot.data.subarray(o, o + rows * s.dim);
+    traffic = { ...traffic, uploaded: traffic.uploaded + src.length * 4 };
     device.queue.writeBuffer(
       inBuf,
       base[q] * 4,
@@ -381,6 +393,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
 
 async function readBack(buf: GPUBuffer, width: number, stride: number, rows: number, kind: "f32" | "i32") {
   await buf.mapAsync(GPUMapMode.READ, 0, Math.max(4, rows * stride * 4));
+  traffic = { ...traffic, readBack: traffic.readBack + rows * stride * 4 };
   const raw = buf.getMappedRange(0, Math.max(4, rows * stride * 4));
   const src = kind === "f32" ? new Float32Array(raw) : new Int32Array(raw);
   const out = kind === "f32" ? new Float64Array(rows * width) : new Int32Array(rows * width);

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { GPU } from "../_backends.ts";
-import { chooseScheme, setGpuBlockRows, setGpuScheme } from "../../backends/webgpu/engine.ts";
+import { chooseScheme, gpuTraffic, setGpuBlockRows, setGpuScheme } from "../../backends/webgpu/engine.ts";
 import { giveBuffer, takeBuffer } from "../../backends/webgpu/buffers.ts";
 import { gpuDevice } from "../../backends/webgpu/device.ts";
 import { assertClose, rng, uniform } from "../_helpers.ts";
@@ -189,3 +189,25 @@ Deno.test({ name: "[gpu] buffers return to the pool and are reused", ignore: !GP
   assert.equal(takeBuffer(device, 2500, u), a);
   giveBuffer(device, a);
 });
+
+Deno.test(
+  { name: "[gpu] a gradient's stages hand their results to each other on the device", ignore: !GPU },
+  async () => {
+    const r = rng(21);
+    const M = 50, N = 70;
+    const x = ndarray(f32(r, M * 3), [M, 3]), y = ndarray(f32(r, N * 3), [N, 3]);
+    const e = ndarray(f32(r, M), [M, 1]);
+    // The gradient of a LogSumExp: a forward reduction (the maxima and sums), then the
+    // gradient's reduction reading them.
+    const g = Genred("-SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "LogSumExp", axis: 1 }).grad(
+      "x",
+    );
+    const ref = (await g(x, y, e, { backend: "reference" })) as NDArray;
+    const before = gpuTraffic();
+    const out = (await g(x, y, e, { backend: "gpu" })) as NDArray;
+    const after = gpuTraffic();
+    assertClose(out.data, ref.data, { rtol: 1e-4, atol: 1e-5 });
+    // Read back: the gradient (M × 3 floats) and nothing of the forward stage.
+    assert.equal(after.readBack - before.readBack, M * 3 * 4);
+  },
+);
