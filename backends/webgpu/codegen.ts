@@ -57,6 +57,12 @@ export interface Layout {
   readonly workgroupSize: number;
   readonly tile: number;
   readonly rows: number;
+  /**
+   * The j-variables (by index) staged through workgroup memory; the others (too wide for a
+   * tile of several terms) are read from the input buffer at use, as the wide i-variables
+   * are. Default: all.
+   */
+  readonly staged?: ReadonlySet<number>;
 }
 
 /** What the host needs to know about a generated shader. */
@@ -177,7 +183,12 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
   const roots = new Set(plan.formulas.map(keyOf));
   // The j-variables of a term, packed into vec4 rows of the tile (by variable index).
   const jVars = new Map<number, number>();
-  for (const n of order) if (n.op === "Var" && n.params[2] === 1) jVars.set(n.params[0] as number, n.dim);
+  const isStaged = (ind: number) => layout.staged?.has(ind) ?? true;
+  for (const n of order) {
+    if (n.op === "Var" && n.params[2] === 1 && isStaged(n.params[0] as number)) {
+      jVars.set(n.params[0] as number, n.dim);
+    }
+  }
   const pack = packTerms([...jVars].map(([q, dim]) => ({ q, dim })));
   const lazy = new Set<string>();
   for (const n of [...order].reverse()) {
@@ -213,7 +224,8 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
           const hit = memo.get(mk);
           if (hit) return hit;
           const v = n.args[q];
-          if (a.level !== 2 || v.op !== "Var" || !/^\d+u$/.test(kk)) return a.read(kk, rr);
+          const staged = v.op === "Var" && pack.offset.has(v.params[0] as number);
+          if (a.level !== 2 || !staged || !/^\d+u$/.test(kk)) return a.read(kk, rr);
           // Component c of the term's tile row: its whole vec4 loaded once.
           const c = pack.offset.get(v.params[0] as number)! + parseInt(kk);
           const vk = `tile@${c >> 2}`;
@@ -252,7 +264,16 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
         slotIndex.set(ind, s);
       }
       const dl = intLiteral(d, true);
-      if (cat === 1) {
+      if (cat === 1 && !isStaged(ind)) {
+        // Row j0 + jj of this block: every invocation reads the same address (a broadcast).
+        const at = (k: string) => `P.off[${s}u] + (j0 + jj) * ${dl} + ${k}`;
+        out = {
+          level: 2,
+          dim: d,
+          read: (k) => `inp[${at(k)}]`,
+          vec4: d % 4 ? undefined : (k) => `inp4[(${at(k)}) / 4u]`,
+        };
+      } else if (cat === 1) {
         // In the tile, the j-variables of a term share vec4 rows: this one from float o on,
         // vec4-aligned when its dimension is a multiple of 4.
         const o = pack.offset.get(ind)!, W = `${pack.width}u`;
@@ -497,7 +518,7 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
         : ""
     }`;
 
-  const jSlots = slots.map((s, q) => ({ ...s, q })).filter((s) => s.cat === 1);
+  const jSlots = slots.map((s, q) => ({ ...s, q })).filter((s) => s.cat === 1 && isStaged(s.ind));
   const nOff = slots.length;
   const bindings = [
     `struct Params { m: u32, n: u32, jbase: u32, flags: u32, inf: f32, nan: u32, cbase: u32, clen: u32, off: array<vec4<u32>, ${

@@ -157,24 +157,42 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const lim = device.limits;
   const wg = Math.min(WORKGROUP, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
   // Floats of one term in the tile (its j-variables packed in vec4 rows).
-  const jDims = 4 * packTerms(collectJ(plan).map((dim, q) => ({ q, dim }))).width;
-  const tile = Math.max(
+  // The j-variables staged through workgroup memory, narrowest first, as long as a tile holds
+  // 8 terms; the others are read from the input buffer at use.
+  const room = Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / 8);
+  const chosen: { q: number; dim: number }[] = [];
+  for (const [q, dim] of collectJ(plan).sort((a, b) => a[1] - b[1])) {
+    if (4 * packTerms([...chosen, { q, dim }]).width <= room) chosen.push({ q, dim });
+  }
+  const staged = new Set(chosen.map((c) => c.q));
+  const jDims = chosen.length ? 4 * packTerms(chosen).width : 0;
+  let tile = Math.max(
     1,
     Math.min(TILE, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
   );
-  if (jDims * 4 > lim.maxComputeWorkgroupStorageSize) {
-    throw new UnsupportedError(
-      `The j-variables of this formula have ${jDims} components, more than the ${
-        lim.maxComputeWorkgroupStorageSize / 4
-      } floats of this GPU's workgroup memory: use backend "cpu"`,
-    );
-  }
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
-  const probe = generate(plan, { workgroupSize: wg, tile, rows: 1 });
-  const scheme = chooseScheme(M, N, tile, probe.privateFloats, probe.pairStatements, info.fallback, wg);
-  const shader = scheme.rows === 1 && scheme.workgroupSize === wg
+  let probe = generate(plan, { workgroupSize: wg, tile, rows: 1, staged });
+  // On a software adapter one tile of terms must fit in the loop-visit cap.
+  const fits = (s: typeof probe, t: number) =>
+    s.visits.fixed + s.visits.tile + t * s.visits.term <= SOFTWARE_LOOP_ITERATIONS;
+  if (info.fallback && !fits(probe, tile)) {
+    const v = probe.visits;
+    tile = Math.floor((SOFTWARE_LOOP_ITERATIONS - v.fixed - v.tile) / v.term);
+    if (tile < 1) {
+      throw new UnsupportedError(
+        `This formula makes ${v.term} loop iterations per term, more than the software GPU adapter allows: use backend "cpu"`,
+      );
+    }
+    probe = generate(plan, { workgroupSize: wg, tile, rows: 1, staged });
+  }
+  let scheme = chooseScheme(M, N, tile, probe.privateFloats, probe.pairStatements, info.fallback, wg);
+  let shader = scheme.rows === 1 && scheme.workgroupSize === wg
     ? probe
-    : generate(plan, { workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows });
+    : generate(plan, { workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows, staged });
+  if (info.fallback && !fits(shader, tile)) {
+    // Rows blocked multiply the loops of wide formulas: one row per invocation then.
+    [shader, scheme] = [probe, { ...scheme, rows: 1, workgroupSize: wg }];
+  }
   const R = scheme.rows, wgs = scheme.workgroupSize;
   const kern = plan.reduction.kernel(plan.dims);
   const maxBind = lim.maxStorageBufferBindingSize;
@@ -404,12 +422,13 @@ async function readBack(buf: GPUBuffer, width: number, stride: number, rows: num
   return out;
 }
 
-function collectJ(plan: ReducePlan): number[] {
+/** The j-variables of a plan: [index, dimension]. */
+function collectJ(plan: ReducePlan): [number, number][] {
   const dims = new Map<number, number>();
   for (const v of variablesOf(...plan.formulas)) {
     if (v.params[2] === 1) dims.set(v.params[0] as number, v.dim);
   }
-  return [...dims.values()];
+  return [...dims];
 }
 
 /**
