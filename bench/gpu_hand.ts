@@ -169,19 +169,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /**
- * The indices of the K = 10 nearest y_j of each x_i in D = 64 (squared distances): x_i in 16
- * vec4 registers, 32 terms per tile, the distance written out over the 16 vec4, the sorted
- * top 10 in registers with an early-out against the 10th.
+ * The indices of the K = 10 nearest y_j of each x_i in D = 64 (squared distances): R = 2 rows
+ * per invocation, each x_i in 16 vec4 registers, 32 terms per tile, the distance written out
+ * over the 16 vec4 (each vec4 of y_j read once for both rows), the sorted top 10 of each row
+ * in registers with an early-out against its 10th.
  */
 export function knn64(X: Float32Array, Y: Float32Array): HandJob {
-  const D = 64, K = 10, M = X.length / D, N = Y.length / D, T = 32;
-  const dist = [...Array(D / 4).keys()].map((q) =>
-    `{ let e = x[${q}] - ty[jj * 16u + ${q}u]; d += dot(e, e); }`
-  )
-    .join(" ");
-  const insert = [...Array(K).keys()].map((k) =>
-    `{ let lt = mv || cv < bv[${k}]; mv = lt; let tv = bv[${k}]; let ti = bi[${k}]; bv[${k}] = select(tv, cv, lt); bi[${k}] = select(ti, ci, lt); cv = select(cv, tv, lt); ci = select(ci, ti, lt); }`
-  ).join(" ");
+  const D = 64, K = 10, M = X.length / D, N = Y.length / D, T = 32, R = 2, WGK = 64;
+  const rows = [...Array(R).keys()], ks = [...Array(K).keys()], qs = [...Array(D / 4).keys()];
+  const dist = qs.map((q) =>
+    `{ let t = ty[jj * 16u + ${q}u]; ${
+      rows.map((r) => `{ let e = x${r}[${q}] - t; d${r} += dot(e, e); }`).join(" ")
+    } }`
+  ).join("\n      ");
+  const insert = (r: number) =>
+    ks.map((k) =>
+      `{ let lt = mv || cv < bv${r}[${k}]; mv = lt; let tv = bv${r}[${k}]; let ti = bi${r}[${k}]; bv${r}[${k}] = select(tv, cv, lt); bi${r}[${k}] = select(ti, ci, lt); cv = select(cv, tv, lt); ci = select(ci, ti, lt); }`
+    ).join(" ");
   const code = `
 struct U { m: u32, n: u32, a: u32, b: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -189,27 +193,43 @@ struct U { m: u32, n: u32, a: u32, b: u32 }
 @group(0) @binding(2) var<storage, read> ys: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read_write> out: array<i32>;
 var<workgroup> ty: array<vec4<f32>, ${T * 16}>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WGK})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = wid.x * 64u + lid.x; let ic = min(i, u.m - 1u);
-  var x: array<vec4<f32>, 16>;
-  ${[...Array(16).keys()].map((q) => `x[${q}] = xs[ic * 16u + ${q}u];`).join(" ")}
-  var bv: array<f32, ${K}>; var bi: array<i32, ${K}>;
-  ${[...Array(K).keys()].map((k) => `bv[${k}] = bitcast<f32>(0x7f800000u);`).join(" ")}
+  let i0 = wid.x * ${WGK * R}u + lid.x;
+  ${
+    rows.map((r) =>
+      `let c${r} = min(i0 + ${r * WGK}u, u.m - 1u); var x${r}: array<vec4<f32>, 16>; ${
+        qs.map((q) => `x${r}[${q}] = xs[c${r} * 16u + ${q}u];`).join(" ")
+      }
+  var bv${r}: array<f32, ${K}>; var bi${r}: array<i32, ${K}>; ${
+        ks.map((k) => `bv${r}[${k}] = bitcast<f32>(0x7f800000u);`).join(" ")
+      }`
+    ).join("\n  ")
+  }
   for (var j0 = 0u; j0 < u.n; j0 += ${T}u) {
     for (var e = lid.x; e < ${
     T * 16
-  }u; e += 64u) { if (j0 * 16u + e < u.n * 16u) { ty[e] = ys[j0 * 16u + e]; } }
+  }u; e += ${WGK}u) { if (j0 * 16u + e < u.n * 16u) { ty[e] = ys[j0 * 16u + e]; } }
     workgroupBarrier();
     let cnt = min(${T}u, u.n - j0);
     for (var jj = 0u; jj < cnt; jj++) {
-      var d = 0.0; ${dist}
-      var cv = d; var ci = i32(j0 + jj); var mv = false;
-      if (cv < bv[${K - 1}]) { ${insert} }
+      ${rows.map((r) => `var d${r} = 0.0;`).join(" ")}
+      ${dist}
+      ${
+    rows.map((r) =>
+      `{ var cv = d${r}; var ci = i32(j0 + jj); var mv = false; if (cv < bv${r}[${K - 1}]) { ${insert(r)} } }`
+    ).join("\n      ")
+  }
     }
     workgroupBarrier();
   }
-  if (i < u.m) { ${[...Array(K).keys()].map((k) => `out[i * ${K}u + ${k}u] = bi[${k}];`).join(" ")} }
+  ${
+    rows.map((r) =>
+      `if (i0 + ${r * WGK}u < u.m) { ${
+        ks.map((k) => `out[(i0 + ${r * WGK}u) * ${K}u + ${k}u] = bi${r}[${k}];`).join(" ")
+      } }`
+    ).join("\n  ")
+  }
 }`;
   return {
     name: "knn64",
@@ -218,7 +238,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         device,
         [Uint32Array.of(M, N, 0, 0), X, Y],
         [M * K * 4],
-        [{ code, bind: [0, 1, 2, 3], groups: [Math.ceil(M / 64), 1] }],
+        [{ code, bind: [0, 1, 2, 3], groups: [Math.ceil(M / (WGK * R)), 1] }],
         3,
         M * K * 4,
         true,
@@ -227,12 +247,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 /**
- * Σ_j exp(−g·|x_i − y_j|²)·b_j in D = 784: one row per invocation, 8 terms per tile (25 KiB
- * of workgroup memory), the distance a loop of four vec4 per iteration, x_i read as vec4
- * from the storage buffer.
+ * Σ_j exp(−g·|x_i − y_j|²)·b_j in D = 784: R = 4 rows per invocation, 8 terms per tile
+ * (25 KiB of workgroup memory), the distance a loop of four vec4 per iteration (each vec4 of
+ * y_j read once for the four rows; 50 loop visits per term, within llvmpipe's cap at N = 1024),
+ * x_i read as vec4 from the storage buffer.
  */
 export function gaussian784(X: Float32Array, Y: Float32Array, B: Float32Array, g: number): HandJob {
-  const D = 784, Q = D / 4, M = X.length / D, N = Y.length / D, T = 8;
+  const D = 784, Q = D / 4, M = X.length / D, N = Y.length / D, T = 8, R = 4, WGK = 64;
+  const rows = [...Array(R).keys()];
   const code = `
 struct U { m: u32, n: u32, g: f32, b: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -242,29 +264,33 @@ struct U { m: u32, n: u32, g: f32, b: u32 }
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 var<workgroup> ty: array<vec4<f32>, ${T * Q}>;
 var<workgroup> tb: array<f32, ${T}>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${WGK})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = wid.x * 64u + lid.x; let ic = min(i, u.m - 1u); let xo = ic * ${Q}u;
-  var acc = 0.0;
+  let i0 = wid.x * ${WGK * R}u + lid.x;
+  ${rows.map((r) => `let o${r} = min(i0 + ${r * WGK}u, u.m - 1u) * ${Q}u; var a${r} = 0.0;`).join("\n  ")}
   for (var j0 = 0u; j0 < u.n; j0 += ${T}u) {
     for (var e = lid.x; e < ${
     T * Q
-  }u; e += 64u) { if (j0 * ${Q}u + e < u.n * ${Q}u) { ty[e] = ys[j0 * ${Q}u + e]; } }
+  }u; e += ${WGK}u) { if (j0 * ${Q}u + e < u.n * ${Q}u) { ty[e] = ys[j0 * ${Q}u + e]; } }
     if (lid.x < ${T}u && j0 + lid.x < u.n) { tb[lid.x] = bs[j0 + lid.x]; }
     workgroupBarrier();
     let cnt = min(${T}u, u.n - j0);
     for (var jj = 0u; jj < cnt; jj++) {
-      var d = 0.0;
+      ${rows.map((r) => `var d${r} = 0.0;`).join(" ")}
       for (var q = 0u; q < ${Q}u; q += 4u) {
-        let e0 = xs[xo + q] - ty[jj * ${Q}u + q]; let e1 = xs[xo + q + 1u] - ty[jj * ${Q}u + q + 1u];
-        let e2 = xs[xo + q + 2u] - ty[jj * ${Q}u + q + 2u]; let e3 = xs[xo + q + 3u] - ty[jj * ${Q}u + q + 3u];
-        d += dot(e0, e0) + dot(e1, e1) + dot(e2, e2) + dot(e3, e3);
+        let t0 = ty[jj * ${Q}u + q]; let t1 = ty[jj * ${Q}u + q + 1u];
+        let t2 = ty[jj * ${Q}u + q + 2u]; let t3 = ty[jj * ${Q}u + q + 3u];
+        ${
+    rows.map((r) =>
+      `{ let e0 = xs[o${r} + q] - t0; let e1 = xs[o${r} + q + 1u] - t1; let e2 = xs[o${r} + q + 2u] - t2; let e3 = xs[o${r} + q + 3u] - t3; d${r} += dot(e0, e0) + dot(e1, e1) + dot(e2, e2) + dot(e3, e3); }`
+    ).join("\n        ")
+  }
       }
-      acc += exp(-u.g * d) * tb[jj];
+      ${rows.map((r) => `a${r} += exp(-u.g * d${r}) * tb[jj];`).join(" ")}
     }
     workgroupBarrier();
   }
-  if (i < u.m) { out[i] = acc; }
+  ${rows.map((r) => `if (i0 + ${r * WGK}u < u.m) { out[i0 + ${r * WGK}u] = a${r}; }`).join("\n  ")}
 }`;
   const uni = new Uint32Array(4);
   uni.set([M, N]);
@@ -276,7 +302,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         device,
         [uni, X, Y, B],
         [M * 4],
-        [{ code, bind: [0, 1, 2, 3, 4], groups: [Math.ceil(M / 64), 1] }],
+        [{ code, bind: [0, 1, 2, 3, 4], groups: [Math.ceil(M / (WGK * R)), 1] }],
         4,
         M * 4,
       ),

@@ -9,7 +9,8 @@
  * Jobs: the Gaussian sum in D = 3, square (M = N = 8192) and with few rows (M = 64,
  * N = 2^18); ArgKMin K = 10 of SqDist in D = 64 (M = N = 4096); Exp(−g·SqDist)·b in D = 784
  * (M = N = 1024). Also the first call at D = 784 (shader generation and pipeline creation
- * included), and the nanoseconds per pair of the two Gaussian shapes.
+ * included), and the nanoseconds per pair of the two Gaussian shapes, per whole call and at
+ * the margin (between two sizes of each shape).
  *
  * @module
  */
@@ -119,6 +120,7 @@ console.log(
 console.log(`| job | generated | hand-written | ratio | results |`);
 console.log(`|---|---|---|---|---|`);
 const perPair: number[] = [];
+const medians: number[] = [];
 for (const job of jobs) {
   const h0 = await job.hand.run(device), o0 = await job.ours(); // warm-up, and the comparison
   const th: number[] = [], to: number[] = [];
@@ -132,15 +134,39 @@ for (const job of jobs) {
   }
   const [mh, mo] = [median(th), median(to)];
   perPair.push((mo * 1e6) / job.pairs);
+  medians.push(mo);
   console.log(
     `| ${job.name} | ${mo.toFixed(0)} ms | ${mh.toFixed(0)} ms | **${(mo / mh).toFixed(2)}** | ${
       job.compare(h0, o0)
     } |`,
   );
 }
-console.log(`\nfirst call at D = 784 (generate, compile, run): ${first784.toFixed(0)} ms`);
 console.log(
-  `generated Gaussian sum per pair: square ${perPair[0].toFixed(2)} ns, few rows ${
+  `\nfirst call at D = 784: ${first784.toFixed(0)} ms, of which about ${
+    (first784 - medians[3]).toFixed(0)
+  } ms generating and compiling (the first call less a cached one)`,
+);
+// Per pair, whole calls and at the margin: a call also pays the runtime's fixed latency (about
+// 11 ms on this adapter to map a buffer), so the cost of more pairs is measured between two
+// sizes of each shape, interleaved.
+const bigger = [gaussJob("square 16384", 16384, 16384, 1, 64), gaussJob("few rows 2^20", 64, 2 ** 20, 8, 8)];
+const tb: number[][] = [[], []];
+for (const j of bigger) await j.ours();
+for (let r = 0; r < rounds; r++) {
+  for (const [k, j] of bigger.entries()) {
+    t0 = performance.now();
+    await j.ours();
+    tb[k].push(performance.now() - t0);
+  }
+}
+const margin = bigger.map((j, k) => ((median(tb[k]) - medians[k]) * 1e6) / (j.pairs - jobs[k].pairs));
+console.log(
+  `generated Gaussian sum per pair, whole calls: square ${perPair[0].toFixed(2)} ns, few rows ${
     perPair[1].toFixed(2)
   } ns (${(perPair[1] / perPair[0]).toFixed(2)}× the square)`,
+);
+console.log(
+  `  at the margin (M = N = 8192 → 16384; N = 2^18 → 2^20): square ${margin[0].toFixed(2)} ns, few rows ${
+    margin[1].toFixed(2)
+  } ns (${(margin[1] / margin[0]).toFixed(2)}× the square)`,
 );

@@ -167,6 +167,31 @@ Deno.test(
   },
 );
 
+Deno.test(
+  { name: "[gpu] the schemes chosen by shape match the oracle (few rows, many rows)", ignore: !GPU },
+  async () => {
+    const r = rng(31);
+    for (const [M, N] of [[5, 6000], [3000, 40], [700, 700]]) {
+      const x = ndarray(f32(r, M * 3), [M, 3]),
+        y = ndarray(f32(r, N * 3), [N, 3]),
+        b = ndarray(f32(r, N), [N, 1]);
+      const g = Genred("Exp(-SqDist(x,y)) * b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+      const ref = (await g(x, y, b, { backend: "reference" })) as NDArray;
+      assertClose(((await g(x, y, b, { backend: "gpu" })) as NDArray).data, ref.data, {
+        rtol: 1e-5,
+        atol: 1e-5,
+      });
+      const k = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "ArgKMin", k: 4, axis: 1 });
+      const refK = (await k(x, y, { backend: "reference" })) as NDArray;
+      assert.deepEqual(
+        [...((await k(x, y, { backend: "gpu" })) as NDArray).data],
+        [...refK.data],
+        `${M} × ${N}`,
+      );
+    }
+  },
+);
+
 Deno.test("the scheme follows the shape: j split for few rows, rows in registers for many", () => {
   const few = chooseScheme(64, 2 ** 18, 64, 8, 4, true);
   assert.ok(few.chunks > 1 && few.workgroupSize * few.rows === 64, JSON.stringify(few));
