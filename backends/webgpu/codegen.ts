@@ -543,6 +543,47 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
       `This formula needs ${privateFloats} floats of registers per row on the GPU, more than its limit of ${PRIVATE_FLOATS}: use backend "cpu"`,
     );
   }
+  /**
+   * The cooperative loads of a tile: variables of 4·n components by whole vec4, as many per
+   * invocation as it takes; the vec4 rows holding the others (packed after them) assembled
+   * one term per invocation from their components, so that every store is a whole vec4.
+   */
+  const tileLoads = (): string[] => {
+    const W = pack.width, out: string[] = [];
+    let aligned = 0; // floats of the term taken by the vec4 variables
+    for (const s of jSlots.filter((s) => s.dim % 4 === 0)) {
+      const o = pack.offset.get(s.ind)!, w = s.dim / 4;
+      aligned = Math.max(aligned, o + s.dim);
+      out.push(
+        `    for (var e = lid.x; e < ${
+          TJ * w
+        }u; e += ${WG}u) { if (j0 * ${w}u + e < jhi * ${w}u) { tj[(e / ${w}u) * ${W}u + ${
+          o / 4
+        }u + e % ${w}u] = inp4[${offExpr(s.q)} / 4u + j0 * ${w}u + e]; } }`,
+      );
+    }
+    const rest = jSlots.filter((s) => s.dim % 4 !== 0);
+    if (rest.length) {
+      // Float f of the term, f ≥ aligned: which variable's component, or 0 past the end.
+      const comp = (f: number) => {
+        for (const s of rest) {
+          const o = pack.offset.get(s.ind)!;
+          if (f >= o && f < o + s.dim) return `inp[${offExpr(s.q)} + (j0 + t) * ${s.dim}u + ${f - o}u]`;
+        }
+        return "0.0";
+      };
+      const rows: string[] = [];
+      for (let c = aligned / 4; c < W; c++) {
+        rows.push(
+          `tj[t * ${W}u + ${c}u] = vec4<f32>(${[0, 1, 2, 3].map((u) => comp(4 * c + u)).join(", ")});`,
+        );
+      }
+      out.push(
+        `    for (var t = lid.x; t < ${TJ}u; t += ${WG}u) { if (j0 + t < jhi) { ${rows.join(" ")} } }`,
+      );
+    }
+    return out;
+  };
   const rowsR = [...Array(R).keys()];
   const ind = (pad: string, lines: string[]) => lines.map((l) => pad + fixOff(l));
   const code = [
@@ -567,23 +608,7 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     ...ind("  ", init),
     `  if (!firstBlock && !partial) { ${rowsR.map(restore).join(" ")} }`,
     `  for (var j0 = jlo; j0 < jhi; j0 += ${TJ}u) {`,
-    ...jSlots.map((s) => {
-      const o = pack.offset.get(s.ind)!, W = pack.width;
-      if (s.dim % 4 === 0) {
-        // Whole vec4: row r = e / (dim/4) of the tile, its vec4 c = e % (dim/4).
-        const w = s.dim / 4;
-        return `    for (var e = lid.x; e < ${
-          TJ * w
-        }u; e += ${WG}u) { if (j0 * ${w}u + e < jhi * ${w}u) { tj[(e / ${w}u) * ${W}u + ${
-          o / 4
-        }u + e % ${w}u] = inp4[${offExpr(s.q)} / 4u + j0 * ${w}u + e]; } }`;
-      }
-      return `    for (var e = lid.x; e < ${
-        TJ * s.dim
-      }u; e += ${WG}u) { if (j0 * ${s.dim}u + e < jhi * ${s.dim}u) { let f = ${o}u + e % ${s.dim}u; tj[(e / ${s.dim}u) * ${W}u + f / 4u][f % 4u] = inp[${
-        offExpr(s.q)
-      } + j0 * ${s.dim}u + e]; } }`;
-    }),
+    ...tileLoads(),
     `    workgroupBarrier();`,
     `    let cnt = min(${TJ}u, jhi - j0);`,
     `    for (var jj = 0u; jj < cnt; jj++) {`,
@@ -606,7 +631,8 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
   ].join("\n");
   // The tile loads iterate ⌈TJ·dim / WG⌉ times per tile; accumulators are loaded, stored,
   // initialised and finalized once.
-  for (const s of jSlots) visits.tile += Math.ceil((TJ * (s.dim % 4 ? s.dim : s.dim / 4)) / WG) + 1;
+  for (const s of jSlots) if (s.dim % 4 === 0) visits.tile += Math.ceil((TJ * s.dim) / 4 / WG) + 1;
+  if (jSlots.some((s) => s.dim % 4 !== 0)) visits.tile += Math.ceil(TJ / WG) + 1;
 
   visits.fixed += R * (4 * accSize + 8);
   return {

@@ -211,10 +211,6 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       blockRows[0],
     ),
   );
-  const chunks = Math.max(
-    1,
-    Math.min(scheme.chunks, Math.floor(maxBind / (Math.min(iBlock, M) * shader.accSize * 4))),
-  );
   // Per chunk and dispatch, at most SOFTWARE_LOOP_ITERATIONS of any loop on software adapters.
   const v = shader.visits;
   const loopCap = info.fallback
@@ -223,6 +219,15 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
       Math.floor((SOFTWARE_LOOP_ITERATIONS - v.fixed) / (v.term + v.tile / tile) / tile) * tile,
     )
     : Infinity;
+  // Split j (few rows): on a software adapter, into as many chunks as one dispatch needs for
+  // all the terms under the cap (one pass, more tasks to balance), as the partials allow.
+  const wanted = scheme.chunks > 1 && !forced?.chunks
+    ? Math.max(scheme.chunks, Math.ceil(N / loopCap))
+    : scheme.chunks;
+  const chunks = Math.max(
+    1,
+    Math.min(wanted, Math.floor(maxBind / (Math.min(iBlock, M) * shader.accSize * 4))),
+  );
   const jRoom = maxBind - iBlock * rowBytes(0) - pmBytes;
   const jBlock = Math.max(
     1,
