@@ -28,7 +28,7 @@ import { gpuDevice } from "./device.ts";
 /** Pipelines per device, by shader source: the most recently used (a bounded cache). */
 const pipelines = new WeakMap<GPUDevice, LruMap<string, GPUComputePipeline>>();
 const PIPELINES_KEPT = 256;
-let stats = { compiled: 0, cached: 0 };
+let stats = { compiled: 0, cached: 0, compileMs: 0 };
 
 let traffic = { uploaded: 0, readBack: 0 };
 /** Bytes of inputs written from the host and of results read back, since the start. */
@@ -36,8 +36,11 @@ export function gpuTraffic(): { uploaded: number; readBack: number } {
   return { ...traffic };
 }
 
-/** How many pipelines were compiled and how many calls found theirs in the cache. */
-export function pipelineStats(): { compiled: number; cached: number } {
+/**
+ * How many pipelines were compiled, how many calls found theirs in the cache, and the
+ * milliseconds spent creating shader modules and pipelines (the drivers' compilation).
+ */
+export function pipelineStats(): { compiled: number; cached: number; compileMs: number } {
   return { ...stats };
 }
 
@@ -49,10 +52,11 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
     stats = { ...stats, cached: stats.cached + 1 };
     return hit;
   }
+  const t0 = performance.now();
   const module = device.createShaderModule({ code });
   const p = device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
   cache.set(code, p);
-  stats = { ...stats, compiled: stats.compiled + 1 };
+  stats = { ...stats, compiled: stats.compiled + 1, compileMs: stats.compileMs + performance.now() - t0 };
   return p;
 }
 
