@@ -43,6 +43,11 @@ fn wgSum(lid: u32, v: f32) -> f32 {
   }
   return part[0];
 }
+fn rSquared(lid: u32) -> f32 {
+  var t = 0.0;
+  for (var k = lid; k < u.n; k += ${WG}u) { t += r[k] * r[k]; }
+  return wgSum(lid, t);
+}
 `;
 
 const SHADERS = {
@@ -51,9 +56,7 @@ const SHADERS = {
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) l: vec3<u32>) {
   touch();
-  var t = 0.0;
-  for (var k = l.x; k < u.n; k += ${WG}u) { t += r[k] * r[k]; }
-  let rr = wgSum(l.x, t);
+  let rr = rSquared(l.x);
   if (l.x == 0u) { S[0] = rr; S[4] = select(0.0, 1.0, rr < u.tol); }
 }`,
   step: `${COMMON}
@@ -79,9 +82,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) l: vec3<u32>) {
   touch();
-  var t = 0.0;
-  for (var k = l.x; k < u.n; k += ${WG}u) { t += r[k] * r[k]; }
-  let rr = wgSum(l.x, t);
+  let rr = rSquared(l.x);
   if (l.x == 0u) {
     let done = S[4] != 0.0;
     S[3] = select(rr / S[0], 0.0, done);

@@ -35,6 +35,7 @@ import { UnsupportedError } from "../../formula/errors.ts";
 import type { Evaluated } from "../wasm/opcodes.ts";
 import { HELPERS, intLiteral, WGSL } from "./wgsl_ops.ts";
 import { type Family, familyOf, finalize, initAcc } from "./merge.ts";
+import { packTerms } from "./scheme.ts";
 
 /** The most floats of private arrays one invocation may declare (256 KiB). */
 export const PRIVATE_FLOATS = 65536;
@@ -704,26 +705,4 @@ function kminInsert(A: string, I: string, f: (k: string) => string, K: number, D
     );
   }
   return out.join("\n");
-}
-
-/**
- * How the j-variables of one term share a tile row of vec4: those whose dimension is a
- * multiple of 4 first (each vec4-aligned, for vec4 loads), then the others packed tightly;
- * `width` vec4 per term.
- *
- * @example
- * ```ts
- * import { packTerms } from "./codegen.ts";
- * const p = packTerms([{ q: 1, dim: 3 }, { q: 2, dim: 1 }]); // y (3) and b (1): one vec4
- * console.assert(p.width === 1 && p.offset.get(2) === 3);
- * ```
- */
-export function packTerms(
-  vars: readonly { q: number; dim: number }[],
-): { width: number; offset: Map<number, number> } {
-  const offset = new Map<number, number>();
-  let f = 0;
-  for (const v of vars) if (v.dim % 4 === 0) offset.set(v.q, (f += v.dim) - v.dim);
-  for (const v of vars) if (v.dim % 4 !== 0) offset.set(v.q, (f += v.dim) - v.dim);
-  return { width: Math.max(1, Math.ceil(f / 4)), offset };
 }

@@ -19,7 +19,15 @@ import {
 } from "../backend.ts";
 import { UnsupportedError } from "../../formula/errors.ts";
 import { variablesOf } from "../../formula/tree.ts";
-import { generate, packTerms } from "./codegen.ts";
+import { generate } from "./codegen.ts";
+import {
+  chooseScheme,
+  forcedScheme,
+  packTerms,
+  SOFTWARE_LOOP_ITERATIONS,
+  TILE,
+  WORKGROUP,
+} from "./scheme.ts";
 import { generateMerge } from "./merge.ts";
 import { giveBuffer, takeBuffer } from "./buffers.ts";
 import { LruMap } from "../lru.ts";
@@ -60,24 +68,6 @@ function pipelineFor(device: GPUDevice, code: string): GPUComputePipeline {
   return p;
 }
 
-const WORKGROUP = 64;
-/**
- * Terms per tile, as far as workgroup memory allows: a barrier and a cooperative load per
- * tile, so that longer tiles spread them over more terms (small workgroups most of all).
- */
-const TILE = 256;
-/**
- * Software adapters (llvmpipe) stop the loops of an invocation once their header visits, all
- * loops together, pass 65,535 (a guard against endless loops, which here cuts long reductions
- * short: the terms past it are silently dropped). On them, no invocation makes more than this
- * many visits in one dispatch: the chunks of j are sized by the shader's visits per term.
- */
-const SOFTWARE_LOOP_ITERATIONS = 60000;
-/** Floats of private arrays per invocation up to which rows are blocked in registers. */
-const REGISTER_BUDGET = 192;
-/** Statements per term up to which rows are blocked (R copies of them make the shader). */
-const CODE_BUDGET = 512;
-
 let blockRows: [number, number] = [Infinity, Infinity];
 /**
  * Caps the rows per block of i and of j (beyond the device's binding limits); returns the old
@@ -87,62 +77,6 @@ export function setGpuBlockRows(i: number, j: number): [number, number] {
   const old = blockRows;
   blockRows = [i, j];
   return old;
-}
-
-/** A forced scheme (rows per invocation, chunks of j), or undefined for the shape's choice. */
-let forced: { rows?: number; chunks?: number } | undefined;
-/**
- * Forces the scheme of the next calls: rows per invocation and chunks of j (tests use it to
- * drive every path on small inputs); `undefined` returns to the choice by shape.
- */
-export function setGpuScheme(s: { rows?: number; chunks?: number } | undefined): void {
-  forced = s;
-}
-
-/**
- * The scheme of a call, from the shape, the formula's width and the adapter: rows blocked in
- * registers as far as the formula's registers allow (each value loaded from workgroup memory
- * then serves them all), workgroups no larger than the rows need, and j split into chunks
- * when the row blocks alone do not give enough workgroups to fill the device (four per thread
- * on a software adapter, where a workgroup is a task on one core; 1,024 on a GPU, eight per
- * multiprocessor of the largest ones).
- *
- * @example
- * ```ts
- * import { chooseScheme } from "./engine.ts";
- * const few = chooseScheme(64, 1 << 18, 64, 8, 4, false); // 64 rows: j split across workgroups
- * console.assert(few.chunks > 1);
- * ```
- */
-export function chooseScheme(
-  M: number,
-  N: number,
-  tile: number,
-  privateFloats: number,
-  pairStatements: number,
-  fallback: boolean,
-  maxWorkgroup = WORKGROUP,
-): { rows: number; chunks: number; workgroupSize: number } {
-  const parallel = fallback ? 4 * Math.max(1, navigator.hardwareConcurrency ?? 1) : 1024;
-  // Rows in registers (up to 8) as far as the budget allows; workgroups no larger than the rows
-  // need, so that few rows still fill whole workgroups.
-  // The smallest workgroup: a SIMD vector of the software adapter (8 lanes of 32 bits in 256),
-  // a warp or wavefront (32) on a GPU.
-  const minWorkgroup = Math.min(maxWorkgroup, fallback ? 8 : 32);
-  // No more rows than there are, and no more code than the compilers take quickly.
-  const rows = forced?.rows ?? [8, 4, 2, 1].find((r) =>
-    r === 1 ||
-    (privateFloats * r <= REGISTER_BUDGET && r * minWorkgroup <= M && r * pairStatements <= CODE_BUDGET)
-  )!;
-  let workgroupSize = minWorkgroup;
-  while (workgroupSize < maxWorkgroup && workgroupSize * rows < M) workgroupSize *= 2;
-  const groups = Math.ceil(M / (workgroupSize * rows));
-  // Each chunk takes at least four tiles, so that the merge stays a small part of the work.
-  const chunks = forced?.chunks ??
-    (groups >= parallel
-      ? 1
-      : Math.max(1, Math.min(Math.ceil(parallel / groups), Math.floor(N / (4 * tile)))));
-  return { rows, chunks, workgroupSize };
 }
 
 async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
@@ -160,7 +94,6 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
   const device = info.device;
   const lim = device.limits;
   const wg = Math.min(WORKGROUP, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
-  // Floats of one term in the tile (its j-variables packed in vec4 rows).
   // The j-variables staged through workgroup memory, narrowest first, as long as a tile holds
   // 8 terms; the others are read from the input buffer at use.
   const room = Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / 8);
@@ -225,7 +158,7 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     : Infinity;
   // Split j (few rows): on a software adapter, into as many chunks as one dispatch needs for
   // all the terms under the cap (one pass, more tasks to balance), as the partials allow.
-  const wanted = scheme.chunks > 1 && !forced?.chunks
+  const wanted = scheme.chunks > 1 && !forcedScheme()?.chunks
     ? Math.max(scheme.chunks, Math.ceil(N / loopCap))
     : scheme.chunks;
   const chunks = Math.max(

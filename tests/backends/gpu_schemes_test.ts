@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Genred, type NDArray, ndarray } from "../../mod.ts";
 import { GPU } from "../_backends.ts";
-import { chooseScheme, gpuTraffic, setGpuBlockRows, setGpuScheme } from "../../backends/webgpu/engine.ts";
+import { gpuTraffic, setGpuBlockRows } from "../../backends/webgpu/engine.ts";
+import { chooseScheme, setGpuScheme } from "../../backends/webgpu/scheme.ts";
 import { giveBuffer, takeBuffer } from "../../backends/webgpu/buffers.ts";
 import { gpuDevice } from "../../backends/webgpu/device.ts";
 import { assertClose, rng, uniform } from "../_helpers.ts";
