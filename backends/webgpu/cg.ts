@@ -149,8 +149,14 @@ export async function gpuConjugateGradient(
   const readS = mkBuf(32, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
   const readA = mkBuf(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
   const owned = [a, r, p, S, none, U, readS, readA];
-  device.pushErrorScope("validation");
-  let scoped = true;
+  // Each batch of this solver's commands in its own error scope, opened and closed without an
+  // await between (other calls may run at the awaits, with scopes of their own).
+  const errors: Promise<GPUError | null>[] = [];
+  const submit = (encode: () => GPUCommandEncoder) => {
+    device.pushErrorScope("validation");
+    device.queue.submit([encode().finish()]);
+    errors.push(device.popErrorScope());
+  };
   try {
     device.queue.writeBuffer(r, 0, b as Float32Array<ArrayBuffer>);
     device.queue.writeBuffer(p, 0, b as Float32Array<ArrayBuffer>);
@@ -176,43 +182,41 @@ export async function gpuConjugateGradient(
       pass.end();
       return enc;
     };
-    const state = async () => {
+    const copy = (from: GPUBuffer, to: GPUBuffer, size: number) => () => {
       const enc = device.createCommandEncoder();
-      enc.copyBufferToBuffer(S, 0, readS, 0, 32);
-      device.queue.submit([enc.finish()]);
+      enc.copyBufferToBuffer(from, 0, to, 0, size);
+      return enc;
+    };
+    const state = async () => {
+      submit(copy(S, readS, 32));
       await readS.mapAsync(GPUMapMode.READ);
       const s = new Float32Array(readS.getMappedRange().slice(0));
       readS.unmap();
       return s;
     };
-    device.queue.submit([passes([[pl.init, [1, 1]]], none).finish()]);
+    submit(() => passes([[pl.init, [1, 1]]], none));
     let done = (await state())[4] !== 0;
     for (let it = 0; it < maxIterations && !done; it++) {
       const q = await apply(p);
-      device.queue.submit([
+      submit(() =>
         passes([[pl.step, [1, 1]], [pl.update, grid], [pl.residual, [1, 1]], [pl.direction, grid]], q)
-          .finish(),
-      ]);
+      );
       q.destroy();
       if ((it + 1) % CHECK_EVERY === 0 || it + 1 === maxIterations) {
         const s = await state();
         done = s[4] !== 0 || !Number.isFinite(s[0]);
       }
     }
-    scoped = false;
-    const error = await device.popErrorScope();
+    const error = (await Promise.all(errors)).find((e) => e);
     if (error) {
       throw new UnsupportedError(`The WebGPU device rejected the solver's passes (${error.message})`);
     }
-    const enc = device.createCommandEncoder();
-    enc.copyBufferToBuffer(a, 0, readA, 0, bytes);
-    device.queue.submit([enc.finish()]);
+    submit(copy(a, readA, bytes));
     await readA.mapAsync(GPUMapMode.READ);
     const out = new Float32Array(readA.getMappedRange().slice(0, n * 4));
     readA.unmap();
     return out;
   } finally {
-    if (scoped) await device.popErrorScope();
     for (const buf of owned) buf.destroy();
   }
 }

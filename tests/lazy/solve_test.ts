@@ -1,6 +1,6 @@
 // KernelSolve: (α·Id + K) a = b by conjugate gradient, checked by the residual computed densely.
 import assert from "node:assert/strict";
-import { KernelSolve, ndarray } from "../../mod.ts";
+import { Genred, KernelSolve, type NDArray, ndarray } from "../../mod.ts";
 import { conjugateGradient } from "../../lazy/solve.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
 import { GPU } from "../_backends.ts";
@@ -91,4 +91,28 @@ Deno.test({
   assert.ok(worst < 1e-3, `residual ${worst}`);
   // No product K p was read back: the solution alone leaves the device.
   assert.equal(after.readBack - before.readBack, 0);
+});
+
+Deno.test({
+  name: "[gpu] solves and reductions in flight at once each return what they return alone",
+  ignore: !GPU,
+}, async () => {
+  const r = rng(10);
+  const N = 120;
+  const solve = KernelSolve("Exp(-SqDist(x,y))*a", ["x = Vi(2)", "y = Vj(2)", "a = Vj(1)"], "a", { axis: 1 });
+  const sum = Genred("Exp(-SqDist(x,y))*a", ["x = Vi(2)", "y = Vj(2)", "a = Vj(1)"], { axis: 1 });
+  const X = [0, 1, 2].map(() => ndarray(Float32Array.from(uniform(r, N * 2)), [N, 2]));
+  const B = ndarray(Float32Array.from(uniform(r, N)), [N, 1]);
+  const opts = { alpha: 0.5, eps: 1e-5, backend: "gpu" as const };
+  const alone = [
+    await solve(X[0], X[0], B, opts),
+    await solve(X[1], X[1], B, opts),
+    (await sum(X[2], X[2], B, { backend: "gpu" })) as NDArray,
+  ];
+  const together = await Promise.all([
+    solve(X[0], X[0], B, opts),
+    solve(X[1], X[1], B, opts),
+    sum(X[2], X[2], B, { backend: "gpu" }) as Promise<NDArray>,
+  ]);
+  together.forEach((t, k) => assert.deepEqual([...t.data], [...alone[k].data]));
 });
