@@ -1,9 +1,10 @@
 /**
  * WGSL code generation: one compute shader per (formulas, reduction, dims, scheme). Invocation
- * `lid` of workgroup (gx, gy) owns R output rows, i = gx·64R + r·64 + lid (r < R), and the
- * terms j of chunk gy of the current block of j; the workgroup stages TJ terms of the
- * j-variables at a time through `var<workgroup>` memory, and every value loaded from it serves
- * the R rows (a register block of rows, as in a matrix multiply):
+ * `lid` of workgroup (gx, gy) of WG invocations owns R output rows, i = gx·WG·R + r·WG + lid
+ * (r < R), and the terms j of chunk gy of the current block of j; the workgroup stages TJ terms
+ * of the j-variables at a time through `var<workgroup>` memory (a term's variables packed in
+ * vec4 rows, see `scheme.ts`), and every value loaded from it serves the R rows (a register
+ * block of rows, as in a matrix multiply):
  *
  *     load the i-variables of the R rows, evaluate the nodes that do not depend on j
  *     for each tile of TJ terms of this chunk:
@@ -17,8 +18,9 @@
  * Sums over element-wise vector expressions (squared distances, scalar products, the rows of
  * matrix-vector products) are loops over the components, eight at a time, evaluating the
  * expression at each component in registers: nothing of the vector is stored, and a
- * 784-dimensional formula is a short function. Wide i-variables are read from the input at use
- * rather than copied to registers.
+ * 784-dimensional formula is a short function. Wide i-variables (and j-variables too wide for
+ * a tile of several terms) are read from the input at use, by vec4 where they allow it, rather
+ * than copied.
  *
  * Only generated identifiers, table snippets and numbers formatted by `f32Literal` /
  * `intLiteral` reach the source.
