@@ -4,7 +4,7 @@
 // chunks, K = N, long vectors (fused component loops, vec4 loads, remainders), and the long
 // reductions that llvmpipe's loop cap would cut short.
 import assert from "node:assert/strict";
-import { Genred, type NDArray, ndarray } from "../../mod.ts";
+import { Genred, type NDArray, ndarray, setDevice } from "../../mod.ts";
 import { GPU } from "../_backends.ts";
 import { gpuTraffic, setGpuBlockRows } from "../../backends/webgpu/engine.ts";
 import { chooseScheme, setGpuScheme } from "../../backends/webgpu/scheme.ts";
@@ -238,3 +238,42 @@ Deno.test(
     assert.equal(after.readBack - before.readBack, M * 3 * 4);
   },
 );
+
+Deno.test({
+  name: "[gpu] the schemes for a hardware GPU (1,024 workgroups, warps of 32) match the oracle",
+  ignore: !GPU,
+}, async () => {
+  // The lavapipe device, declared a hardware one: the engine then lays work out as for a GPU
+  // (j split into up to 1,024 chunks, no loop cap), which small sizes keep within lavapipe's cap.
+  const device = await (await navigator.gpu.requestAdapter())!.requestDevice();
+  setDevice(device, { fallback: false });
+  try {
+    const r = rng(41);
+    for (const [M, N] of [[5, 20000], [64, 30000], [3000, 300]]) { // 19, 29 and 1 chunks of j
+      const x = ndarray(f32(r, M * 3), [M, 3]), y = ndarray(f32(r, N * 3), [N, 3]);
+      const b = ndarray(f32(r, N * 2), [N, 2]);
+      const xy = ["x = Vi(3)", "y = Vj(3)"];
+      const cases: [string, string[], Record<string, unknown>, NDArray[]][] = [
+        ["Exp(-SqDist(x,y)) * b", [...xy, "b = Vj(2)"], {}, [x, y, b]],
+        ["SqDist(x,y)", xy, { reduction: "ArgKMin", k: 5 }, [x, y]],
+        ["x - y", xy, { reduction: "Min_ArgMin" }, [x, y]],
+        ["-SqDist(x,y)", [...xy, "b = Vj(2)"], { reduction: "SumSoftMaxWeight", formula2: "b" }, [x, y, b]],
+      ];
+      for (const [f, al, o, args] of cases) {
+        const g = Genred(f, al, { axis: 1, ...o });
+        const [ref, out] = [
+          await g(...args, { backend: "reference" }),
+          await g(...args, { backend: "gpu" }),
+        ].map((v) => (Array.isArray(v) ? v : [v])) as NDArray[][];
+        ref.forEach((rv, q) => {
+          if (rv.data instanceof Int32Array) {
+            assert.deepEqual([...out[q].data], [...rv.data], `${f} ${M}×${N}`);
+          } else assertClose(out[q].data, rv.data, { rtol: 5e-5, atol: 1e-5, what: `${f} ${M}×${N}` });
+        });
+      }
+    }
+  } finally {
+    setDevice(undefined);
+    device.destroy();
+  }
+});
