@@ -19,8 +19,16 @@ import { webgpuBackend } from "./webgpu/engine.ts";
 import { gpuDevice } from "./webgpu/device.ts";
 import { show } from "../formula/errors.ts";
 
-/** The backends a call may ask for. */
-export type BackendChoice = "auto" | "cpu" | "cpu-rust" | "gpu" | "reference";
+/** The backends a call may ask for (KeOps's upper-case "CPU" and "GPU" too: any case is taken). */
+export type BackendChoice =
+  | "auto"
+  | "cpu"
+  | "cpu-rust"
+  | "gpu"
+  | "reference"
+  | "AUTO"
+  | "CPU"
+  | "GPU";
 
 const reference = referenceBackend();
 const rust = wasmBackend();
@@ -39,10 +47,13 @@ function hardwareGpu(): Promise<boolean> {
  * ```ts
  * import { selectBackend } from "./select.ts";
  * console.assert((await selectBackend("cpu", "float32")).name === "cpu");
+ * console.assert((await selectBackend("CPU", "float32")).name === "cpu"); // KeOps's spelling
  * ```
  */
 export async function selectBackend(choice: BackendChoice | undefined, dtype: DType): Promise<Backend> {
-  switch (choice ?? "auto") {
+  // KeOps's names are upper case ("CPU", "GPU"): names are taken in either case.
+  const name = typeof choice === "string" ? choice.toLowerCase() : choice;
+  switch (name ?? "auto") {
     case "auto":
       return dtype === "float32" && (await hardwareGpu()) ? gpu : cpu;
     case "cpu":

@@ -17,8 +17,8 @@ import { printFormula } from "../formula/print.ts";
 import type { ReductionName } from "../formula/reductions.ts";
 import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
-import { kernelSolver, type SolveOptions } from "./solve.ts";
-import { show } from "../formula/errors.ts";
+import { kernelSolver, SOLVE_OPTIONS, type SolveOptions } from "./solve.ts";
+import { checkOptions, show } from "../formula/errors.ts";
 
 /** What a variable wraps: an NDArray, nested numbers, or a number (parameters). */
 export type Wrapped = NDArray | NestedNumbers;
@@ -597,6 +597,7 @@ export class LazyTensor {
    * (M, D) and the system is square (M = N).
    */
   solve(b: Wrapped, options: SolveOptions = {}): Promise<NDArray> {
+    checkOptions(options, SOLVE_OPTIONS, "solve");
     if (this.ndim !== 1) {
       throw new TypeError(`LazyTensor.solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
     }

@@ -23,7 +23,7 @@ import { gpuConjugateGradient } from "../backends/webgpu/cg.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 
 /** Options of a solve. */
-export interface SolveOptions extends CallOptions {
+export interface SolveOptions extends Omit<CallOptions, "output"> {
   /** The ridge α; default 1e-10 as KeOps. */
   alpha?: number;
   /** The tolerance ε: stop when ‖r‖² < size(b)·ε²; default 1e-6 as KeOps. */
@@ -31,6 +31,9 @@ export interface SolveOptions extends CallOptions {
   /** A bound on the iterations; default 10 × size(b). */
   maxIterations?: number;
 }
+
+/** The options a solve takes. */
+export const SOLVE_OPTIONS: readonly string[] = ["backend", "alpha", "eps", "maxIterations"];
 
 /**
  * Solves (α·Id + K) a = b for a, given `apply(v) = K v` on flat arrays.
@@ -139,6 +142,9 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
       !("data" in last)
     ) {
       opts = args.pop() as SolveOptions;
+      // The result is a host array: "output" has no meaning here, and is refused like any other
+      // unknown option rather than ignored.
+      checkOptions(opts, SOLVE_OPTIONS, "solve");
     }
     if (args.length !== inputs.length) {
       throw new TypeError(`This solver expects ${inputs.length} arguments, got ${args.length}`);

@@ -91,6 +91,12 @@ Deno.test("wrong argument counts, shapes, dims and dtypes are errors naming the 
     TypeError,
     /Unknown call option "bogus"/,
   );
+  // KeOps's upper-case backend names are the same engines.
+  const [lower, upper] = [
+    await gauss()(x, y, b, { backend: "cpu" }),
+    await gauss()(x, y, b, { backend: "CPU" }),
+  ];
+  assert.deepEqual([...upper.data], [...lower.data]);
   await assertThrowsClass(
     () => gauss()(x, ndarray(new Float32Array(0), [0, 3]), ndarray(new Float32Array(0), [0, 1])),
     RangeError,

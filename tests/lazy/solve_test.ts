@@ -1,6 +1,6 @@
 // KernelSolve: (α·Id + K) a = b by conjugate gradient, checked by the residual computed densely.
 import assert from "node:assert/strict";
-import { Genred, KernelSolve, type NDArray, ndarray } from "../../mod.ts";
+import { Genred, KernelSolve, type NDArray, ndarray, Vi, Vj } from "../../mod.ts";
 import { conjugateGradient } from "../../lazy/solve.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
 import { GPU } from "../_backends.ts";
@@ -115,4 +115,28 @@ Deno.test({
     sum(X[2], X[2], B, { backend: "gpu" }) as Promise<NDArray>,
   ]);
   together.forEach((t, k) => assert.deepEqual([...t.data], [...alone[k].data]));
+});
+
+Deno.test("a solve refuses unknown options, and output, naming them", async () => {
+  const solve = KernelSolve("Exp(-SqDist(x,y))*a", ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)"], "a", { axis: 1 });
+  const p = [[0], [1], [3]];
+  await assertThrowsClass(
+    () => solve(p, p, [[1], [1], [1]], { alpha: 0.1, tolerance: 1e-3 } as never),
+    TypeError,
+    /Unknown solve option "tolerance"/,
+  );
+  await assertThrowsClass(
+    () => solve(p, p, [[1], [1], [1]], { output: "gpu" } as never),
+    TypeError,
+    /Unknown solve option "output"/,
+  );
+  const K = Vi(ndarray(Float64Array.of(0, 1, 3), [3, 1])).sqdist(
+    Vj(ndarray(Float64Array.of(0, 1, 3), [3, 1])),
+  )
+    .mul(-1).exp();
+  await assertThrowsClass(
+    () => K.solve(ndarray(Float64Array.of(1, 1, 1), [3, 1]), { iterations: 5 } as never),
+    TypeError,
+    /Unknown solve option "iterations"/,
+  );
 });
