@@ -39,7 +39,16 @@ const PIPELINES_KEPT = 256;
 let stats = { compiled: 0, cached: 0, compileMs: 0 };
 
 let traffic = { uploaded: 0, readBack: 0 };
-/** Bytes of inputs written from the host and of results read back, since the start. */
+/**
+ * Bytes of inputs written from the host and of results read back, since the start.
+ *
+ * @example
+ * ```ts
+ * import { gpuTraffic } from "./engine.ts";
+ * const { uploaded, readBack } = gpuTraffic();
+ * console.assert(uploaded >= 0 && readBack >= 0);
+ * ```
+ */
 export function gpuTraffic(): { uploaded: number; readBack: number } {
   return { ...traffic };
 }

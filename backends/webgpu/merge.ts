@@ -51,7 +51,16 @@ export function familyOf(plan: ReducePlan): Family {
   }
 }
 
-/** Statements writing the outputs of a row from its accumulator `A` (and indices `I`). */
+/**
+ * Statements writing the outputs of a row from its accumulator `A` (and indices `I`).
+ *
+ * @example
+ * ```ts
+ * import { finalize } from "./merge.ts";
+ * const s = finalize({ fam: "lse", mode: "log" }, { D: 1, K: 0, Dw: 1 }, "acc", "idx", "vo", "io");
+ * console.assert(s.includes("log(acc[1u + c])"));
+ * ```
+ */
 export function finalize(
   { fam, mode }: Family,
   { D, K, Dw }: { D: number; K: number; Dw: number },
@@ -74,7 +83,15 @@ export function finalize(
   return `for (var c = 0u; c <= ${Dw}u; c++) { outv[${vo} + c] = ${A}[c]; }`;
 }
 
-/** Statements initialising an accumulator (and its indices) to the family's neutral element. */
+/**
+ * Statements initialising an accumulator (and its indices) to the family's neutral element.
+ *
+ * @example
+ * ```ts
+ * import { initAcc } from "./merge.ts";
+ * console.assert(initAcc({ fam: "min", mode: "raw" }, { D: 2, K: 0 }, "acc").includes("P.inf"));
+ * ```
+ */
 export function initAcc({ fam }: Family, { D, K }: { D: number; K: number }, A: string): string {
   if (fam === "sum") return "";
   if (fam === "min" || fam === "max") {

@@ -29,13 +29,31 @@ const CODE_BUDGET = 512;
 /** A forced scheme (rows per invocation, chunks of j), or undefined for the shape's choice. */
 let forced: { rows?: number; chunks?: number } | undefined;
 
-/** The scheme forced by `setGpuScheme`, if any. */
+/**
+ * The scheme forced by `setGpuScheme`, if any.
+ *
+ * @example
+ * ```ts
+ * import { forcedScheme, setGpuScheme } from "./scheme.ts";
+ * setGpuScheme({ chunks: 3 });
+ * console.assert(forcedScheme()?.chunks === 3);
+ * setGpuScheme(undefined);
+ * ```
+ */
 export function forcedScheme(): { rows?: number; chunks?: number } | undefined {
   return forced;
 }
 /**
  * Forces the scheme of the next calls: rows per invocation and chunks of j (tests use it to
  * drive every path on small inputs); `undefined` returns to the choice by shape.
+ *
+ * @example
+ * ```ts
+ * import { forcedScheme, setGpuScheme } from "./scheme.ts";
+ * setGpuScheme({ rows: 2 });
+ * setGpuScheme(undefined); // back to the choice by shape
+ * console.assert(forcedScheme() === undefined);
+ * ```
  */
 export function setGpuScheme(s: { rows?: number; chunks?: number } | undefined): void {
   forced = s;
