@@ -19,7 +19,7 @@ import {
 } from "../backend.ts";
 import { UnsupportedError } from "../../formula/errors.ts";
 import { variablesOf } from "../../formula/tree.ts";
-import { generate } from "./codegen.ts";
+import { generate, type Layout, type Shader } from "./codegen.ts";
 import {
   chooseScheme,
   forcedScheme,
@@ -36,6 +36,8 @@ import { gpuDevice } from "./device.ts";
 /** Pipelines per device, by shader source: the most recently used (a bounded cache). */
 const pipelines = new WeakMap<GPUDevice, LruMap<string, GPUComputePipeline>>();
 const PIPELINES_KEPT = 256;
+/** Generated shaders kept per plan (one per layout its calls have needed). */
+const SHADERS_KEPT = 8;
 let stats = { compiled: 0, cached: 0, compileMs: 0 };
 
 let traffic = { uploaded: 0, readBack: 0 };
@@ -88,7 +90,11 @@ export function setGpuBlockRows(i: number, j: number): [number, number] {
   return old;
 }
 
-async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
+async function run(
+  plan: ReducePlan,
+  inp: ReduceInputs,
+  generated: LruMap<string, Shader>,
+): Promise<ReduceOutput> {
   if (plan.dtype === "float64") {
     throw new UnsupportedError(
       'Float64 is not supported by the "gpu" backend (WGSL has no 64-bit floats): use backend "cpu", or "auto", which sends float64 to the CPU',
@@ -117,7 +123,14 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
     Math.min(TILE, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
   );
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
-  let probe = generate(plan, { workgroupSize: wg, tile, rows: 1, staged });
+  // The shaders of this plan, by layout: generated once, not at every call.
+  const shaderFor = (layout: Layout) => {
+    const key = JSON.stringify({ ...layout, staged: [...staged] });
+    let sh = generated.get(key);
+    if (!sh) generated.set(key, sh = generate(plan, layout));
+    return sh;
+  };
+  let probe = shaderFor({ workgroupSize: wg, tile, rows: 1, staged });
   // On a software adapter one tile of terms must fit in the loop-visit cap.
   const fits = (s: typeof probe, t: number) =>
     s.visits.fixed + s.visits.tile + t * s.visits.term <= SOFTWARE_LOOP_ITERATIONS;
@@ -129,12 +142,12 @@ async function run(plan: ReducePlan, inp: ReduceInputs): Promise<ReduceOutput> {
         `This formula makes ${v.term} loop iterations per term, more than the software GPU adapter allows: use backend "cpu"`,
       );
     }
-    probe = generate(plan, { workgroupSize: wg, tile, rows: 1, staged });
+    probe = shaderFor({ workgroupSize: wg, tile, rows: 1, staged });
   }
   let scheme = chooseScheme(M, N, tile, probe.privateFloats, probe.pairStatements, info.fallback, wg);
   let shader = scheme.rows === 1 && scheme.workgroupSize === wg
     ? probe
-    : generate(plan, { workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows, staged });
+    : shaderFor({ workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows, staged });
   if (info.fallback && !fits(shader, tile)) {
     // Rows blocked multiply the loops of wide formulas: one row per invocation then.
     [shader, scheme] = [probe, { ...scheme, rows: 1, workgroupSize: wg }];
@@ -395,7 +408,8 @@ export function webgpuBackend(): Backend {
   return {
     name: "gpu",
     compile(plan: ReducePlan): CompiledReduction {
-      return { run: (inputs) => run(plan, inputs) };
+      const generated = new LruMap<string, Shader>(SHADERS_KEPT);
+      return { run: (inputs) => run(plan, inputs, generated) };
     },
   };
 }
