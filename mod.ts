@@ -26,7 +26,17 @@ export type { Arg, CallOptions, GenredOptions, GenredRoutine, ReductionName } fr
 export { LazyTensor, Pm, Vi, Vj } from "./lazy/lazy_tensor.ts";
 export type { Operand, Wrapped } from "./lazy/lazy_tensor.ts";
 export { KernelSolve } from "./lazy/solve.ts";
-export type { KernelSolveRoutine, SolveOptions } from "./lazy/solve.ts";
+export type { KernelSolveRoutine, SolveInfo, SolveOptions, SolveResult } from "./lazy/solve.ts";
+export { swapAxes } from "./lazy/ranges.ts";
+export type { RangeArray, Ranges } from "./lazy/ranges.ts";
+export {
+  clusterCentroids,
+  clusterRanges,
+  clusterRangesCentroids,
+  fromMatrix,
+  gridCluster,
+  sortClusters,
+} from "./lazy/cluster.ts";
 export { ndarray } from "./lazy/ndarray.ts";
 export type { NDArray } from "./lazy/ndarray.ts";
 export type { DType } from "./backends/backend.ts";

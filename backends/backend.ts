@@ -81,6 +81,56 @@ export interface ReduceInputs {
   readonly N: number;
   /** Leave the outputs on the device (the GPU engine then returns `device` buffers). */
   readonly keepOnDevice?: boolean;
+  /** Block-sparse reduction: only the pairs these ranges keep (the same for every batch element). */
+  readonly ranges?: BlockRanges;
+}
+
+/**
+ * KeOps's ranges for one direction of reduction, validated (see `lazy/ranges.ts`): output rows
+ * `rows[2k] ≤ i < rows[2k+1]` of block k are reduced over the union of the intervals of terms
+ * `terms[2s] ≤ j < terms[2s+1]` for `slices[k-1] ≤ s < slices[k]` (with `slices[-1] = 0`), in
+ * that order. Blocks are sorted and disjoint, as are each block's intervals; rows in no block
+ * get the reduction's neutral value.
+ */
+export interface BlockRanges {
+  readonly rows: Int32Array;
+  readonly slices: Int32Array;
+  readonly terms: Int32Array;
+}
+
+/**
+ * The pieces of work of a block-sparse reduction: consecutive runs of at most `maxRows` output
+ * rows covering [0, M), each with the range `[s0, s1)` of its intervals in `terms` (empty for
+ * rows in no block). Flat: 4 int32 per piece, `[i0, i1, s0, s1]`.
+ *
+ * @example
+ * ```ts
+ * import { rangePieces } from "./backend.ts";
+ * const r = { rows: Int32Array.of(1, 4), slices: Int32Array.of(1), terms: Int32Array.of(0, 2) };
+ * // Row 0 is in no block; rows 1..3 in pieces of at most 2 rows.
+ * console.assert(rangePieces(r, 5, 2).join() === "0,1,0,0,1,3,0,1,3,4,0,1,4,5,0,0");
+ * ```
+ */
+export function rangePieces(r: BlockRanges, M: number, maxRows: number, pairsCap = Infinity): Int32Array {
+  const out: number[] = [];
+  const cut = (a: number, b: number, s0: number, s1: number) => {
+    // GPUs give a piece to one workgroup, CPU threads claim pieces: at most maxRows rows each,
+    // and at most about pairsCap pairs (the block's terms times its rows).
+    let terms = 0;
+    for (let s = s0; s < s1; s++) terms += r.terms[2 * s + 1] - r.terms[2 * s];
+    const rows = Math.max(1, Math.min(maxRows, Math.floor(pairsCap / Math.max(1, terms))));
+    for (let i = a; i < b; i += rows) out.push(i, Math.min(b, i + rows), s0, s1);
+  };
+  let next = 0;
+  for (let k = 0; k < r.slices.length; k++) {
+    const a = r.rows[2 * k], b = Math.min(M, r.rows[2 * k + 1]), s0 = k === 0 ? 0 : r.slices[k - 1];
+    if (a >= M) break;
+    if (a > next) cut(next, a, 0, 0);
+    cut(a, b, s0, r.slices[k]);
+    next = Math.max(next, b);
+  }
+  if (M > next) cut(next, M, 0, 0);
+  return Int32Array.from(out);
 }
 
 /** Row-major `(…batch, M, width)` outputs: float values and/or int32 indices. */
@@ -129,6 +179,50 @@ export function batchOffsets(slot: Slot, batch: readonly number[]): Int32Array {
       rest = Math.floor(rest / batch[k]);
     }
     out[b] = o;
+  }
+  return out;
+}
+
+/**
+ * The items of each piece of a block-sparse reduction for one block of rows [i0, i0 + ib) and
+ * one block of terms [j0, j0 + jb) of a problem of N terms: each piece's intervals clipped to
+ * the block of terms, rows and terms counted from the blocks' starts. `flags` marks the first
+ * item of a piece over all blocks of terms (1: initialise) and the last (2: finalize); a piece
+ * with no terms in a block that must initialise or finalize gets an empty item.
+ *
+ * @example
+ * ```ts
+ * import { rangeItems } from "./backend.ts";
+ * const ranges = { rows: Int32Array.of(0, 2), slices: Int32Array.of(2), terms: Int32Array.of(0, 3, 5, 9) };
+ * const pieces = rangeItems(ranges, 0, 2, 0, 10, 10, 256);
+ * console.assert(JSON.stringify(pieces) === "[[[0,2,0,3,1],[0,2,5,4,2]]]");
+ * ```
+ */
+export function rangeItems(
+  r: BlockRanges,
+  i0: number,
+  ib: number,
+  j0: number,
+  jb: number,
+  N: number,
+  maxRows: number,
+  pieces = rangePieces(r, i0 + ib, maxRows),
+): number[][][] {
+  const out: number[][][] = [];
+  for (let q = 0; q < pieces.length; q += 4) {
+    const a = Math.max(pieces[q], i0), b = Math.min(pieces[q + 1], i0 + ib);
+    if (a >= b) continue;
+    const items: number[][] = [];
+    for (let s = pieces[q + 2]; s < pieces[q + 3]; s++) {
+      const lo = Math.max(r.terms[2 * s], j0), hi = Math.min(r.terms[2 * s + 1], j0 + jb);
+      if (lo < hi) items.push([a - i0, b - i0, lo - j0, hi - lo, 0]);
+    }
+    const first = j0 === 0, last = j0 + jb >= N;
+    if ((first || last) && items.length === 0) items.push([a - i0, b - i0, 0, 0, 0]);
+    if (items.length === 0) continue;
+    if (first) items[0][4] |= 1;
+    if (last) items[items.length - 1][4] |= 2;
+    out.push(items);
   }
   return out;
 }

@@ -5,7 +5,8 @@
  * row, never an M×N array.
  *
  *     for each batch element b:
- *       for each tile of T values of j:          (j-variables loaded once per tile)
+ *       for each tile of T values of j:          (j-variables loaded once per tile; with
+ *                                                ranges, the tiles of each row block's intervals)
  *         for each row i:                        (i-variables loaded once per row)
  *           run the program over the T pairs (i, j)
  *           fold each pair into acc[b, i] in increasing j
@@ -18,6 +19,7 @@ import {
   type Backend,
   batchOffsets,
   type CompiledReduction,
+  rangePieces,
   type ReduceInputs,
   type ReduceOutput,
   type ReducePlan,
@@ -77,19 +79,28 @@ function run(plan: ReducePlan, inp: ReduceInputs): ReduceOutput {
   for (let r = 0; r < nb * M; r++) kern.init(acc, r * A);
   const [F, W] = prog.results;
   const fs = F.perPair ? F.dim : 0, ws = W?.perPair ? W.dim : 0;
+  // The intervals of terms each row is reduced over: all of [0, N), or its block's.
+  const pieces = inp.ranges ? rangePieces(inp.ranges, M, M) : Int32Array.of(0, M, 0, 1);
+  const terms = inp.ranges ? inp.ranges.terms : Int32Array.of(0, N);
   for (let b = 0; b < nb; b++) {
     for (const { load, slot, offs } of bound) if (load.cat === 2) loadRow(load, slot, offs[b], 0);
-    for (let j0 = 0; j0 < N; j0 += TILE) {
-      const count = Math.min(TILE, N - j0);
-      for (const { load, slot, offs } of bound) {
-        if (load.cat === 1) { for (let p = 0; p < count; p++) loadRow(load, slot, offs[b], j0 + p, p); }
-      }
-      for (let i = 0; i < M; i++) {
-        for (const { load, slot, offs } of bound) if (load.cat === 0) loadRow(load, slot, offs[b], i);
-        prog.run(count);
-        const o = (b * M + i) * A;
-        for (let p = 0; p < count; p++) {
-          kern.step(acc, o, F.buf, p * fs, W ? W.buf : null, p * ws, j0 + p);
+    for (let q = 0; q < pieces.length; q += 4) {
+      const [i0, i1, s0, s1] = pieces.subarray(q, q + 4);
+      for (let s = s0; s < s1; s++) {
+        const lo = terms[2 * s], hi = terms[2 * s + 1];
+        for (let j0 = lo; j0 < hi; j0 += TILE) {
+          const count = Math.min(TILE, hi - j0);
+          for (const { load, slot, offs } of bound) {
+            if (load.cat === 1) { for (let p = 0; p < count; p++) loadRow(load, slot, offs[b], j0 + p, p); }
+          }
+          for (let i = i0; i < i1; i++) {
+            for (const { load, slot, offs } of bound) if (load.cat === 0) loadRow(load, slot, offs[b], i);
+            prog.run(count);
+            const o = (b * M + i) * A;
+            for (let p = 0; p < count; p++) {
+              kern.step(acc, o, F.buf, p * fs, W ? W.buf : null, p * ws, j0 + p);
+            }
+          }
         }
       }
     }

@@ -26,6 +26,7 @@ import { checkShape, type DType, sizeOf, type Slot } from "../backends/backend.t
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 import { checkOptions, show } from "../formula/errors.ts";
+import { checkRanges, type Ranges } from "./ranges.ts";
 
 export type { ReductionName } from "../formula/reductions.ts";
 
@@ -47,7 +48,15 @@ export interface CallOptions {
   backend?: BackendChoice;
   /** "gpu": return the result as a `GpuArray` left on the GPU (default "host"). */
   output?: "host" | "gpu";
+  /**
+   * Block-sparse reduction: KeOps's 6-tuple `[ranges_i, slices_i, redranges_j, ranges_j,
+   * slices_j, redranges_i]` (see `lazy/ranges.ts` and the cluster helpers); only the pairs it
+   * keeps are computed.
+   */
+  ranges?: Ranges;
 }
+
+const CALL_OPTIONS = ["backend", "output", "ranges"];
 
 /** An argument of a routine: an array on the host, nested numbers, or an array on the GPU. */
 export type Arg = NDArray | NestedNumbers | GpuArray;
@@ -287,11 +296,7 @@ async function callRoutine(
       }), got ${args.length}`,
     );
   }
-  for (const key of Object.keys(opts)) {
-    if (key !== "backend" && key !== "output") {
-      throw new TypeError(`Unknown call option "${key}": expected "backend" or "output"`);
-    }
-  }
+  checkOptions(opts, CALL_OPTIONS, "call");
   if (opts.output !== undefined && opts.output !== "host" && opts.output !== "gpu") {
     throw new TypeError(`Unknown output ${show(opts.output)}: expected "host" or "gpu"`);
   }
@@ -397,13 +402,14 @@ async function callRoutine(
       }
     }
   }
+  const ranges = opts.ranges === undefined ? undefined : checkRanges(opts.ranges, M, N);
   const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
   const backend = await selectBackend(opts.backend, dtype);
   // Outputs stay on the GPU for output "gpu", unless a gradient's must be summed over
   // broadcast batch dimensions first (on the host).
   const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" &&
     (!("like" in spec.output) || padded[spec.output.like].every((d, x) => d === batch[x]));
-  const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N, keepOnDevice });
+  const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N, keepOnDevice, ranges });
   const result = shapeOutputs(spec, outs, reads, padded, batch, dtype);
   if (opts.output !== "gpu") return result;
   // Results leave on the GPU: the engine's buffers when it left them there, else an upload.

@@ -17,7 +17,8 @@ import { printFormula } from "../formula/print.ts";
 import type { ReductionName } from "../formula/reductions.ts";
 import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
-import { kernelSolver, SOLVE_OPTIONS, type SolveOptions } from "./solve.ts";
+import { kernelSolver, SOLVE_OPTIONS, type SolveOptions, type SolveResult } from "./solve.ts";
+import { type Ranges, swapAxes } from "./ranges.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 
 /** What a variable wraps: an NDArray, nested numbers, or a number (parameters). */
@@ -110,7 +111,33 @@ export function Pm(p: Wrapped): LazyTensor {
 /** A symbolic matrix K_ij (plus batch dimensions), reduced on demand. */
 export class LazyTensor {
   /** @internal */
-  constructor(readonly tree: Node, readonly leaves: ReadonlyMap<number, Leaf>) {}
+  constructor(
+    readonly tree: Node,
+    readonly leaves: ReadonlyMap<number, Leaf>,
+    /** Block-sparse: the ranges its reductions use (see `withRanges`). */
+    readonly ranges?: Ranges,
+  ) {}
+
+  /**
+   * The same LazyTensor restricted to the pairs that KeOps's ranges 6-tuple keeps (pykeops's
+   * `K.ranges = …`): its reductions, `matvec` and `solve` skip the others. Pass undefined to
+   * drop them. A call's own `ranges` option overrides these.
+   *
+   * @example
+   * ```ts
+   * import { Vi, Vj } from "./lazy_tensor.ts";
+   * const x = [[0], [1], [10], [11]];
+   * const K = Vi(x).sqdist(Vj(x)).neg().exp();
+   * // Two clusters, {0, 1} and {2, 3}, that only see themselves.
+   * const blocks = [[0, 2], [2, 4]];
+   * const sparse = K.withRanges([blocks, [1, 2], blocks, blocks, [1, 2], blocks]);
+   * const s = await sparse.sum(1);
+   * console.assert(Math.abs(s.data[0] - (1 + Math.exp(-1))) < 1e-6);
+   * ```
+   */
+  withRanges(ranges: Ranges | undefined): LazyTensor {
+    return new LazyTensor(this.tree, this.leaves, ranges);
+  }
 
   // ---- bookkeeping ---------------------------------------------------------------------------
 
@@ -127,7 +154,7 @@ export class LazyTensor {
   private with(tree: Node, ...others: LazyTensor[]): LazyTensor {
     const leaves = new Map(this.leaves);
     for (const o of others) for (const [k, v] of o.leaves) leaves.set(k, v);
-    return new LazyTensor(tree, leaves);
+    return new LazyTensor(tree, leaves, this.ranges ?? others.find((o) => o.ranges)?.ranges);
   }
 
   private op(name: string, others: Operand[] = [], params: (number | number[])[] = []): LazyTensor {
@@ -204,7 +231,7 @@ export class LazyTensor {
     const leaves = new Map(
       [...this.leaves].map(([k, l]) => [k, { ...l, cat: (l.cat < 2 ? 1 - l.cat : 2) as 0 | 1 | 2 }]),
     );
-    return new LazyTensor(swap(this.tree), leaves);
+    return new LazyTensor(swap(this.tree), leaves, this.ranges && swapAxes(this.ranges));
   }
 
   // ---- arithmetic ----------------------------------------------------------------------------
@@ -536,7 +563,8 @@ export class LazyTensor {
     const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
     const routine = routineFromTrees(trees[0], trees[1], reduction, k, dim === nb ? 0 : 1, inputs);
     const values = leaves.map((l) => l.value as NDArray);
-    return (await routine(...values, options)) as NDArray;
+    const opts = this.ranges && options.ranges === undefined ? { ...options, ranges: this.ranges } : options;
+    return (await routine(...values, opts)) as NDArray;
   }
 
   private async reducePair(reduction: ReductionName, dim: number, options?: CallOptions, k?: number) {
@@ -596,7 +624,7 @@ export class LazyTensor {
    * Solves (α·Id + K) a = b by conjugate gradient, K_ij being this scalar LazyTensor; b is
    * (M, D) and the system is square (M = N).
    */
-  solve(b: Wrapped, options: SolveOptions = {}): Promise<NDArray> {
+  solve(b: Wrapped, options: SolveOptions = {}): Promise<SolveResult> {
     checkOptions(options, SOLVE_OPTIONS, "solve");
     if (this.ndim !== 1) {
       throw new TypeError(`LazyTensor.solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
@@ -611,7 +639,8 @@ export class LazyTensor {
       throw new TypeError(`LazyTensor.solve expects b of shape (…batch, M, D), got [${shape}]`);
     }
     const solver = kernelSolver(trees[0], inputs, ind, 1);
-    return solver(...leaves.map((l) => l.value as NDArray), options);
+    const opts = this.ranges && options.ranges === undefined ? { ...options, ranges: this.ranges } : options;
+    return solver(...leaves.map((l) => l.value as NDArray), opts);
   }
 }
 

@@ -34,7 +34,16 @@ import { dependsOn, lower } from "../formula/grad.ts";
 import { isZero } from "../formula/build.ts";
 import { isReduction, type ReductionName, REDUCTIONS } from "../formula/reductions.ts";
 import { keyOf, variablesOf } from "../formula/tree.ts";
-import { type Backend, batchOffsets, type DType, sizeOf, type Slot } from "../backends/backend.ts";
+import {
+  type Backend,
+  batchOffsets,
+  type BlockRanges,
+  type DType,
+  sizeOf,
+  type Slot,
+} from "../backends/backend.ts";
+import { UnsupportedError } from "../formula/errors.ts";
+import type { CheckedRanges } from "./ranges.ts";
 import { compileProgram } from "../backends/reference_program.ts";
 import { bindLoads, loadRow } from "../backends/reference.ts";
 import { LruMap } from "../backends/lru.ts";
@@ -329,6 +338,8 @@ export interface RunContext {
   readonly N: number;
   /** Leave the outputs on the GPU (on the GPU engine; intermediates stay there in any case). */
   readonly keepOnDevice?: boolean;
+  /** Block-sparse: the pairs kept, for outputs indexed by i and by j (see `ranges.ts`). */
+  readonly ranges?: CheckedRanges;
 }
 
 /** Compiled plans per engine, by formula: the most recently used (a bounded cache). */
@@ -369,12 +380,24 @@ async function runReduce(
   for (const v of variablesOf(...formulas)) {
     slots.set(v.params[0] as number, values.get(v.params[0] as number)!);
   }
+  let ranges: BlockRanges | undefined;
+  if (ctx.ranges) {
+    // The ranges speak of the problem's rows: a stage whose formulas lack the i- or the
+    // j-variables (one row) cannot be restricted to them.
+    if (M !== (st.outCat === 1 ? ctx.N : ctx.M) || N !== (st.outCat === 1 ? ctx.M : ctx.N)) {
+      throw new UnsupportedError(
+        "Block-sparse ranges need a formula with both i- and j-variables: add the missing variable or drop the ranges",
+      );
+    }
+    ranges = st.outCat === 1 ? ctx.ranges.j : ctx.ranges.i;
+  }
   const res = await c.run({
     slots,
     batch: ctx.batch,
     M,
     N,
     keepOnDevice: keep && st.outCat !== 2,
+    ranges,
   });
   if (res.device) {
     // Empty host data of the slot's own type: int32 for indices, which is what fromGpu reads.

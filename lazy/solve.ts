@@ -22,7 +22,7 @@ import { type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.t
 import { gpuConjugateGradient } from "../backends/webgpu/cg.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 
-/** Options of a solve. */
+/** Options of a solve (a call's `backend` and `ranges`, and the iteration's). */
 export interface SolveOptions extends Omit<CallOptions, "output"> {
   /** The ridge α; default 1e-10 as KeOps. */
   alpha?: number;
@@ -33,7 +33,37 @@ export interface SolveOptions extends Omit<CallOptions, "output"> {
 }
 
 /** The options a solve takes. */
-export const SOLVE_OPTIONS: readonly string[] = ["backend", "alpha", "eps", "maxIterations"];
+export const SOLVE_OPTIONS: readonly string[] = ["backend", "ranges", "alpha", "eps", "maxIterations"];
+
+/**
+ * How a solve went (pykeops's `cv_info`): the iterations of conjugate gradient it ran, the
+ * final residual ‖r‖ = ‖b − (αI + K) a‖ as the iteration tracks it, and whether it fell below
+ * the tolerance (‖r‖² < size(b)·ε²) within `maxIterations`.
+ */
+export interface SolveInfo {
+  readonly iterations: number;
+  readonly residual: number;
+  readonly converged: boolean;
+}
+
+/** A solution, with how the solve went in `info` (`info.converged` is false if it did not). */
+export interface SolveResult extends NDArray {
+  readonly info: SolveInfo;
+}
+
+/** Checks the numeric options of a solve, with errors that name them. */
+function checkSolveNumbers(opts: SolveOptions): void {
+  const { alpha, eps, maxIterations } = opts;
+  if (alpha !== undefined && !(typeof alpha === "number" && Number.isFinite(alpha) && alpha >= 0)) {
+    throw new RangeError(`The solve option alpha must be a finite number ≥ 0, got ${show(alpha)}`);
+  }
+  if (eps !== undefined && !(typeof eps === "number" && Number.isFinite(eps) && eps >= 0)) {
+    throw new RangeError(`The solve option eps must be a finite number ≥ 0, got ${show(eps)}`);
+  }
+  if (maxIterations !== undefined && !(Number.isSafeInteger(maxIterations) && maxIterations >= 0)) {
+    throw new RangeError(`The solve option maxIterations must be an integer ≥ 0, got ${show(maxIterations)}`);
+  }
+}
 
 /**
  * Solves (α·Id + K) a = b for a, given `apply(v) = K v` on flat arrays.
@@ -42,9 +72,10 @@ export const SOLVE_OPTIONS: readonly string[] = ["backend", "alpha", "eps", "max
  * ```ts
  * import { conjugateGradient } from "./solve.ts";
  * // K = [[2, 1], [1, 3]]: solve K a = [1, 2].
- * const a = await conjugateGradient((v) => Promise.resolve(Float64Array.of(2 * v[0] + v[1], v[0] + 3 * v[1])),
+ * const { a, info } = await conjugateGradient((v) => Promise.resolve(Float64Array.of(2 * v[0] + v[1], v[0] + 3 * v[1])),
  *   Float64Array.of(1, 2), 0, 1e-12);
  * console.assert(Math.abs(a[0] - 0.2) < 1e-9 && Math.abs(a[1] - 0.6) < 1e-9);
+ * console.assert(info.converged && info.iterations === 2); // n steps at most in exact arithmetic
  * ```
  */
 export async function conjugateGradient(
@@ -53,7 +84,7 @@ export async function conjugateGradient(
   alpha: number,
   eps: number,
   maxIterations = 10 * b.length,
-): Promise<Float64Array> {
+): Promise<{ a: Float64Array; info: SolveInfo }> {
   const n = b.length;
   const dot = (u: Float64Array, v: Float64Array) => {
     let s = 0;
@@ -64,7 +95,8 @@ export async function conjugateGradient(
   const r = Float64Array.from(b), p = Float64Array.from(b);
   let rr = dot(r, r);
   const tol = n * eps * eps;
-  for (let it = 0; it < maxIterations && rr >= tol; it++) {
+  let it = 0;
+  for (; it < maxIterations && rr >= tol; it++) {
     const Kp = await apply(p);
     for (let k = 0; k < n; k++) Kp[k] += alpha * p[k];
     const s = rr / dot(p, Kp);
@@ -76,12 +108,12 @@ export async function conjugateGradient(
     for (let k = 0; k < n; k++) p[k] = r[k] + (rrNew / rr) * p[k];
     rr = rrNew;
   }
-  return a;
+  return { a, info: { iterations: it, residual: Math.sqrt(rr), converged: rr < tol } };
 }
 
 /** A solver routine: called with the formula's arguments, the right-hand side b in place of the unknown. */
 export interface KernelSolveRoutine {
-  (...args: Array<Arg | SolveOptions>): Promise<NDArray>;
+  (...args: Array<Arg | SolveOptions>): Promise<SolveResult>;
   readonly formula: string;
 }
 
@@ -96,7 +128,7 @@ export interface KernelSolveRoutine {
  * const solve = KernelSolve("Exp(-SqDist(x,y))*a", ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)"], "a", { axis: 1 });
  * const pts = [[0], [1], [3]];
  * const a = await solve(pts, pts, [[1], [1], [1]], { alpha: 0.1 });
- * console.assert(a.shape[0] === 3 && a.shape[1] === 1);
+ * console.assert(a.shape[0] === 3 && a.shape[1] === 1 && a.info.converged);
  * ```
  */
 export function KernelSolve(
@@ -133,7 +165,7 @@ export function KernelSolve(
 /** The solver of (α·Id + K) a = b for the Sum reduction of F, linear in input `ind`. */
 export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 | 1): KernelSolveRoutine {
   const K = routineFromTrees(F, undefined, "Sum", undefined, axis, inputs);
-  const call = async (...argsIn: Array<Arg | SolveOptions>): Promise<NDArray> => {
+  const call = async (...argsIn: Array<Arg | SolveOptions>): Promise<SolveResult> => {
     const args = [...argsIn];
     let opts: SolveOptions = {};
     const last = args[args.length - 1];
@@ -145,6 +177,7 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
       // The result is a host array: "output" has no meaning here, and is refused like any other
       // unknown option rather than ignored.
       checkOptions(opts, SOLVE_OPTIONS, "solve");
+      checkSolveNumbers(opts);
     }
     if (args.length !== inputs.length) {
       throw new TypeError(`This solver expects ${inputs.length} arguments, got ${args.length}`);
@@ -164,11 +197,15 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
     }
     if (onGpu) {
       // The iteration on the device: K p is left there, the vectors never leave it.
-      const a = await gpuConjugateGradient(
+      const res = await gpuConjugateGradient(
         async (p) => {
           const vArgs = [...args];
           vArgs[ind] = { buffer: p, shape: b.shape, dtype: "float32" } as GpuArray as unknown as Arg;
-          const out = (await K(...vArgs, { backend: opts.backend, output: "gpu" })) as unknown as GpuArray;
+          const out = (await K(...vArgs, {
+            backend: opts.backend,
+            output: "gpu",
+            ranges: opts.ranges,
+          })) as unknown as GpuArray;
           if (out.shape.reduce((x, y) => x * y, 1) !== b.data.length) {
             out.buffer.destroy();
             throw new TypeError(
@@ -184,12 +221,13 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
         opts.eps ?? 1e-6,
         opts.maxIterations,
       );
-      return { data: a, shape: [...b.shape] };
+      const info = { iterations: res.iterations, residual: Math.sqrt(res.rr), converged: res.converged };
+      return { data: res.a, shape: [...b.shape], info };
     }
     const apply = async (v: Float64Array) => {
       const vArgs = [...args];
       vArgs[ind] = { data: dtype === "float64" ? v : Float32Array.from(v), shape: b.shape };
-      const out = (await K(...vArgs, { backend: opts.backend })) as NDArray;
+      const out = (await K(...vArgs, { backend: opts.backend, ranges: opts.ranges })) as NDArray;
       if (out.data.length !== v.length) {
         throw new TypeError(
           `KernelSolve needs a square system: K maps ${v.length} values to ${out.data.length}`,
@@ -197,14 +235,14 @@ export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 
       }
       return Float64Array.from(out.data);
     };
-    const a = await conjugateGradient(
+    const { a, info } = await conjugateGradient(
       apply,
       Float64Array.from(b.data),
       opts.alpha ?? 1e-10,
       opts.eps ?? 1e-6,
       opts.maxIterations,
     );
-    return { data: dtype === "float64" ? a : Float32Array.from(a), shape: [...b.shape] };
+    return { data: dtype === "float64" ? a : Float32Array.from(a), shape: [...b.shape], info };
   };
   Object.defineProperty(call, "formula", { value: K.formula, enumerable: true });
   return call as unknown as KernelSolveRoutine;

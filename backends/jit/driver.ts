@@ -11,8 +11,15 @@
  * @module
  */
 
-import { batchOffsets, type ReduceInputs, type ReduceOutput, type ReducePlan, sizeOf } from "../backend.ts";
-import { type Chunk, pairsPerCall } from "../wasm/driver.ts";
+import {
+  batchOffsets,
+  rangePieces,
+  type ReduceInputs,
+  type ReduceOutput,
+  type ReducePlan,
+  sizeOf,
+} from "../backend.ts";
+import { type Chunk, pairsPerCall, rangeTableWords, writeRangeTable } from "../wasm/driver.ts";
 import { HEADER_WORDS, type JitCode, SUM_BLOCK } from "./codegen.ts";
 
 /** Where generated code runs: a memory, its first free byte, threads, and how to run headers. */
@@ -22,6 +29,8 @@ export interface JitExecutor {
   readonly threads: number;
   /** Runs the headers; with several threads, all share one row range claimed at `counter`. */
   exec(headers: readonly number[], chunk: Chunk, counter: number): void | Promise<void>;
+  /** Runs the pieces of a range table (`runRanged`), claimed by the threads from `counter`. */
+  execRanged?(headers: readonly number[], table: number, counter: number): void | Promise<void>;
 }
 
 let I_BLOCK_BYTES = 64 << 20;
@@ -118,6 +127,29 @@ export async function runJit(
 
   const values = kern.values ? new Float64Array(nb * M * kern.values) : undefined;
   const indices = kern.indices ? new Int32Array(nb * M * kern.indices) : undefined;
+  if (inp.ranges) {
+    if (!x.execRanged) {
+      throw new TypeError("This executor runs no block-sparse ranges (it has no execRanged)");
+    }
+    const ctx = {
+      x,
+      code,
+      plan,
+      inp,
+      headers,
+      scratch,
+      at,
+      acc,
+      counter,
+      iBlock,
+      jBlock,
+      values,
+      indices,
+      top,
+    };
+    await runRangedJit(ctx);
+    return { values, indices };
+  }
   const buf0 = x.memory.buffer;
   let F: Float32Array | Float64Array = f64 ? new Float64Array(buf0) : new Float32Array(buf0);
   let A = new Float64Array(buf0), I32 = new Int32Array(buf0);
@@ -190,4 +222,155 @@ export async function runJit(
     }
   }
   return { values, indices };
+}
+
+/** What `runJit` hands its block-sparse path: the problem and the memory laid out for it. */
+interface RangedContext {
+  readonly x: JitExecutor;
+  readonly code: JitCode;
+  readonly plan: ReducePlan;
+  readonly inp: ReduceInputs;
+  readonly headers: readonly number[];
+  readonly scratch: readonly number[];
+  readonly at: readonly number[];
+  readonly acc: number;
+  readonly counter: number;
+  readonly iBlock: number;
+  readonly jBlock: number;
+  readonly values?: Float64Array;
+  readonly indices?: Int32Array;
+  readonly top: number;
+}
+
+/**
+ * A block-sparse run. Generated code runs rows in passes of G from a multiple of G, so each
+ * piece of rows (see `rangePieces`) is laid out from a multiple of G in a padded row space
+ * (the padding rows hold zeros, and their results are dropped); pieces go to memory in groups
+ * that fit a block of rows, and the threads claim them through a range table (`runRanged`).
+ */
+async function runRangedJit(c: RangedContext): Promise<void> {
+  const { x, code, plan, inp, headers, scratch, at, acc, counter, iBlock, jBlock, values, indices } = c;
+  const ranges = inp.ranges!;
+  const f64 = plan.dtype === "float64", es = f64 ? 8 : 4;
+  const kern = plan.reduction.kernel(plan.dims);
+  const { G, L, accSize, vars } = code;
+  const nb = sizeOf(inp.batch), M = inp.M, N = inp.N, T = x.threads;
+  const slots = vars.map((v) => inp.slots.get(v.slot)!);
+  const offs = slots.map((s) => batchOffsets(s, inp.batch));
+  const pieces = rangePieces(
+    ranges,
+    M,
+    Math.max(G, Math.floor(Math.min(M, iBlock) / (4 * T * G)) * G),
+    pairsPerCall(),
+  );
+  // Groups of pieces whose padded rows fit the block of rows.
+  const groups: { q: number; start: number }[][] = [[]];
+  let used = 0;
+  for (let q = 0; q < pieces.length; q += 4) {
+    const padded = Math.ceil((pieces[q + 1] - pieces[q]) / G) * G;
+    if (used + padded > iBlock && groups[groups.length - 1].length) {
+      groups.push([]);
+      used = 0;
+    }
+    groups[groups.length - 1].push({ q, start: used });
+    used += padded;
+  }
+  const words = Math.max(
+    ...groups.map((g) =>
+      rangeTableWords({
+        pieces: g.map(({ q }) => new Array(1 + pieces[q + 3] - pieces[q + 2])),
+        pointers: vars.filter((v) => v.cat === 1).map(() => [0, 0, 0]),
+      })
+    ),
+  );
+  let top = c.top;
+  const table = top;
+  top += words * 4;
+  const need = top - x.memory.buffer.byteLength;
+  if (need > 0) x.memory.grow(Math.ceil(need / 65536));
+  let F: Float32Array | Float64Array, A: Float64Array, I32: Int32Array;
+  const views = () => {
+    const buf = x.memory.buffer;
+    F = f64 ? new Float64Array(buf) : new Float32Array(buf);
+    A = new Float64Array(buf);
+    I32 = new Int32Array(buf);
+  };
+  views();
+  for (let b = 0; b < nb; b++) {
+    vars.forEach((v, k) => {
+      if (v.cat !== 2) return;
+      const src = slots[k].data, o = offs[k][b];
+      for (let cc = 0; cc < v.dim; cc++) F[at[k] / es + cc] = src[o + cc];
+    });
+    for (const group of groups) {
+      const last = group[group.length - 1];
+      const rowsPadded = last ? last.start + Math.ceil((pieces[last.q + 1] - pieces[last.q]) / G) * G : 0;
+      // i-variables: the rows of each piece from its padded start, in groups of L rows.
+      vars.forEach((v, k) => {
+        if (v.cat !== 0) return;
+        const d = v.dim, src = slots[k].data, dst = at[k] / es;
+        F.fill(0, dst, dst + rowsPadded * d);
+        for (const { q, start } of group) {
+          for (let i = pieces[q]; i < pieces[q + 1]; i++) {
+            const r = start + i - pieces[q], s = offs[k][b] + i * d;
+            const g = dst + (r - (r % L)) * d + (r % L);
+            for (let cc = 0; cc < d; cc++) F[g + cc * L] = src[s + cc];
+          }
+        }
+      });
+      for (let r = 0; r < rowsPadded; r++) kern.init(A!, acc / 8 + r * accSize);
+      for (let j0 = 0; j0 < N; j0 += jBlock) {
+        const jb = Math.min(jBlock, N - j0);
+        const items: number[][][] = [];
+        for (const { q, start } of group) {
+          const rows = Math.ceil((pieces[q + 1] - pieces[q]) / G) * G, list: number[][] = [];
+          for (let s = pieces[q + 2]; s < pieces[q + 3]; s++) {
+            const lo = Math.max(ranges.terms[2 * s], j0), hi = Math.min(ranges.terms[2 * s + 1], j0 + jb);
+            if (lo < hi) list.push([start, start + rows, lo - j0, hi - lo, 0]);
+          }
+          if (list.length) items.push(list);
+        }
+        if (!items.length) continue;
+        vars.forEach((v, k) => {
+          if (v.cat !== 1) return;
+          const o = offs[k][b] + j0 * v.dim;
+          F.set(slots[k].data.subarray(o, o + jb * v.dim), at[k] / es);
+        });
+        headers.forEach((hd, t) => {
+          const w = hd / 4;
+          I32.fill(0, w, w + HEADER_WORDS);
+          I32[w + 6] = scratch[t];
+          at.forEach((a, k) => (I32[w + HEADER_WORDS + k] = a));
+        });
+        writeRangeTable(x.memory, table, {
+          fields: { count: 2, row0: 3, row1: 4, jbase: 5, flags: -1, acc: 16, vals: -1, idx: -1 },
+          pieces: items,
+          // Row-major j-variables: term j of a block at base + j·dim·(element size).
+          pointers: vars.flatMap((v, k) =>
+            v.cat === 1 ? [[4 * (HEADER_WORDS + k), at[k], v.dim * es] as const] : []
+          ),
+          jbase: j0,
+          acc: [acc, accSize * 8],
+          vals: [0, 0],
+          idx: [0, 0],
+        });
+        I32![counter / 4] = 0;
+        await x.execRanged!(headers, table, counter);
+        views();
+      }
+      for (const { q, start } of group) {
+        for (let i = pieces[q]; i < pieces[q + 1]; i++) {
+          const row = b * M + i;
+          kern.finalize(
+            A!,
+            acc / 8 + (start + i - pieces[q]) * accSize,
+            values ?? NO_VALUES,
+            row * kern.values,
+            indices ?? NO_INDICES,
+            row * kern.indices,
+          );
+        }
+      }
+    }
+  }
 }

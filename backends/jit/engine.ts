@@ -11,7 +11,7 @@
  */
 
 import type { Backend, CompiledReduction, ReduceInputs, ReducePlan } from "../backend.ts";
-import { runChunked } from "../wasm/driver.ts";
+import { runChunked, runRanged } from "../wasm/driver.ts";
 import { serialQueue } from "../wasm/engine.ts";
 import { getThreads, threadsAvailable, withThreads } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";
@@ -106,6 +106,8 @@ async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
           threads: x.threads,
           exec: (headers, chunk, counter) =>
             x.exec(headers, headers.map(() => 0), chunk, { key: c.key, module, counter }),
+          execRanged: (headers, table, counter) =>
+            x.execRanged(headers, headers.map(() => 0), table, counter, { key: c.key, module, counter }),
         },
         c.code,
         plan,
@@ -123,6 +125,8 @@ async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
         heapBase: 0,
         threads: 1,
         exec: (headers, chunk) => headers.forEach((h) => runChunked(go, memory!, h, chunk)),
+        execRanged: (headers, table, counter) =>
+          headers.forEach((h) => runRanged(go, memory!, h, table, counter)),
       },
       c.code,
       plan,

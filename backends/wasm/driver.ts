@@ -15,7 +15,15 @@
  * @module
  */
 
-import { batchOffsets, type ReduceInputs, type ReduceOutput, type ReducePlan, sizeOf } from "../backend.ts";
+import {
+  batchOffsets,
+  rangeItems,
+  rangePieces,
+  type ReduceInputs,
+  type ReduceOutput,
+  type ReducePlan,
+  sizeOf,
+} from "../backend.ts";
 import { INSTR_WORDS, Kind, type Program } from "./compile.ts";
 
 /** The exports of the engine module. */
@@ -38,6 +46,14 @@ export interface Executor {
     headers: readonly number[],
     stackTops: readonly number[],
     chunk: Chunk,
+    jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
+  ): void | Promise<void>;
+  /** Runs the pieces of a range table (`runRanged`), claimed by the threads from `counter`. */
+  execRanged(
+    headers: readonly number[],
+    stackTops: readonly number[],
+    table: number,
+    counter: number,
     jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
   ): void | Promise<void>;
 }
@@ -129,6 +145,142 @@ export function runClaimed(
   } finally {
     [h[3], h[4], h[16]] = [start, end, acc];
   }
+}
+
+/**
+ * Runs the work items of a block-sparse reduction from a table in memory (at byte `table`,
+ * written by `writeRangeTable`): threads claim whole pieces (a run of rows and its intervals
+ * of terms) from the counter at byte `counter`, and for each item of a piece point the header
+ * at the piece's rows, the interval's terms and the accumulators of those rows, then run it.
+ * The fields it sets are given by word index in the table, so the Rust engine's header and the
+ * generated code's share it. Self-contained: worker threads run its source text.
+ *
+ * @example
+ * ```ts
+ * import { runRanged, writeRangeTable } from "./driver.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const fields = { count: 2, row0: 3, row1: 4, jbase: 5, flags: -1, acc: 16, vals: -1, idx: -1 };
+ * const table = writeRangeTable(memory, 256, {
+ *   fields, pieces: [[[0, 2, 0, 3, 1], [0, 2, 5, 1, 2]]], pointers: [], jbase: 0,
+ *   acc: [1024, 8], vals: [0, 0], idx: [0, 0],
+ * });
+ * const seen: number[][] = [];
+ * const h = new Int32Array(memory.buffer, 0, 22);
+ * runRanged(() => seen.push([h[3], h[4], h[5], h[2]]), memory, 0, table, 128);
+ * console.assert(seen.join(";") === "0,2,0,3;0,2,5,1");
+ * ```
+ */
+export function runRanged(
+  run: (header: number) => void,
+  memory: WebAssembly.Memory,
+  header: number,
+  table: number,
+  counter: number,
+): void {
+  const m = new Int32Array(memory.buffer);
+  const t = table / 4, h = header / 4;
+  const [nPieces, nPtr, fCount, fRow0, fRow1, fJ, fFlags, fAcc, fVals, fIdx] = m.subarray(t, t + 10);
+  const [accBase, accStride, valsBase, valsStride, idxBase, idxStride, jBase] = m.subarray(t + 10, t + 17);
+  const ptrs = t + 18, pieces = ptrs + 3 * nPtr;
+  const fields = [fCount, fRow0, fRow1, fJ, fFlags, fAcc, fVals, fIdx].filter((f) => f >= 0);
+  const saved = fields.map((f) => m[h + f]);
+  const savedPtr = Array.from({ length: nPtr }, (_, q) => m[h + m[ptrs + 3 * q] / 4]);
+  const claims = new Int32Array(memory.buffer, counter, 1);
+  try {
+    for (;;) {
+      const p = Atomics.add(claims, 0, 1);
+      if (p >= nPieces) break;
+      const items = t + m[pieces + 2 * p], end = t + m[pieces + 2 * p + 1];
+      for (let it = items; it < end; it += 5) {
+        const row0 = m[it], row1 = m[it + 1], jOff = m[it + 2];
+        m[h + fCount] = m[it + 3];
+        m[h + fRow0] = row0;
+        m[h + fRow1] = row1;
+        m[h + fJ] = jBase + jOff;
+        if (fFlags >= 0) m[h + fFlags] = m[it + 4];
+        m[h + fAcc] = accBase + row0 * accStride;
+        if (fVals >= 0) m[h + fVals] = valsBase + row0 * valsStride;
+        if (fIdx >= 0) m[h + fIdx] = idxBase + row0 * idxStride;
+        for (let q = 0; q < nPtr; q++) {
+          const e = ptrs + 3 * q;
+          m[h + m[e] / 4] = m[e + 1] + jOff * m[e + 2];
+        }
+        run(header);
+      }
+    }
+  } finally {
+    fields.forEach((f, k) => (m[h + f] = saved[k]));
+    for (let q = 0; q < nPtr; q++) m[h + m[ptrs + 3 * q] / 4] = savedPtr[q];
+  }
+}
+
+/** Where `runRanged` writes each field, by word index in a header (-1: the header has none). */
+export interface RangeFields {
+  readonly count: number;
+  readonly row0: number;
+  readonly row1: number;
+  readonly jbase: number;
+  readonly flags: number;
+  readonly acc: number;
+  readonly vals: number;
+  readonly idx: number;
+}
+
+/** What `writeRangeTable` lays out for `runRanged`. */
+export interface RangeTable {
+  readonly fields: RangeFields;
+  /** Per piece, its items `[row0, row1, jOffset, count, flags]` (rows and terms within blocks). */
+  readonly pieces: readonly (readonly (readonly number[])[])[];
+  /** The j-variables' pointers: byte offset from the header, base address, bytes per term. */
+  readonly pointers: readonly (readonly [number, number, number])[];
+  /** The index of the block's first term. */
+  readonly jbase: number;
+  /** Base address and bytes per row of the accumulators, values and indices. */
+  readonly acc: readonly [number, number];
+  readonly vals: readonly [number, number];
+  readonly idx: readonly [number, number];
+}
+
+/** Int32 words of a range table (to reserve memory for it). */
+export function rangeTableWords(
+  t: {
+    readonly pieces: readonly { readonly length: number }[];
+    readonly pointers: { readonly length: number };
+  },
+): number {
+  return 18 + 3 * t.pointers.length + 2 * t.pieces.length +
+    5 * t.pieces.reduce((a, p) => a + p.length, 0);
+}
+
+/** Writes a range table at byte `at` of memory; returns `at`. */
+export function writeRangeTable(memory: WebAssembly.Memory, at: number, t: RangeTable): number {
+  const words = new Int32Array(rangeTableWords(t));
+  const f = t.fields;
+  words.set([
+    t.pieces.length,
+    t.pointers.length,
+    f.count,
+    f.row0,
+    f.row1,
+    f.jbase,
+    f.flags,
+    f.acc,
+    f.vals,
+    f.idx,
+  ]);
+  words.set([t.acc[0], t.acc[1], t.vals[0], t.vals[1], t.idx[0], t.idx[1], t.jbase], 10);
+  t.pointers.forEach((p, q) => words.set(p, 18 + 3 * q));
+  let pieceAt = 18 + 3 * t.pointers.length, itemAt = pieceAt + 2 * t.pieces.length;
+  for (const items of t.pieces) {
+    words[pieceAt++] = itemAt;
+    for (const it of items) {
+      words.set(it, itemAt);
+      itemAt += 5;
+    }
+    words[pieceAt++] = itemAt;
+  }
+  new Int32Array(memory.buffer, at, words.length).set(words);
+  return at;
 }
 
 /** Pairs per engine call (see `runChunked`): a few milliseconds of work. */
@@ -259,6 +411,35 @@ export async function runProgram(
     const outIdx = take(rowsPerThread * sz.wi * 4);
     return { stackTop, header, regTable, code, extras, mine, acc, outVals, outIdx };
   });
+  // Block-sparse: pieces of rows claimed by any thread, so accumulators and outputs are shared
+  // by the threads (one array for the block of rows), and one table of items per pair of blocks.
+  const ranged = inp.ranges && (() => {
+    const pieces = rangePieces(
+      inp.ranges,
+      M,
+      Math.max(1, Math.ceil(Math.min(M, iBlock) / (4 * T))),
+      PAIRS_PER_CALL,
+    );
+    const tables: number[][][][][] = [];
+    for (let i0 = 0; i0 < M; i0 += iBlock) {
+      const row: number[][][][] = [];
+      for (let j0 = 0; j0 < N; j0 += jBlock) {
+        row.push(
+          rangeItems(inp.ranges, i0, Math.min(iBlock, M - i0), j0, Math.min(jBlock, N - j0), N, 0, pieces),
+        );
+      }
+      tables.push(row);
+    }
+    const words = Math.max(...tables.flat().map((p) => rangeTableWords({ pieces: p, pointers: jRegs })));
+    return {
+      tables,
+      acc: take(iBlock * sz.acc * 8),
+      vals: take(iBlock * sz.wv * 8),
+      idx: take(iBlock * sz.wi * 4),
+      counter: take(16),
+      table: take(words * 4),
+    };
+  })();
   const need = top - x.memory.buffer.byteLength;
   if (need > 0) x.memory.grow(Math.ceil(need / 65536));
 
@@ -335,6 +516,23 @@ export async function runProgram(
             for (let j = 0; j < jb; j++) F[dst + j] = s.data[o + j * d + c];
           }
         }
+        if (ranged) {
+          const regTable = parts[0].regTable - parts[0].header;
+          writeRangeTable(x.memory, ranged.table, {
+            fields: { count: 2, row0: 3, row1: 4, jbase: 20, flags: 21, acc: 16, vals: 17, idx: 18 },
+            pieces: ranged.tables[i0 / iBlock][j0 / jBlock],
+            // Component-major j-variables: term j of a block at base + j·(element size).
+            pointers: jRegs.map((k) => [regTable + 16 * k + 4, at[k], es] as const),
+            jbase: j0,
+            acc: [ranged.acc, sz.acc * 8],
+            vals: [ranged.vals, sz.wv * 8],
+            idx: [ranged.idx, sz.wi * 4],
+          });
+          new Int32Array(x.memory.buffer, ranged.counter, 1)[0] = 0;
+          parts.forEach((p) => I32.set([jb, 0, 0], p.header / 4 + 2));
+          await x.execRanged(headers, stacks, ranged.table, ranged.counter);
+          continue;
+        }
         const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
         parts.forEach((p, t) => I32.set([jb, bounds[t][0], bounds[t][1]], p.header / 4 + 2));
         parts.forEach((p) => I32.set([j0, flags], p.header / 4 + 20));
@@ -347,6 +545,22 @@ export async function runProgram(
       I32 = new Int32Array(buf);
       F = f64 ? new Float64Array(buf) : new Float32Array(buf);
       const V = new Float64Array(buf);
+      if (ranged) {
+        const row = b * M + i0;
+        if (values) {
+          for (let r = 0; r < ib; r++) {
+            const o = ranged.vals / 8 + r * sz.wv;
+            values.set(V.subarray(o, o + kern.values), (row + r) * kern.values);
+          }
+        }
+        if (indices) {
+          for (let r = 0; r < ib; r++) {
+            const o = ranged.idx / 4 + r * sz.wi;
+            indices.set(I32.subarray(o, o + kern.indices), (row + r) * kern.indices);
+          }
+        }
+        continue;
+      }
       parts.forEach((p, t) => {
         for (let r = 0; r < bounds[t][1] - bounds[t][0]; r++) {
           const row = b * M + i0 + bounds[t][0] + r;

@@ -9,7 +9,7 @@
 
 import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
-import { type EngineExports, runChunked, runProgram } from "./driver.ts";
+import { type EngineExports, runChunked, runProgram, runRanged } from "./driver.ts";
 import { getThreads, threadsAvailable, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
 
@@ -106,6 +106,8 @@ export function wasmBackend(): Backend {
                 threads: 1,
                 stackBytes: 0,
                 exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
+                execRanged: (h, _, table, counter) =>
+                  runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
               },
               prog,
               plan,

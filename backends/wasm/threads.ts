@@ -12,7 +12,7 @@
  */
 
 import { engineBytes } from "./bytes.ts";
-import { type Executor, runChunked, runClaimed } from "./driver.ts";
+import { type Executor, runChunked, runClaimed, runRanged } from "./driver.ts";
 import { hostImports, serialQueue } from "./engine.ts";
 import { show } from "../../formula/errors.ts";
 import { HOST_FUNCTIONS } from "../jit/emit.ts";
@@ -32,6 +32,7 @@ import { HOST_FUNCTIONS } from "../jit/emit.ts";
 const WORKER_SOURCE = `
 const runChunked = (${runChunked.toString()});
 const runClaimed = (${runClaimed.toString()});
+const runRanged = (${runRanged.toString()});
 const HOST = Object.fromEntries(${JSON.stringify(Object.keys(HOST_FUNCTIONS))}.map((k) => [k, Math[k]]));
 const jit = new Map();
 let ex, memory;
@@ -50,7 +51,12 @@ self.onmessage = async (e) => {
         inst = await WebAssembly.instantiate(m.jit.module, { env: { memory, ...HOST } });
         jit.set(m.jit.key, inst);
       }
-      runClaimed((h) => inst.exports.run(h), memory, m.header, m.chunk, m.jit.counter);
+      if (m.ranged) runRanged((h) => inst.exports.run(h), memory, m.header, m.ranged.table, m.ranged.counter);
+      else runClaimed((h) => inst.exports.run(h), memory, m.header, m.chunk, m.jit.counter);
+      self.postMessage({ type: "done" });
+    } else if (m.ranged) {
+      ex.__stack_pointer.value = m.stackTop;
+      runRanged((h) => ex.run(h), memory, m.header, m.ranged.table, m.ranged.counter);
       self.postMessage({ type: "done" });
     } else {
       ex.__stack_pointer.value = m.stackTop;
@@ -201,6 +207,20 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
   // this one waits for its turn or runs.
   p.active++;
   clearTimeout(p.timer);
+  /** Sends one run message to every worker (a generated module to each once: a copy costs). */
+  const post = (
+    headers: readonly number[],
+    extra: (t: number) => Record<string, unknown>,
+    jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
+  ) =>
+    Promise.all(
+      p.workers.map((w, t) => {
+        const first = jit && !p.sent[t].has(jit.key);
+        if (first) p.sent[t].add(jit.key);
+        const job = jit && { key: jit.key, module: first ? jit.module : undefined, counter: jit.counter };
+        return ask(w, { type: "run", header: headers[t], ...extra(t), jit: job });
+      }),
+    ).then(() => {});
   const run = p.serial(() => {
     clearTimeout(p.timer);
     return job({
@@ -208,17 +228,9 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
       heapBase: p.heapBase,
       threads: p.size,
       stackBytes: STACK_BYTES,
-      exec: (headers, stacks, chunk, jit) =>
-        Promise.all(
-          p.workers.map((w, t) => {
-            // A generated module goes to each worker once (posting it again costs a copy).
-            const first = jit && !p.sent[t].has(jit.key);
-            if (first) p.sent[t].add(jit.key);
-            const job = jit && { key: jit.key, module: first ? jit.module : undefined, counter: jit.counter };
-            return ask(w, { type: "run", header: headers[t], stackTop: stacks[t], chunk, jit: job });
-          }),
-        )
-          .then(() => {}),
+      exec: (headers, stacks, chunk, jit) => post(headers, (t) => ({ stackTop: stacks[t], chunk }), jit),
+      execRanged: (headers, stacks, table, counter, jit) =>
+        post(headers, (t) => ({ stackTop: stacks[t], ranged: { table, counter } }), jit),
     });
   });
   run.catch(() => {}).finally(() => {

@@ -22,7 +22,7 @@ import { UnsupportedError } from "../../formula/errors.ts";
 const CHECK_EVERY = 8;
 const WG = 256;
 
-// The state S: [rr, pq, s, beta, done]; the uniform U: n, α, tol.
+// The state S: [rr, pq, s, beta, done, iterations]; the uniform U: n, α, tol.
 const COMMON = `
 struct U { n: u32, alpha: f32, tol: f32, pad: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -57,7 +57,7 @@ const SHADERS = {
 fn main(@builtin(local_invocation_id) l: vec3<u32>) {
   touch();
   let rr = rSquared(l.x);
-  if (l.x == 0u) { S[0] = rr; S[4] = select(0.0, 1.0, rr < u.tol); }
+  if (l.x == 0u) { S[0] = rr; S[4] = select(0.0, 1.0, rr < u.tol); S[5] = 0.0; }
 }`,
   step: `${COMMON}
 @compute @workgroup_size(${WG})
@@ -86,7 +86,7 @@ fn main(@builtin(local_invocation_id) l: vec3<u32>) {
   if (l.x == 0u) {
     let done = S[4] != 0.0;
     S[3] = select(rr / S[0], 0.0, done);
-    if (!done) { S[0] = rr; S[4] = select(0.0, 1.0, rr < u.tol); }
+    if (!done) { S[0] = rr; S[4] = select(0.0, 1.0, rr < u.tol); S[5] += 1.0; }
   }
 }`,
   direction: `${COMMON}
@@ -103,13 +103,14 @@ const pipelines = new WeakMap<GPUDevice, Record<keyof typeof SHADERS, GPUCompute
 
 /**
  * Solves (α·Id + K) a = b on the GPU, where `apply(p)` gives K p as a new GPU buffer of n
- * floats (which this function destroys after use). Returns a.
+ * floats (which this function destroys after use). Returns a, the iterations run until the
+ * residual fell below the tolerance (or all of them), ‖r‖² and whether it converged.
  *
  * @example
  * ```ts ignore
  * import { gpuConjugateGradient } from "./cg.ts";
  * // apply: a Genred called with p as a GpuArray and { backend: "gpu", output: "gpu" }
- * const a = await gpuConjugateGradient(apply, Float32Array.of(1, 2), 0.1, 1e-6);
+ * const { a, iterations, converged } = await gpuConjugateGradient(apply, Float32Array.of(1, 2), 0.1, 1e-6);
  * ```
  */
 export async function gpuConjugateGradient(
@@ -118,7 +119,7 @@ export async function gpuConjugateGradient(
   alpha: number,
   eps: number,
   maxIterations = 10 * b.length,
-): Promise<Float32Array> {
+): Promise<{ a: Float32Array; iterations: number; rr: number; converged: boolean }> {
   const info = await gpuDevice();
   if (!info) throw new TypeError("There is no WebGPU device here: the GPU solver needs one");
   const device = info.device;
@@ -195,7 +196,8 @@ export async function gpuConjugateGradient(
       return s;
     };
     submit(() => passes([[pl.init, [1, 1]]], none));
-    let done = (await state())[4] !== 0;
+    let last = await state();
+    let done = last[4] !== 0;
     for (let it = 0; it < maxIterations && !done; it++) {
       const q = await apply(p);
       submit(() =>
@@ -203,8 +205,8 @@ export async function gpuConjugateGradient(
       );
       q.destroy();
       if ((it + 1) % CHECK_EVERY === 0 || it + 1 === maxIterations) {
-        const s = await state();
-        done = s[4] !== 0 || !Number.isFinite(s[0]);
+        last = await state();
+        done = last[4] !== 0 || !Number.isFinite(last[0]);
       }
     }
     const error = (await Promise.all(errors)).find((e) => e);
@@ -215,7 +217,8 @@ export async function gpuConjugateGradient(
     await readA.mapAsync(GPUMapMode.READ);
     const out = new Float32Array(readA.getMappedRange().slice(0, n * 4));
     readA.unmap();
-    return out;
+    // Iterations counted on the device up to convergence (the state froze there).
+    return { a: out, iterations: last[5], rr: last[0], converged: last[4] !== 0 };
   } finally {
     for (const buf of owned) buf.destroy();
   }

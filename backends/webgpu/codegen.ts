@@ -67,6 +67,11 @@ export interface Layout {
    * are. Default: all.
    */
   readonly staged?: ReadonlySet<number>;
+  /**
+   * Block-sparse: workgroup g runs piece g of a table (binding 6, `rng`): rows [i0, i1) of the
+   * block of i, its flags, and the intervals of j it reduces over. Default false.
+   */
+  readonly ranged?: boolean;
 }
 
 /** What the host needs to know about a generated shader. */
@@ -517,6 +522,25 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     `@group(0) @binding(4) var<storage, read_write> accb: array<f32>;`,
     `@group(0) @binding(5) var<storage, read> inp4: array<vec4<f32>>;`,
     ...(jSlots.length ? [`var<workgroup> tj: array<vec4<f32>, ${TJ * pack.width}>;`] : []),
+    ...(layout.ranged ? [`@group(0) @binding(6) var<storage, read> rng: array<u32>;`] : []),
+  ];
+  /**
+   * The head of a block-sparse shader: piece `wid.y·65535 + wid.x` of the table (P.n pieces of
+   * five words: rows [i0, i1) of the block, its intervals [s0, s1), its flags; the intervals
+   * from word P.clen on). Whole workgroups past the last piece return at once, so the barriers
+   * stay uniform.
+   */
+  const rangedHead = () => [
+    `  let pc = wid.y * 65535u + wid.x;`,
+    `  if (pc >= P.n) { return; }`,
+    `  let ia = rng[5u * pc]; let ib = rng[5u * pc + 1u]; let s0 = rng[5u * pc + 2u]; let s1 = rng[5u * pc + 3u];`,
+    `  let pf = rng[5u * pc + 4u];`,
+    ...rowsR.map((r) =>
+      `  let ${live(r)} = ia + ${r * WG}u + lid.x < ib; let i_${r} = min(ia + ${r * WG}u + lid.x, ib - 1u);`
+    ),
+    `  let firstBlock = (pf & 1u) != 0u;`,
+    `  let lastBlock = (pf & 2u) != 0u;`,
+    `  let partial = false;`,
   ];
   const offExpr = (q: number) => `P.off[${Math.floor(q / 4)}u][${q % 4}u]`;
   const fixOff = (l: string) => l.replace(/P\.off\[(\d+)u\]/g, (_, q) => offExpr(Number(q)));
@@ -577,20 +601,29 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     `fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {`,
     // Rows past the end compute on the last row and store nothing: the workgroup's loads and
     // barriers stay uniform.
-    ...rowsR.map((r) =>
-      `  let ${live(r)} = wid.x * ${WG * R}u + ${r * WG}u + lid.x < P.m; let i_${r} = min(wid.x * ${
-        WG * R
-      }u + ${r * WG}u + lid.x, P.m - 1u);`
-    ),
-    `  let firstBlock = (P.flags & 1u) != 0u;`,
-    `  let lastBlock = (P.flags & 2u) != 0u;`,
-    `  let partial = (P.flags & 4u) != 0u;`,
-    // Chunk wid.y of the block of j: terms [jlo, jhi).
-    `  let jlo = min(wid.y * P.clen, P.n); let jhi = min(jlo + P.clen, P.n);`,
+    ...(layout.ranged ? rangedHead() : [
+      ...rowsR.map((r) =>
+        `  let ${live(r)} = wid.x * ${WG * R}u + ${r * WG}u + lid.x < P.m; let i_${r} = min(wid.x * ${
+          WG * R
+        }u + ${r * WG}u + lid.x, P.m - 1u);`
+      ),
+      `  let firstBlock = (P.flags & 1u) != 0u;`,
+      `  let lastBlock = (P.flags & 2u) != 0u;`,
+      `  let partial = (P.flags & 4u) != 0u;`,
+      // Chunk wid.y of the block of j: terms [jlo, jhi).
+      `  let jlo = min(wid.y * P.clen, P.n); let jhi = min(jlo + P.clen, P.n);`,
+    ]),
     ...ind("  ", uni),
     ...ind("  ", pre),
     ...ind("  ", init),
     `  if (!firstBlock && !partial) { ${rowsR.map(restore).join(" ")} }`,
+    // With ranges, the tiles of each interval of the piece in turn.
+    ...(layout.ranged
+      ? [
+        `  for (var s = s0; s < s1; s++) {`,
+        `  let jlo = rng[P.clen + 2u * s]; let jhi = rng[P.clen + 2u * s + 1u];`,
+      ]
+      : []),
     `  for (var j0 = jlo; j0 < jhi; j0 += ${TJ}u) {`,
     ...tileLoads(),
     `    workgroupBarrier();`,
@@ -604,13 +637,16 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     ...flush.map((l) => "    " + l),
     `    workgroupBarrier();`,
     `  }`,
+    ...(layout.ranged ? [`  }`] : []),
     ...rowsR.map((r) =>
       `  if (${live(r)}) { if (partial) { ${
         save(r, "accb", `wid.y * P.m + i_${r}`)
       } } else if (lastBlock) { ${fin[r]} } else { ${save(r, "accb", `i_${r}`)} } }`
     ),
     // Every binding is used statically, so that the automatic layout keeps them all.
-    `  if (P.m == 0xffffffffu) { outv[0] = inp[0] + inp4[0].x; outi[0] = 0; accb[0] = 0.0; }`,
+    `  if (P.m == 0xffffffffu) { outv[0] = inp[0] + inp4[0].x; outi[0] = 0; accb[0] = 0.0;${
+      layout.ranged ? " outi[1] = i32(rng[0]);" : ""
+    } }`,
     `}`,
   ].join("\n");
   // The tile loads iterate ⌈TJ·dim / WG⌉ times per tile; accumulators are loaded, stored,

@@ -11,7 +11,10 @@
 import {
   type Backend,
   batchOffsets,
+  type BlockRanges,
   type CompiledReduction,
+  rangeItems,
+  rangePieces,
   type ReduceInputs,
   type ReduceOutput,
   type ReducePlan,
@@ -29,6 +32,7 @@ import {
   WORKGROUP,
 } from "./scheme.ts";
 import { generateMerge } from "./merge.ts";
+import { gpuRounds, type Round } from "./ranges.ts";
 import { giveBuffer, takeBuffer } from "./buffers.ts";
 import { LruMap } from "../lru.ts";
 import { gpuDevice } from "./device.ts";
@@ -123,11 +127,13 @@ async function run(
     Math.min(TILE, Math.floor(lim.maxComputeWorkgroupStorageSize / 4 / Math.max(1, jDims))),
   );
   const nb = sizeOf(inp.batch), M = inp.M, N = inp.N;
+  const ranges = inp.ranges, ranged = !!ranges;
   // The shaders of this plan, by layout: generated once, not at every call.
   const shaderFor = (layout: Layout) => {
-    const key = JSON.stringify({ ...layout, staged: [...staged] });
+    const full = { ...layout, ranged };
+    const key = JSON.stringify({ ...full, staged: [...staged] });
     let sh = generated.get(key);
-    if (!sh) generated.set(key, sh = generate(plan, layout));
+    if (!sh) generated.set(key, sh = generate(plan, full));
     return sh;
   };
   let probe = shaderFor({ workgroupSize: wg, tile, rows: 1, staged });
@@ -144,7 +150,18 @@ async function run(
     }
     probe = shaderFor({ workgroupSize: wg, tile, rows: 1, staged });
   }
-  let scheme = chooseScheme(M, N, tile, probe.privateFloats, probe.pairStatements, info.fallback, wg);
+  // Block-sparse: the scheme of a typical block (its rows and terms); no chunks of j.
+  const [schemeM, schemeN] = ranges ? typicalBlock(ranges, M) : [M, N];
+  let scheme = chooseScheme(
+    schemeM,
+    schemeN,
+    tile,
+    probe.privateFloats,
+    probe.pairStatements,
+    info.fallback,
+    wg,
+  );
+  if (ranged) scheme = { ...scheme, chunks: 1 };
   let shader = scheme.rows === 1 && scheme.workgroupSize === wg
     ? probe
     : shaderFor({ workgroupSize: scheme.workgroupSize, tile, rows: scheme.rows, staged });
@@ -188,9 +205,15 @@ async function run(
     Math.min(wanted, Math.floor(maxBind / (Math.min(iBlock, M) * shader.accSize * 4))),
   );
   const jRoom = maxBind - iBlock * rowBytes(0) - pmBytes;
+  // (Ranged shaders spread a piece's terms over rounds of dispatches instead of the cap.)
   const jBlock = Math.max(
     1,
-    Math.min(N, Math.floor(jRoom / Math.max(4, rowBytes(1))), blockRows[1], loopCap * chunks),
+    Math.min(
+      N,
+      Math.floor(jRoom / Math.max(4, rowBytes(1))),
+      blockRows[1],
+      ranged ? Infinity : loopCap * chunks,
+    ),
   );
   if (jRoom < rowBytes(1) || pmBytes > maxBind / 2) {
     throw new UnsupportedError(
@@ -259,9 +282,23 @@ async function run(
       : buffer(bytes, resultUsage);
   const readV = shader.valuesWidth && kern.values ? result(vBytes) : undefined;
   const readI = shader.indicesWidth && kern.indices ? result(iBytes) : undefined;
+  // Block-sparse: the rounds of each pair of blocks, and one table buffer for the largest.
+  const roundsOf = ranges
+    ? rangedRounds(
+      ranges,
+      M,
+      N,
+      iBlock,
+      jBlock,
+      wgs * R,
+      (n) => Math.ceil(n / tile) * v.tile + n * v.term + 2,
+      info.fallback ? SOFTWARE_LOOP_ITERATIONS - v.fixed : Infinity,
+    )
+    : [];
+  const rngBuf = ranges ? buffer(4 * Math.max(4, ...roundsOf.flat(2).map((r) => r.table.length))) : undefined;
   const bind = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [uniform, inBuf, outv, outi, accb, inBuf].map((b, k) => ({
+    entries: [uniform, inBuf, outv, outi, accb, inBuf, ...(rngBuf ? [rngBuf] : [])].map((b, k) => ({
       binding: k,
       resource: { buffer: b },
     })),
@@ -291,6 +328,17 @@ async function run(
       (src instanceof Float32Array ? src : Float32Array.from(src)) as Float32Array<ArrayBuffer>,
     );
   };
+  /** Copies the outputs of a block of rows (from `row` on) to the result buffers. */
+  const copyOut = (row: number, ib: number) => {
+    const enc = device.createCommandEncoder();
+    if (readV) {
+      enc.copyBufferToBuffer(outv, 0, readV, row * shader.valuesWidth * 4, ib * shader.valuesWidth * 4);
+    }
+    if (readI) {
+      enc.copyBufferToBuffer(outi, 0, readI, row * shader.indicesWidth * 4, ib * shader.indicesWidth * 4);
+    }
+    device.queue.submit([enc.finish()]);
+  };
   try {
     for (let b = 0; b < nb; b++) {
       shader.slots.forEach((s, q) => s.cat === 2 && upload(q, b, 0, 1));
@@ -300,6 +348,26 @@ async function run(
         for (let j0 = 0; j0 < N; j0 += jBlock) {
           const jb = Math.min(jBlock, N - j0);
           if (N > jBlock || j0 === 0) shader.slots.forEach((s, q) => s.cat === 1 && upload(q, b, j0, jb));
+          if (rngBuf) {
+            for (const round of roundsOf[i0 / iBlock][j0 / jBlock]) {
+              device.queue.writeBuffer(rngBuf, 0, round.table as Uint32Array<ArrayBuffer>);
+              const u = new ArrayBuffer(uniBytes);
+              new Uint32Array(u, 0, 4).set([ib, round.pieces, j0, 0]);
+              new Float32Array(u, 16, 1)[0] = Infinity;
+              new Uint32Array(u, 20, 3).set([0x7fc00000, cbase, 5 * round.pieces]);
+              new Uint32Array(u, 32, base.length).set(base);
+              device.queue.writeBuffer(uniform, 0, u);
+              const enc = device.createCommandEncoder();
+              const pass = enc.beginComputePass();
+              pass.setPipeline(pipeline);
+              pass.setBindGroup(0, bind);
+              pass.dispatchWorkgroups(Math.min(round.pieces, 65535), Math.ceil(round.pieces / 65535));
+              pass.end();
+              device.queue.submit([enc.finish()]);
+            }
+            if (j0 + jb >= N) copyOut(b * M + i0, ib);
+            continue;
+          }
           const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
           // Chunks of whole tiles; the last may be short, or empty when jb is small.
           const clen = chunks > 1 ? Math.ceil(jb / chunks / tile) * tile : jb;
@@ -328,28 +396,8 @@ async function run(
             pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
           }
           pass.end();
-          if (flags & 2) {
-            const row = b * M + i0;
-            if (readV) {
-              enc.copyBufferToBuffer(
-                outv,
-                0,
-                readV,
-                row * shader.valuesWidth * 4,
-                ib * shader.valuesWidth * 4,
-              );
-            }
-            if (readI) {
-              enc.copyBufferToBuffer(
-                outi,
-                0,
-                readI,
-                row * shader.indicesWidth * 4,
-                ib * shader.indicesWidth * 4,
-              );
-            }
-          }
           device.queue.submit([enc.finish()]);
+          if (flags & 2) copyOut(b * M + i0, ib);
         }
       }
     }
@@ -383,6 +431,48 @@ async function readBack(buf: GPUBuffer, width: number, stride: number, rows: num
     for (let k = 0; k < width; k++) out[r * width + k] = src[r * stride + k];
   }
   buf.unmap();
+  return out;
+}
+
+/** Rows and terms of a typical block of ranges (their means over the blocks, at least one). */
+function typicalBlock(r: BlockRanges, M: number): [number, number] {
+  const blocks = Math.max(1, r.slices.length);
+  let rows = 0, terms = 0;
+  for (let k = 0; k < r.slices.length; k++) rows += r.rows[2 * k + 1] - r.rows[2 * k];
+  for (let s = 0; s < r.terms.length / 2; s++) terms += r.terms[2 * s + 1] - r.terms[2 * s];
+  return [Math.max(1, Math.min(M, Math.round(rows / blocks))), Math.max(1, Math.round(terms / blocks))];
+}
+
+/** The rounds of a block-sparse run, for each block of rows and each block of terms. */
+function rangedRounds(
+  r: BlockRanges,
+  M: number,
+  N: number,
+  iBlock: number,
+  jBlock: number,
+  maxRows: number,
+  cost: (n: number) => number,
+  budget: number,
+): Round[][][] {
+  const pieces = rangePieces(r, M, maxRows);
+  const out: Round[][][] = [];
+  for (let i0 = 0; i0 < M; i0 += iBlock) {
+    const row: Round[][] = [];
+    for (let j0 = 0; j0 < N; j0 += jBlock) {
+      const items = rangeItems(
+        r,
+        i0,
+        Math.min(iBlock, M - i0),
+        j0,
+        Math.min(jBlock, N - j0),
+        N,
+        maxRows,
+        pieces,
+      );
+      row.push(gpuRounds(items, cost, budget));
+    }
+    out.push(row);
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { Genred, KernelSolve, type NDArray, ndarray, Vi, Vj } from "../../mod.ts";
 import { conjugateGradient } from "../../lazy/solve.ts";
 import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
-import { GPU } from "../_backends.ts";
+import { BACKENDS, GPU } from "../_backends.ts";
 import { gpuTraffic } from "../../backends/webgpu/engine.ts";
 
 /** (α·Id + K) a − b for K_ij = exp(−g·|x_i − x_j|²) on points of 2 coordinates, densely in float64. */
@@ -43,12 +43,18 @@ Deno.test("KernelSolve solves the Gaussian system of KeOps's example", async () 
 Deno.test("conjugate gradient stops at once on b = 0 and solves a small SPD system", async () => {
   let calls = 0;
   const apply = (v: Float64Array) => (calls++, Promise.resolve(Float64Array.from(v)));
-  assertClose(await conjugateGradient(apply, new Float64Array(3), 0, 1e-6), [0, 0, 0]);
+  const zero = await conjugateGradient(apply, new Float64Array(3), 0, 1e-6);
+  assertClose(zero.a, [0, 0, 0]);
   assert.equal(calls, 0);
+  assert.deepEqual(zero.info, { iterations: 0, residual: 0, converged: true });
   const A = [[4, 1, 0], [1, 3, 1], [0, 1, 2]];
   const mv = (v: Float64Array) =>
     Promise.resolve(Float64Array.from(A.map((row) => row.reduce((s, x, k) => s + x * v[k], 0))));
-  const sol = await conjugateGradient(mv, Float64Array.of(1, 2, 3), 0, 1e-14);
+  const { a: sol, info } = await conjugateGradient(mv, Float64Array.of(1, 2, 3), 0, 1e-14);
+  assert.ok(
+    info.converged && info.iterations <= 4 && info.residual < 1e-13 * Math.sqrt(3),
+    JSON.stringify(info),
+  );
   assertClose(A.map((row) => row.reduce((s, x, k) => s + x * sol[k], 0)), [1, 2, 3], { atol: 1e-10 });
 });
 
@@ -143,4 +149,33 @@ Deno.test("a solve refuses unknown options, and output, naming them", async () =
     TypeError,
     /Unknown solve option "iterations"/,
   );
+});
+
+Deno.test("a solve reports its iterations, residual and convergence (pykeops's cv_info)", async () => {
+  const r = rng(41);
+  const n = 30;
+  const pts = Float32Array.from(uniform(r, n * 2));
+  const rhs = Float32Array.from(uniform(r, n));
+  const solve = KernelSolve("Exp(-SqDist(x,y))*b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], "b", { axis: 1 });
+  const X = ndarray(pts, [n, 2]), B = ndarray(rhs, [n, 1]);
+  for (const backend of BACKENDS.filter((b) => b !== "reference")) {
+    const done = await solve(X, X, B, { alpha: 0.5, backend, eps: 1e-4 });
+    assert.ok(done.info.converged && done.info.iterations > 0, `${backend}: ${JSON.stringify(done.info)}`);
+    assert.ok(done.info.residual < Math.sqrt(n) * 1e-4, `${backend}: ${JSON.stringify(done.info)}`);
+    // Two iterations are not enough: the solve says so, and returns the iterate it reached.
+    const cut = await solve(X, X, B, { alpha: 0.5, backend, eps: 1e-6, maxIterations: 2 });
+    assert.deepEqual([cut.info.iterations, cut.info.converged], [2, false], backend);
+    assert.ok(cut.info.residual > Math.sqrt(n) * 1e-6, backend);
+  }
+  await assertThrowsClass(
+    () => solve(X, X, B, { maxIterations: -1 }),
+    RangeError,
+    /maxIterations must be an integer ≥ 0, got -1/,
+  );
+  await assertThrowsClass(
+    () => solve(X, X, B, { alpha: NaN }),
+    RangeError,
+    /alpha must be a finite number ≥ 0, got NaN/,
+  );
+  await assertThrowsClass(() => solve(X, X, B, { eps: "1" } as never), RangeError, /eps must be/);
 });
