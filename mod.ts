@@ -25,6 +25,8 @@ export { Genred } from "./lazy/genred.ts";
 export type { Arg, CallOptions, GenredOptions, GenredRoutine, ReductionName } from "./lazy/genred.ts";
 export { LazyTensor, Pm, Vi, Vj } from "./lazy/lazy_tensor.ts";
 export type { Operand, Wrapped } from "./lazy/lazy_tensor.ts";
+export { ComplexLazyTensor, ComplexPm, ComplexVi, ComplexVj } from "./lazy/complex.ts";
+export type { ComplexOperand } from "./lazy/complex.ts";
 export { KernelSolve } from "./lazy/solve.ts";
 export type { KernelSolveRoutine, SolveInfo, SolveOptions, SolveResult } from "./lazy/solve.ts";
 export { swapAxes } from "./lazy/ranges.ts";

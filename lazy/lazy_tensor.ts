@@ -19,6 +19,7 @@ import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
 import { kernelSolver, SOLVE_OPTIONS, type SolveOptions, type SolveResult } from "./solve.ts";
 import { type Ranges, swapAxes } from "./ranges.ts";
+import { ComplexLazyTensor } from "./complex.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 
 /** What a variable wraps: an NDArray, nested numbers, or a number (parameters). */
@@ -157,7 +158,8 @@ export class LazyTensor {
     return new LazyTensor(tree, leaves, this.ranges ?? others.find((o) => o.ranges)?.ranges);
   }
 
-  private op(name: string, others: Operand[] = [], params: (number | number[])[] = []): LazyTensor {
+  /** @internal The operation `name` of the table on this and `others` (for `complex.ts`). */
+  op(name: string, others: Operand[] = [], params: (number | number[])[] = []): LazyTensor {
     const ts = others.map((o) => this.lift(o));
     return this.with(make(name, [this.tree, ...ts.map((t) => t.tree)], params), ...ts);
   }
@@ -293,6 +295,21 @@ export class LazyTensor {
   /** 1 where this ≠ other, else 0. */
   ne(other: Operand): LazyTensor {
     return this.bin("!=", other);
+  }
+
+  // ---- to complex (see complex.ts) -----------------------------------------------------------
+
+  /** this + 0i, a complex LazyTensor (KeOps's Real2Complex). */
+  real2complex(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.op("Real2Complex"));
+  }
+  /** 0 + i·this (KeOps's Imag2Complex). */
+  imag2complex(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.op("Imag2Complex"));
+  }
+  /** e^{i·this} = cos(this) + i sin(this) (KeOps's ComplexExp1j). */
+  exp1j(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.op("ComplexExp1j"));
   }
 
   // ---- element-wise functions ----------------------------------------------------------------

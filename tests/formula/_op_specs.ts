@@ -343,4 +343,115 @@ export const SPECS: OpSpec[] = [
     dense: (a) => [a[0] / 4 + 1 / 3 - 2],
   },
   { ops: ["Zero", "Cst"], formula: "Zero(3) + 2.5 * a", dims: [3], dense: ew1((x) => 2.5 * x) },
+  // ---- complex operations: interleaved [re, im, …], written here with complex arithmetic ----
+  { ops: ["ComplexReal"], formula: "ComplexReal(a)", dims: [6], dense: (a) => cx(a).map((z) => z[0]) },
+  { ops: ["ComplexImag"], formula: "ComplexImag(a)", dims: [6], dense: (a) => cx(a).map((z) => z[1]) },
+  { ops: ["Real2Complex"], formula: "Real2Complex(a)", dims: [3], dense: (a) => flat(a.map((x) => [x, 0])) },
+  { ops: ["Imag2Complex"], formula: "Imag2Complex(a)", dims: [2], dense: (a) => flat(a.map((x) => [0, x])) },
+  { ops: ["Conj"], formula: "Conj(a)", dims: [4], dense: (a) => flat(cx(a).map(([x, y]) => [x, -y])) },
+  {
+    ops: ["ComplexSquareAbs"],
+    formula: "ComplexSquareAbs(a)",
+    dims: [4],
+    dense: (a) => cx(a).map(([x, y]) => x * x + y * y),
+  },
+  {
+    ops: ["ComplexAbs"],
+    formula: "ComplexAbs(a)",
+    dims: [4],
+    dom: [[0.2, 1]],
+    dense: (a) => cx(a).map(([x, y]) => Math.hypot(x, y)),
+  },
+  {
+    ops: ["ComplexAngle"],
+    formula: "ComplexAngle(a)",
+    dims: [4],
+    dom: [[0.2, 1]],
+    dense: (a) => cx(a).map(([x, y]) => Math.atan2(y, x)),
+  },
+  {
+    ops: ["ComplexAdd"],
+    formula: "ComplexAdd(a, b)",
+    dims: [4, 4],
+    dense: cw((z, w) => [z[0] + w[0], z[1] + w[1]]),
+  },
+  {
+    ops: ["ComplexAdd"],
+    formula: "ComplexAdd(a, b)",
+    dims: [4, 2],
+    dense: cw((z, w) => [z[0] + w[0], z[1] + w[1]]),
+  },
+  {
+    ops: ["ComplexSubtract"],
+    formula: "ComplexSubtract(a, b)",
+    dims: [2, 6],
+    dense: cw((z, w) => [z[0] - w[0], z[1] - w[1]]),
+  },
+  { ops: ["ComplexMult"], formula: "ComplexMult(a, b)", dims: [4, 4], dense: cw(cmul) },
+  { ops: ["ComplexMult"], formula: "ComplexMult(a, b)", dims: [6, 2], dense: cw(cmul) },
+  {
+    ops: ["ComplexDivide"],
+    formula: "ComplexDivide(a, b)",
+    dims: [4, 4],
+    dom: [[-1, 1], [0.3, 1]],
+    dense: cw((z, w) => {
+      const d = w[0] * w[0] + w[1] * w[1];
+      return [(z[0] * w[0] + z[1] * w[1]) / d, (z[1] * w[0] - z[0] * w[1]) / d];
+    }),
+  },
+  {
+    ops: ["ComplexRealScal"],
+    formula: "ComplexRealScal(a, b)",
+    dims: [1, 4],
+    dense: (a, b) => b.map((x) => a[0] * x),
+  },
+  {
+    ops: ["ComplexRealScal"],
+    formula: "ComplexRealScal(a, b)",
+    dims: [4, 1],
+    dense: (a, b) => a.map((x) => b[0] * x),
+  },
+  {
+    ops: ["ComplexExp"],
+    formula: "ComplexExp(a)",
+    dims: [4],
+    dense: (a) => flat(cx(a).map(([x, y]) => [Math.exp(x) * Math.cos(y), Math.exp(x) * Math.sin(y)])),
+  },
+  {
+    ops: ["ComplexExp1j"],
+    formula: "ComplexExp1j(a)",
+    dims: [3],
+    dense: (a) => flat(a.map((t) => [Math.cos(t), Math.sin(t)])),
+  },
+  {
+    ops: ["ComplexSum"],
+    formula: "ComplexSum(a)",
+    dims: [6],
+    dense: (a) => cx(a).reduce((s, z) => [s[0] + z[0], s[1] + z[1]], [0, 0]),
+  },
+  { ops: ["ComplexSumT"], formula: "ComplexSumT(a, 6)", dims: [2], dense: (a) => [...a, ...a, ...a] },
+  {
+    ops: ["ComplexMult", "Conj", "ComplexExp1j", "ComplexReal"],
+    formula: "ComplexReal(ComplexMult(Conj(a), ComplexExp1j(b)))",
+    dims: [4, 2],
+    dense: (a, b) => cx(a).map((z, k) => z[0] * Math.cos(b[k]) + z[1] * Math.sin(b[k])),
+  },
 ];
+
+/** Complex entries of an interleaved array. */
+function cx(v: number[]): [number, number][] {
+  return range(v.length / 2).map((k) => [v[2 * k], v[2 * k + 1]]);
+}
+function flat(v: number[][]): number[] {
+  return v.flat();
+}
+function cmul(z: [number, number], w: [number, number]): [number, number] {
+  return [z[0] * w[0] - z[1] * w[1], z[0] * w[1] + z[1] * w[0]];
+}
+/** A complex binary operation entry by entry; a single complex number broadcasts. */
+function cw(f: (z: [number, number], w: [number, number]) => number[]): Dense {
+  return (a, b) => {
+    const z = cx(a), w = cx(b), n = Math.max(z.length, w.length);
+    return flat(range(n).map((k) => f(z[z.length === 1 ? 0 : k], w[w.length === 1 ? 0 : k])));
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Complex LazyTensors, in the spirit of pykeops's `ComplexLazyTensor`: a LazyTensor whose
+ * vector holds complex numbers interleaved `[re0, im0, re1, im1, …]` (the layout of KeOps's
+ * complex formulas, `formula/ops_complex.ts`). JavaScript has no complex arrays, so complex
+ * variables are built from interleaved real arrays: `ComplexVi(z)` for z of shape (…, M, 2n)
+ * holds n complex numbers per row. Operations take complex or real operands (real ones are
+ * promoted, as pykeops does); reductions return interleaved arrays.
+ *
+ * @module
+ */
+
+import { LazyTensor, type Operand, Pm, Vi, Vj, type Wrapped } from "./lazy_tensor.ts";
+import type { CallOptions } from "./genred.ts";
+import type { NDArray } from "./ndarray.ts";
+
+/** What complex operations accept: a complex or a real LazyTensor, or a real number. */
+export type ComplexOperand = ComplexLazyTensor | Operand;
+
+function evenDim(t: LazyTensor, what: string): LazyTensor {
+  if (t.ndim % 2 !== 0) {
+    throw new TypeError(
+      `${what} expects interleaved complex values [re, im, …] (an even last dimension), got dimension ${t.ndim}`,
+    );
+  }
+  return t;
+}
+
+/**
+ * A symbolic complex matrix: `lazy` is the real LazyTensor of its interleaved parts.
+ *
+ * @example
+ * ```ts
+ * import { ComplexLazyTensor } from "./complex.ts";
+ * import { Vi, Vj } from "./lazy_tensor.ts";
+ * // A Fourier-type sum Σ_j e^{i x_i y_j} b_j, with x = [0, 1], y = [π], b = [2].
+ * const e = Vi([[0], [1]]).mul(Vj([[Math.PI]])).exp1j();
+ * console.assert(e instanceof ComplexLazyTensor && e.ndim === 1);
+ * const s = await e.mul(Vj([[2]])).sum(1);
+ * console.assert(Math.abs(s.data[0] - 2) < 1e-6 && Math.abs(s.data[2] + 2) < 1e-5);
+ * ```
+ */
+export class ComplexLazyTensor {
+  /** Wraps a real LazyTensor of even dimension, read as interleaved complex numbers. */
+  constructor(readonly lazy: LazyTensor) {
+    evenDim(lazy, "ComplexLazyTensor");
+  }
+
+  /** The number of complex entries of the vector (half the real dimension). */
+  get ndim(): number {
+    return this.lazy.ndim / 2;
+  }
+
+  /** The canonical KeOps text of the formula. */
+  get formula(): string {
+    return this.lazy.formula;
+  }
+
+  /** A complex operand as a complex LazyTensor: real ones get a zero imaginary part. */
+  private complexOf(x: ComplexOperand): ComplexLazyTensor {
+    if (x instanceof ComplexLazyTensor) return x;
+    const t = x instanceof LazyTensor ? x : typeof x === "number" ? Pm(x) : Pm(x);
+    return t.real2complex();
+  }
+
+  /** Whether an operand is real and scalar (then products are ComplexRealScal). */
+  private static realScalar(x: ComplexOperand): LazyTensor | undefined {
+    if (x instanceof ComplexLazyTensor) return undefined;
+    const t = x instanceof LazyTensor ? x : Pm(x);
+    return t.ndim === 1 ? t : undefined;
+  }
+
+  /** Re z. */
+  get real(): LazyTensor {
+    return this.lazy.op("ComplexReal");
+  }
+  /** Im z. */
+  get imag(): LazyTensor {
+    return this.lazy.op("ComplexImag");
+  }
+  /** arg z, in (−π, π]. */
+  angle(): LazyTensor {
+    return this.lazy.op("ComplexAngle");
+  }
+  /** |z|. */
+  abs(): LazyTensor {
+    return this.lazy.op("ComplexAbs");
+  }
+  /** |z|². */
+  squareAbs(): LazyTensor {
+    return this.lazy.op("ComplexSquareAbs");
+  }
+  /** The conjugate. */
+  conj(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("Conj"));
+  }
+  /** e^z. */
+  exp(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("ComplexExp"));
+  }
+  /** z + w (a real w is promoted; a single complex number broadcasts). */
+  add(w: ComplexOperand): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("ComplexAdd", [this.complexOf(w).lazy]));
+  }
+  /** z − w. */
+  sub(w: ComplexOperand): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("ComplexSubtract", [this.complexOf(w).lazy]));
+  }
+  /** z · w; by a real scalar, every entry scaled (ComplexRealScal). */
+  mul(w: ComplexOperand): ComplexLazyTensor {
+    const s = ComplexLazyTensor.realScalar(w);
+    if (s) return new ComplexLazyTensor(this.lazy.op("ComplexRealScal", [s]));
+    return new ComplexLazyTensor(this.lazy.op("ComplexMult", [this.complexOf(w).lazy]));
+  }
+  /** z / w. */
+  div(w: ComplexOperand): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("ComplexDivide", [this.complexOf(w).lazy]));
+  }
+  /** −z. */
+  neg(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.neg());
+  }
+  /** Σ_k z_k over the vector (ComplexSum), a single complex number. */
+  sumEntries(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("ComplexSum"));
+  }
+  /** The single complex number z repeated to n entries (ComplexSumT). */
+  repeat(n: number): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.op("ComplexSumT", [], [2 * n]));
+  }
+  /** Swaps i and j. */
+  t(): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.t());
+  }
+
+  /**
+   * Σ over i (dim = batch dims) or j (dim = batch dims + 1): an interleaved array (…, rows, 2n),
+   * as pykeops's `z.sum(dim)`; `sum(-1)` (or no dim) sums the entries of the vector instead.
+   */
+  sum(dim?: -1): ComplexLazyTensor;
+  sum(dim: number, options?: CallOptions): Promise<NDArray>;
+  sum(dim?: number, options?: CallOptions): ComplexLazyTensor | Promise<NDArray> {
+    if (dim === undefined || dim === -1) return this.sumEntries();
+    return this.lazy.sum(dim, options);
+  }
+
+  /** The same, restricted to the pairs that KeOps's ranges keep (see `LazyTensor.withRanges`). */
+  withRanges(ranges: Parameters<LazyTensor["withRanges"]>[0]): ComplexLazyTensor {
+    return new ComplexLazyTensor(this.lazy.withRanges(ranges));
+  }
+}
+
+/**
+ * An i-indexed complex variable from interleaved values: z of shape (…, M, 2n).
+ *
+ * @example
+ * ```ts
+ * import { ComplexVi, ComplexVj } from "./complex.ts";
+ * // Σ_j z_i · w_j with z = [1 + 2i], w = [i, 1].
+ * const s = await ComplexVi([[1, 2]]).mul(ComplexVj([[0, 1], [1, 0]])).sum(1);
+ * console.assert(Array.from(s.data).join() === "-1,3"); // (1+2i)(1+i) = −1 + 3i
+ * ```
+ */
+export function ComplexVi(z: Wrapped): ComplexLazyTensor {
+  return new ComplexLazyTensor(evenDim(Vi(z), "ComplexVi"));
+}
+
+/**
+ * A j-indexed complex variable: w of shape (…, N, 2n).
+ *
+ * @example
+ * ```ts
+ * import { ComplexVi, ComplexVj } from "./complex.ts";
+ * const a = await ComplexVj([[3, 4]]).abs().mul(ComplexVi([[1, 0]]).real).sum(1);
+ * console.assert(a.data[0] === 5);
+ * ```
+ */
+export function ComplexVj(w: Wrapped): ComplexLazyTensor {
+  return new ComplexLazyTensor(evenDim(Vj(w), "ComplexVj"));
+}
+
+/**
+ * A complex parameter: p of shape (…, 2n), or `[re, im]`.
+ *
+ * @example
+ * ```ts
+ * import { ComplexPm, ComplexVi } from "./complex.ts";
+ * const s = await ComplexVi([[1, 1]]).div(ComplexPm([0, 2])).sum(1); // (1 + i) / 2i
+ * console.assert(Math.abs(s.data[0] - 0.5) < 1e-7 && Math.abs(s.data[1] + 0.5) < 1e-7);
+ * ```
+ */
+export function ComplexPm(p: Wrapped): ComplexLazyTensor {
+  return new ComplexLazyTensor(evenDim(Pm(p), "ComplexPm"));
+}
