@@ -23,8 +23,10 @@
 
 export { Genred } from "./lazy/genred.ts";
 export type { Arg, CallOptions, GenredOptions, GenredRoutine, ReductionName } from "./lazy/genred.ts";
-export { LazyTensor, Pm, Vi, Vj } from "./lazy/lazy_tensor.ts";
-export type { Operand, Wrapped } from "./lazy/lazy_tensor.ts";
+export { Pm, Vi, Vj } from "./lazy/lazy_tensor.ts";
+export type { Operand, Or, Reduced, Wrapped } from "./lazy/lazy_tensor.ts";
+export { LazyTensor } from "./lazy/construct.ts";
+export type { LazyTensorFunction } from "./lazy/construct.ts";
 export { ComplexLazyTensor, ComplexPm, ComplexVi, ComplexVj } from "./lazy/complex.ts";
 export type { ComplexOperand } from "./lazy/complex.ts";
 export { KernelSolve } from "./lazy/solve.ts";

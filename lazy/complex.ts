@@ -70,23 +70,23 @@ export class ComplexLazyTensor {
   }
 
   /** Re z. */
-  get real(): LazyTensor {
+  get real(): LazyTensor<false> {
     return this.lazy.op("ComplexReal");
   }
   /** Im z. */
-  get imag(): LazyTensor {
+  get imag(): LazyTensor<false> {
     return this.lazy.op("ComplexImag");
   }
   /** arg z, in (−π, π]. */
-  angle(): LazyTensor {
+  angle(): LazyTensor<false> {
     return this.lazy.op("ComplexAngle");
   }
   /** |z|. */
-  abs(): LazyTensor {
+  abs(): LazyTensor<false> {
     return this.lazy.op("ComplexAbs");
   }
   /** |z|². */
-  squareAbs(): LazyTensor {
+  squareAbs(): LazyTensor<false> {
     return this.lazy.op("ComplexSquareAbs");
   }
   /** The conjugate. */
@@ -140,7 +140,7 @@ export class ComplexLazyTensor {
   sum(dim: number, options?: CallOptions): Promise<NDArray>;
   sum(dim?: number, options?: CallOptions): ComplexLazyTensor | Promise<NDArray> {
     if (dim === undefined || dim === -1) return this.sumEntries();
-    return this.lazy.sum(dim, options);
+    return (this.lazy as LazyTensor<false>).sum(dim, options);
   }
 
   /** The same, restricted to the pairs that KeOps's ranges keep (see `LazyTensor.withRanges`). */

@@ -72,8 +72,11 @@ export interface GenredRoutine<Out extends NDArray | [NDArray, NDArray] = NDArra
   (...args: Array<Arg | CallOptions>): Promise<Out>;
   /** The canonical KeOps text of the formula. */
   readonly formula: string;
-  /** The routine giving the gradient of ⟨output, e⟩ with respect to an alias; takes e last. */
-  grad(variable: string): GenredRoutine<NDArray>;
+  /**
+   * The routine giving the gradient of ⟨output, e⟩ with respect to an alias (or the argument
+   * at a position, counted from 0); takes e last.
+   */
+  grad(variable: string | number): GenredRoutine<NDArray>;
 }
 
 /** How one argument is read: its category, dimension and trailing shape. */
@@ -218,13 +221,17 @@ export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray |
   spec: RoutineSpec,
 ): GenredRoutine<Out> {
   const call = (...args: Array<Arg | CallOptions>) => callRoutine(spec, args);
-  const grad = (variable: string): GenredRoutine<NDArray> => {
-    const v = typeof variable === "string" ? spec.names.get(variable) : undefined;
+  const grad = (variable: string | number): GenredRoutine<NDArray> => {
+    const v = typeof variable === "string"
+      ? spec.names.get(variable)
+      : Number.isInteger(variable) && variable >= 0 && variable < spec.inputs.length
+      ? variable
+      : undefined;
     if (v === undefined) {
       throw new TypeError(
         `Cannot differentiate with respect to ${show(variable)}: expected one of ${
           [...spec.names.keys()].map((x) => `"${x}"`).join(", ")
-        }`,
+        }, or a position from 0 to ${spec.inputs.length - 1}`,
       );
     }
     const routine = gradRoutine(spec.routine, v);

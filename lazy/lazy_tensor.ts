@@ -15,7 +15,7 @@ import { make } from "../formula/ops.ts";
 import { binary, power } from "../formula/parse.ts";
 import { printFormula } from "../formula/print.ts";
 import type { ReductionName } from "../formula/reductions.ts";
-import { type CallOptions, inputSpec, routineFromTrees } from "./genred.ts";
+import { type CallOptions, type GenredRoutine, inputSpec, routineFromTrees } from "./genred.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
 import { kernelSolver, SOLVE_OPTIONS, type SolveOptions, type SolveResult } from "./solve.ts";
 import { type Ranges, swapAxes } from "./ranges.ts";
@@ -28,14 +28,34 @@ export type Wrapped = NDArray | NestedNumbers;
 interface Leaf {
   readonly cat: 0 | 1 | 2;
   readonly dim: number;
-  readonly value: Wrapped;
+  /** The data; undefined for a symbolic variable, which has its position `ind` instead. */
+  readonly value?: Wrapped;
+  readonly ind?: number;
   /** Batch dims and rows, read from the shape. */
   readonly batch: readonly number[];
   readonly rows: number;
 }
 
-/** A number or a LazyTensor: what binary methods accept, as KeOps accepts Python scalars. */
-export type Operand = LazyTensor | number | number[];
+/**
+ * A number or a LazyTensor: what binary methods accept, as KeOps accepts Python scalars. `T`
+ * tells whether the LazyTensor is symbolic (built on `Vi(ind, dim)` and the like).
+ */
+export type Operand<T extends boolean = boolean> = LazyTensor<T> | number | number[];
+
+/** Whether a combination of LazyTensors is symbolic: if any of them is. */
+export type Or<A extends boolean, B extends boolean> = [A] extends [true] ? true
+  : [B] extends [true] ? true
+  : [A] extends [false] ? B
+  : boolean;
+
+/**
+ * What a reduction of a LazyTensor gives: a promise of its result; for a symbolic one (no data),
+ * the routine that takes the arrays in position order, as pykeops.
+ */
+export type Reduced<S extends boolean, Out extends NDArray | [NDArray, NDArray] = NDArray> = [S] extends
+  [true] ? GenredRoutine<Out>
+  : [S] extends [false] ? Promise<Out>
+  : Promise<Out> | GenredRoutine<Out>;
 
 let nextId = 0;
 
@@ -50,7 +70,9 @@ function shapeOf(x: Wrapped): number[] {
   return s;
 }
 
-function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor {
+const ROLE = ["Vi", "Vj", "Pm"] as const;
+
+function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor<false> {
   if (!isNDArray(x) && typeof x !== "number" && !Array.isArray(x)) {
     throw new TypeError(`${what} expects an NDArray or nested number arrays, got ${typeof x}`);
   }
@@ -64,40 +86,80 @@ function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor {
       }, got shape [${shape}]`,
     );
   }
+  if (cat === 0 && shape.length >= 3 && shape[shape.length - 2] === 1) {
+    // pykeops's layout (M, 1, D) read as a batch of M one-row variables would be a silently
+    // different reduction: refused, with the two ways to say what was meant.
+    throw new TypeError(
+      `Vi got an array of shape [${shape}], pykeops's layout (…, M, 1, D): Vi reads (…batch, M, D), so pass shape [${[
+        ...shape.slice(0, -2),
+        shape[shape.length - 1],
+      ]}], or LazyTensor(x) for pykeops's layout (a batch of one-row variables is Pm of shape (…batch, D))`,
+    );
+  }
   const dim = shape[shape.length - 1];
   const rows = cat === 2 ? 1 : shape[shape.length - 2];
   const batch = shape.slice(0, shape.length - need);
   const id = ++nextId;
-  const tree = make("Var", [], [id, dim, cat]);
+  // Labelled by its role and dimension, so that dimension errors name it as the user built it.
+  const tree = make("Var", [], [id, dim, cat], `${ROLE[cat]}(${dim})`);
   return new LazyTensor(tree, new Map([[id, { cat, dim, value: x, batch, rows }]]));
 }
 
+/** A symbolic variable: position `ind` of the routine its reductions give, dimension `dim`. */
+function symbolicLeaf(ind: unknown, dim: unknown, cat: 0 | 1 | 2): LazyTensor<true> {
+  const what = `${ROLE[cat]}(${show(ind)}, ${show(dim)})`;
+  if (!Number.isSafeInteger(ind) || (ind as number) < 0) {
+    throw new TypeError(`${what}: the position must be a non-negative integer, got ${show(ind)}`);
+  }
+  if (!Number.isSafeInteger(dim) || (dim as number) < 1) {
+    throw new TypeError(`${what}: the dimension must be a positive integer, got ${show(dim)}`);
+  }
+  const id = ++nextId;
+  const tree = make("Var", [], [id, dim as number, cat], `${ROLE[cat]}(${ind},${dim})`);
+  return new LazyTensor(
+    tree,
+    new Map([[id, { cat, dim: dim as number, ind: ind as number, batch: [], rows: 1 }]]),
+  );
+}
+
 /**
- * An i-indexed variable: `x` of shape (M, d) or (…batch, M, d).
+ * An i-indexed variable: `x` of shape (M, d) or (…batch, M, d); or, with two numbers, the
+ * symbolic variable at position `ind` of dimension `dim` (pykeops's `Vi(ind, dim)`), whose
+ * reductions are routines taking the arrays in position order. An array of pykeops's layout
+ * (…, M, 1, D) is an error (use `LazyTensor(x)` for that layout).
  *
  * @example
  * ```ts
  * import { Vi, Vj } from "./lazy_tensor.ts";
  * const D = Vi([[0, 0], [1, 1]]).sub(Vj([[1, 0], [0, 1], [2, 2]])).square().sum();
  * console.assert(D.formula === "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
+ *
+ * // Symbolic: a routine of (x, y) in position order.
+ * const nearest = Vi(0, 1).sqdist(Vj(1, 1)).argmin(1);
+ * const nn = await nearest([[0], [5]], [[1], [4], [9]]);
+ * console.assert(nn.data[1] === 1);
  * ```
  */
-export function Vi(x: Wrapped): LazyTensor {
-  return leaf(x, 0, "Vi");
+export function Vi(x: Wrapped): LazyTensor<false>;
+export function Vi(ind: number, dim: number): LazyTensor<true>;
+export function Vi(x: Wrapped, dim?: number): LazyTensor {
+  return dim === undefined ? leaf(x, 0, "Vi") : symbolicLeaf(x, dim, 0);
 }
 
-/** A j-indexed variable: `y` of shape (N, d) or (…batch, N, d). @example
+/** A j-indexed variable: `y` of shape (N, d) or (…batch, N, d); `Vj(ind, dim)` a symbolic one. @example
  * ```ts
  * import { Vi, Vj } from "./lazy_tensor.ts";
  * const nn = await Vi([[0], [5]]).sqdist(Vj([[1], [4], [9]])).argmin(1);
  * console.assert(nn.data[0] === 0 && nn.data[1] === 1);
  * ```
  */
-export function Vj(y: Wrapped): LazyTensor {
-  return leaf(y, 1, "Vj");
+export function Vj(y: Wrapped): LazyTensor<false>;
+export function Vj(ind: number, dim: number): LazyTensor<true>;
+export function Vj(y: Wrapped, dim?: number): LazyTensor {
+  return dim === undefined ? leaf(y, 1, "Vj") : symbolicLeaf(y, dim, 1);
 }
 
-/** A parameter: `p` of shape (d) or (…batch, d), or a number. @example
+/** A parameter: `p` of shape (d) or (…batch, d), or a number; `Pm(ind, dim)` a symbolic one. @example
  * ```ts
  * import { Pm, Vi, Vj } from "./lazy_tensor.ts";
  * const K = Vi([[0]]).sqdist(Vj([[1], [2]])).mul(Pm(-0.5)).exp();
@@ -105,12 +167,19 @@ export function Vj(y: Wrapped): LazyTensor {
  * console.assert(Math.abs(s.data[0] - (Math.exp(-0.5) + Math.exp(-2))) < 1e-6);
  * ```
  */
-export function Pm(p: Wrapped): LazyTensor {
-  return leaf(p, 2, "Pm");
+export function Pm(p: Wrapped): LazyTensor<false>;
+export function Pm(ind: number, dim: number): LazyTensor<true>;
+export function Pm(p: Wrapped, dim?: number): LazyTensor {
+  return dim === undefined ? leaf(p, 2, "Pm") : symbolicLeaf(p, dim, 2);
 }
 
-/** A symbolic matrix K_ij (plus batch dimensions), reduced on demand. */
-export class LazyTensor {
+/**
+ * A symbolic matrix K_ij (plus batch dimensions), reduced on demand. `S` is true for a
+ * LazyTensor built on symbolic variables (`Vi(ind, dim)`, …): its reductions are routines.
+ */
+export class LazyTensor<S extends boolean = boolean> {
+  /** (Type-level only: whether this LazyTensor is symbolic.) */
+  declare private readonly symbolic?: S;
   /** @internal */
   constructor(
     readonly tree: Node,
@@ -136,51 +205,87 @@ export class LazyTensor {
    * console.assert(Math.abs(s.data[0] - (1 + Math.exp(-1))) < 1e-6);
    * ```
    */
-  withRanges(ranges: Ranges | undefined): LazyTensor {
+  withRanges(ranges: Ranges | undefined): LazyTensor<S> {
     return new LazyTensor(this.tree, this.leaves, ranges);
   }
 
   // ---- bookkeeping ---------------------------------------------------------------------------
 
-  private lift(x: Operand): LazyTensor {
-    if (x instanceof LazyTensor) return x;
+  private lift(x: Operand): LazyTensor<never> {
+    if (x instanceof LazyTensor) return x as LazyTensor<never>;
     if (typeof x === "number") {
       if (Number.isInteger(x)) return new LazyTensor(make("IntCst", [], [x]), new Map());
-      return Pm(x);
+      return Pm(x) as LazyTensor<never>;
     }
-    if (Array.isArray(x)) return Pm(x);
+    if (Array.isArray(x)) return Pm(x) as LazyTensor<never>;
     throw new TypeError(`Expected a LazyTensor or a number, got ${typeof x}`);
   }
 
-  private with(tree: Node, ...others: LazyTensor[]): LazyTensor {
+  private with(tree: Node, ...others: LazyTensor[]): LazyTensor<never> {
     const leaves = new Map(this.leaves);
     for (const o of others) for (const [k, v] of o.leaves) leaves.set(k, v);
     return new LazyTensor(tree, leaves, this.ranges ?? others.find((o) => o.ranges)?.ranges);
   }
 
   /** @internal The operation `name` of the table on this and `others` (for `complex.ts`). */
-  op(name: string, others: Operand[] = [], params: (number | number[])[] = []): LazyTensor {
+  op(name: string, others: Operand[] = [], params: (number | number[])[] = []): LazyTensor<never> {
     const ts = others.map((o) => this.lift(o));
     return this.with(make(name, [this.tree, ...ts.map((t) => t.tree)], params), ...ts);
   }
 
-  private bin(sym: string, other: Operand): LazyTensor {
+  private bin(sym: string, other: Operand): LazyTensor<never> {
     const t = this.lift(other);
     return this.with(binary(sym, this.tree, t.tree), t);
   }
 
-  /** The variables in join order, and the tree renumbered 0, 1, … in that order. */
+  /**
+   * The variables by position, and the tree renumbered by position: in join order, or for a
+   * symbolic LazyTensor by the positions the user gave (each position once, none missing).
+   */
   private numbered(extra: Node[] = []): { trees: Node[]; leaves: Leaf[] } {
     const order = [...this.leaves.keys()];
-    const index = new Map(order.map((id, k) => [id, k]));
+    const all = order.map((id) => this.leaves.get(id)!);
+    const symbolic = all.filter((l) => l.ind !== undefined).length;
+    let index: Map<number, number>, leaves: Leaf[];
+    if (symbolic === 0) {
+      index = new Map(order.map((id, k) => [id, k]));
+      leaves = all;
+    } else {
+      if (symbolic !== all.length) {
+        throw new TypeError(
+          "This LazyTensor mixes symbolic variables (Vi(ind, dim), …) with variables holding data: build them all one way",
+        );
+      }
+      index = new Map(order.map((id) => [id, this.leaves.get(id)!.ind!]));
+      const byInd = new Map<number, Leaf>();
+      for (const l of all) {
+        const prev = byInd.get(l.ind!);
+        if (prev && (prev.cat !== l.cat || prev.dim !== l.dim)) {
+          throw new TypeError(
+            `Position ${l.ind} is declared twice: as ${ROLE[prev.cat]}(${l.ind},${prev.dim}) and as ${
+              ROLE[l.cat]
+            }(${l.ind},${l.dim})`,
+          );
+        }
+        byInd.set(l.ind!, l);
+      }
+      const n = Math.max(...byInd.keys()) + 1;
+      leaves = Array.from({ length: n }, (_, k) => {
+        const l = byInd.get(k);
+        if (!l) {
+          throw new TypeError(`No symbolic variable is at position ${k}: positions must be 0 … ${n - 1}`);
+        }
+        return l;
+      });
+    }
     const renumber = (n: Node): Node => {
       if (n.op === "Var" && index.has(n.params[0] as number)) {
-        return make("Var", [], [index.get(n.params[0] as number)!, n.dim, n.params[2]]);
+        return make("Var", [], [index.get(n.params[0] as number)!, n.dim, n.params[2]], n.label);
       }
       const args = n.args.map(renumber);
       return args.every((a, k) => a === n.args[k]) ? n : make(n.op, args, n.params);
     };
-    return { trees: [this.tree, ...extra].map(renumber), leaves: order.map((id) => this.leaves.get(id)!) };
+    return { trees: [this.tree, ...extra].map(renumber), leaves };
   }
 
   /** The canonical KeOps text of the formula, variables numbered in join order. */
@@ -222,7 +327,7 @@ export class LazyTensor {
   }
 
   /** Swaps i and j (KeOps's `K.t()`). */
-  t(): LazyTensor {
+  t(): LazyTensor<S> {
     const swap = (n: Node): Node => {
       if (n.op === "Var") {
         const cat = n.params[2] as number;
@@ -239,61 +344,61 @@ export class LazyTensor {
   // ---- arithmetic ----------------------------------------------------------------------------
 
   /** this + other. */
-  add(other: Operand): LazyTensor {
+  add<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("+", other);
   }
   /** this − other. */
-  sub(other: Operand): LazyTensor {
+  sub<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("-", other);
   }
   /** this · other (a scalar broadcasts over a vector). */
-  mul(other: Operand): LazyTensor {
+  mul<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("*", other);
   }
   /** this / other. */
-  div(other: Operand): LazyTensor {
+  div<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("/", other);
   }
   /** −this. */
-  neg(): LazyTensor {
+  neg(): LazyTensor<S> {
     return this.op("Minus");
   }
   /** this ** n: Square for 2, Pow for integers, Sqrt/Rsqrt for ±0.5, Powf otherwise. */
-  pow(n: number): LazyTensor {
+  pow(n: number): LazyTensor<S> {
     if (typeof n !== "number") throw new TypeError(`LazyTensor.pow expects a number, got ${typeof n}`);
     if (Number.isInteger(n) || n === 0.5 || n === -0.5) return this.with(power(this.tree, n));
-    return this.powf(n);
+    return this.op("Powf", [n]);
   }
   /** this ** other, for any exponent formula. */
-  powf(other: Operand): LazyTensor {
+  powf<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("Powf", [other]);
   }
   /** ⟨this, other⟩ over the vector dimension (KeOps `|`). */
-  dot(other: Operand): LazyTensor {
+  dot<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("|", other);
   }
   /** 1 where this < other, else 0. */
-  lt(other: Operand): LazyTensor {
+  lt<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("<", other);
   }
   /** 1 where this > other, else 0. */
-  gt(other: Operand): LazyTensor {
+  gt<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin(">", other);
   }
   /** 1 where this ≤ other, else 0. */
-  le(other: Operand): LazyTensor {
+  le<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("<=", other);
   }
   /** 1 where this ≥ other, else 0. */
-  ge(other: Operand): LazyTensor {
+  ge<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin(">=", other);
   }
   /** 1 where this == other, else 0. */
-  eq(other: Operand): LazyTensor {
+  eq<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("==", other);
   }
   /** 1 where this ≠ other, else 0. */
-  ne(other: Operand): LazyTensor {
+  ne<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.bin("!=", other);
   }
 
@@ -315,199 +420,211 @@ export class LazyTensor {
   // ---- element-wise functions ----------------------------------------------------------------
 
   /** this². */
-  square(): LazyTensor {
+  square(): LazyTensor<S> {
     return this.op("Square");
   }
   /** √this. */
-  sqrt(): LazyTensor {
+  sqrt(): LazyTensor<S> {
     return this.op("Sqrt");
   }
   /** 1/√this (0 at 0). */
-  rsqrt(): LazyTensor {
+  rsqrt(): LazyTensor<S> {
     return this.op("Rsqrt");
   }
   /** 1/this. */
-  inv(): LazyTensor {
+  inv(): LazyTensor<S> {
     return this.op("Inv");
   }
   /** e^this. */
-  exp(): LazyTensor {
+  exp(): LazyTensor<S> {
     return this.op("Exp");
   }
   /** log this. */
-  log(): LazyTensor {
+  log(): LazyTensor<S> {
     return this.op("Log");
   }
   /** this·log this (0 at 0). */
-  xlogx(): LazyTensor {
+  xlogx(): LazyTensor<S> {
     return this.op("XLogX");
   }
   /** sin this. */
-  sin(): LazyTensor {
+  sin(): LazyTensor<S> {
     return this.op("Sin");
   }
   /** cos this. */
-  cos(): LazyTensor {
+  cos(): LazyTensor<S> {
     return this.op("Cos");
   }
   /** arcsin this. */
-  asin(): LazyTensor {
+  asin(): LazyTensor<S> {
     return this.op("Asin");
   }
   /** arccos this. */
-  acos(): LazyTensor {
+  acos(): LazyTensor<S> {
     return this.op("Acos");
   }
   /** arctan this. */
-  atan(): LazyTensor {
+  atan(): LazyTensor<S> {
     return this.op("Atan");
   }
   /** atan2(this, x). */
-  atan2(x: Operand): LazyTensor {
+  atan2<T extends boolean = false>(x: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("Atan2", [x]);
   }
   /** sin(this)/this (1 at 0). */
-  sinxdivx(): LazyTensor {
+  sinxdivx(): LazyTensor<S> {
     return this.op("SinXDivX");
   }
   /** sin(πx)/(πx), as pykeops's `sinc`. */
-  sinc(): LazyTensor {
-    return this.mul(Math.PI).sinxdivx();
+  sinc(): LazyTensor<S> {
+    return (this.mul(Math.PI) as LazyTensor).op("SinXDivX");
   }
   /** |this|. */
-  abs(): LazyTensor {
+  abs(): LazyTensor<S> {
     return this.op("Abs");
   }
   /** max(this, 0). */
-  relu(): LazyTensor {
+  relu(): LazyTensor<S> {
     return this.op("ReLU");
   }
   /** −1, 0 or 1. */
-  sign(): LazyTensor {
+  sign(): LazyTensor<S> {
     return this.op("Sign");
   }
   /** 0 where this < 0, else 1. */
-  step(): LazyTensor {
+  step(): LazyTensor<S> {
     return this.op("Step");
   }
   /** ⌊this⌋. */
-  floor(): LazyTensor {
+  floor(): LazyTensor<S> {
     return this.op("Floor");
   }
   /** Rounded to d decimals, ties away from zero. */
-  round(d = 0): LazyTensor {
+  round(d = 0): LazyTensor<S> {
     return this.op("Round", [], [d]);
   }
   /** this clamped to [a, b] (ClampInt when both are integers, as pykeops). */
-  clamp(a: Operand, b: Operand): LazyTensor {
+  clamp<T extends boolean = false, U extends boolean = false>(
+    a: Operand<T>,
+    b: Operand<U>,
+  ): LazyTensor<Or<S, Or<T, U>>> {
     if (Number.isInteger(a) && Number.isInteger(b)) {
       return this.op("ClampInt", [], [a as number, b as number]);
     }
     return this.op("Clamp", [a, b]);
   }
   /** a where this ≥ 0, b elsewhere. */
-  ifelse(a: Operand, b: Operand): LazyTensor {
+  ifelse<T extends boolean = false, U extends boolean = false>(
+    a: Operand<T>,
+    b: Operand<U>,
+  ): LazyTensor<Or<S, Or<T, U>>> {
     return this.op("IfElse", [a, b]);
   }
   /** this − n·⌊(this − d)/n⌋, in [d, d+n). */
-  mod(n: Operand, d: Operand = 0): LazyTensor {
+  mod<T extends boolean = false, U extends boolean = false>(
+    n: Operand<T>,
+    d: Operand<U> = 0,
+  ): LazyTensor<Or<S, Or<T, U>>> {
     return this.op("Mod", [n, d]);
   }
 
   // ---- vector operations ---------------------------------------------------------------------
 
   /** Σ over the vector dimension with no argument or −1; with `dim` a reduction over i or j. */
-  sum(dim?: -1): LazyTensor;
-  sum(dim: number, options?: CallOptions): Promise<NDArray>;
-  sum(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+  sum(dim?: -1): LazyTensor<S>;
+  sum(dim: number, options?: CallOptions): Reduced<S>;
+  sum(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Sum") : this.reduce("Sum", dim, options);
   }
   /** Smallest component; with `dim`, the Min reduction. */
-  min(dim?: -1): LazyTensor;
-  min(dim: number, options?: CallOptions): Promise<NDArray>;
-  min(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+  min(dim?: -1): LazyTensor<S>;
+  min(dim: number, options?: CallOptions): Reduced<S>;
+  min(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Min") : this.reduce("Min", dim, options);
   }
   /** Largest component; with `dim`, the Max reduction. */
-  max(dim?: -1): LazyTensor;
-  max(dim: number, options?: CallOptions): Promise<NDArray>;
-  max(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+  max(dim?: -1): LazyTensor<S>;
+  max(dim: number, options?: CallOptions): Reduced<S>;
+  max(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Max") : this.reduce("Max", dim, options);
   }
   /** Index of the smallest component; with `dim`, the ArgMin reduction (int32). */
-  argmin(dim?: -1): LazyTensor;
-  argmin(dim: number, options?: CallOptions): Promise<NDArray>;
-  argmin(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+  argmin(dim?: -1): LazyTensor<S>;
+  argmin(dim: number, options?: CallOptions): Reduced<S>;
+  argmin(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("ArgMin") : this.reduce("ArgMin", dim, options);
   }
   /** Index of the largest component; with `dim`, the ArgMax reduction (int32). */
-  argmax(dim?: -1): LazyTensor;
-  argmax(dim: number, options?: CallOptions): Promise<NDArray>;
-  argmax(dim?: number, options?: CallOptions): LazyTensor | Promise<NDArray> {
+  argmax(dim?: -1): LazyTensor<S>;
+  argmax(dim: number, options?: CallOptions): Reduced<S>;
+  argmax(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("ArgMax") : this.reduce("ArgMax", dim, options);
   }
   /** this[m]. */
-  elem(m: number): LazyTensor {
+  elem(m: number): LazyTensor<S> {
     return this.op("Elem", [], [m]);
   }
   /** this[start : start + d]. */
-  extract(start: number, d: number): LazyTensor {
+  extract(start: number, d: number): LazyTensor<S> {
     return this.op("Extract", [], [start, d]);
   }
   /** [this, other]. */
-  concat(other: Operand): LazyTensor {
+  concat<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("Concat", [other]);
   }
   /** One-hot vector of dimension D at round(this). */
-  oneHot(D: number): LazyTensor {
+  oneHot(D: number): LazyTensor<S> {
     return this.op("OneHot", [], [D]);
   }
   /** |this − other|². */
-  sqdist(other: Operand): LazyTensor {
+  sqdist<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("SqDist", [other]);
   }
   /** |this|². */
-  sqnorm2(): LazyTensor {
+  sqnorm2(): LazyTensor<S> {
     return this.op("SqNorm2");
   }
   /** |this|. */
-  norm2(): LazyTensor {
+  norm2(): LazyTensor<S> {
     return this.op("Norm2");
   }
   /** this / |this| (0 at 0). */
-  normalize(): LazyTensor {
+  normalize(): LazyTensor<S> {
     return this.op("Normalize");
   }
   /** WeightedSqNorm(s, this): s of dimension 1, d or d². */
-  weightedSqnorm(s: Operand): LazyTensor {
+  weightedSqnorm<T extends boolean = false>(s: Operand<T>): LazyTensor<Or<S, T>> {
     const w = this.lift(s);
     return this.with(make("WeightedSqNorm", [w.tree, this.tree], []), w);
   }
   /** WeightedSqNorm(s, this − other). */
-  weightedSqdist(other: Operand, s: Operand): LazyTensor {
-    return this.sub(other).weightedSqnorm(s);
+  weightedSqdist<T extends boolean = false, U extends boolean = false>(
+    other: Operand<T>,
+    s: Operand<U>,
+  ): LazyTensor<Or<S, Or<T, U>>> {
+    return (this.sub(other) as LazyTensor).weightedSqnorm(s) as LazyTensor<never>;
   }
   /** this (an n×p matrix, row-major) times the vector v. */
-  matvecmult(v: Operand): LazyTensor {
+  matvecmult<T extends boolean = false>(v: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("MatVecMult", [v]);
   }
   /** this (a vector) times the matrix A (row-major). */
-  vecmatmult(A: Operand): LazyTensor {
+  vecmatmult<T extends boolean = false>(A: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("VecMatMult", [A]);
   }
   /** Outer product, row-major. */
-  tensorprod(other: Operand): LazyTensor {
+  tensorprod<T extends boolean = false>(other: Operand<T>): LazyTensor<Or<S, T>> {
     return this.op("TensorProd", [other]);
   }
   /** KeOps's TensorDot(this, other, dimsf, dimsg, contf, contg[, permute]). */
-  tensordot(
-    other: Operand,
+  tensordot<T extends boolean = false>(
+    other: Operand<T>,
     dimsf: number[],
     dimsg: number[],
     contf: number[],
     contg: number[],
     permute?: number[],
-  ): LazyTensor {
+  ): LazyTensor<Or<S, T>> {
     return this.op(
       "TensorDot",
       [other],
@@ -515,15 +632,18 @@ export class LazyTensor {
     );
   }
   /** Kronecker product of this reshaped to dimsf and other reshaped to dimsg. */
-  kron(other: Operand, dimsf: number[], dimsg: number[]): LazyTensor {
+  kron<T extends boolean = false>(other: Operand<T>, dimsf: number[], dimsg: number[]): LazyTensor<Or<S, T>> {
     return this.op("Kron", [other], [dimsf, dimsg]);
   }
   /** B-spline basis of this knot vector at x. */
-  bspline(x: Operand, order = 0): LazyTensor {
+  bspline<T extends boolean = false>(x: Operand<T>, order = 0): LazyTensor<Or<S, T>> {
     return this.op("BSpline", [x], [order]);
   }
   /** Soft-DTW between the sequences this and y with squared-difference costs. */
-  softdtwSqdist(y: Operand, gamma: Operand): LazyTensor {
+  softdtwSqdist<T extends boolean = false, U extends boolean = false>(
+    y: Operand<T>,
+    gamma: Operand<U>,
+  ): LazyTensor<Or<S, Or<T, U>>> {
     return this.op("SoftDTW_SqDist", [y, gamma]);
   }
 
@@ -536,37 +656,37 @@ export class LazyTensor {
     return v.tree;
   }
   /** Grad(this, v, e): the gradient of ⟨this, e⟩ with respect to the variable v. */
-  grad(v: LazyTensor, e: Operand): LazyTensor {
+  grad<T extends boolean = false>(v: LazyTensor, e: Operand<T>): LazyTensor<Or<S, T>> {
     const ee = this.lift(e);
     return this.with(make("Grad", [this.tree, this.variable(v, "grad"), ee.tree], []), v, ee);
   }
   /** Diff(this, v, u): the derivative of this with respect to v in the direction u. */
-  diff(v: LazyTensor, u: Operand): LazyTensor {
+  diff<T extends boolean = false>(v: LazyTensor, u: Operand<T>): LazyTensor<Or<S, T>> {
     const uu = this.lift(u);
     return this.with(make("Diff", [this.tree, this.variable(v, "diff"), uu.tree], []), v, uu);
   }
   /** Σ_k ∂this_k/∂v_k. */
-  divergence(v: LazyTensor): LazyTensor {
+  divergence(v: LazyTensor): LazyTensor<S> {
     return this.with(make("Divergence", [this.tree, this.variable(v, "divergence")], []), v);
   }
   /** Σ_k ∂²this/∂v_k². */
-  laplacian(v: LazyTensor): LazyTensor {
+  laplacian(v: LazyTensor): LazyTensor<S> {
     return this.with(make("Laplacian", [this.tree, this.variable(v, "laplacian")], []), v);
   }
   /** The Jacobian of this with respect to v, flattened row by row. */
-  gradMatrix(v: LazyTensor): LazyTensor {
+  gradMatrix(v: LazyTensor): LazyTensor<S> {
     return this.with(make("GradMatrix", [this.tree, this.variable(v, "gradMatrix")], []), v);
   }
 
   // ---- reductions ----------------------------------------------------------------------------
 
-  private async reduce(
+  private reduce<Out extends NDArray | [NDArray, NDArray] = NDArray>(
     reduction: ReductionName,
     dim: number,
     options: CallOptions = {},
     k?: number,
     weight?: LazyTensor,
-  ): Promise<NDArray> {
+  ): Reduced<S, Out> {
     const nb = this.batchShape.length;
     if (dim !== nb && dim !== nb + 1) {
       throw new RangeError(
@@ -577,39 +697,56 @@ export class LazyTensor {
     }
     const src = weight ? this.with(this.tree, weight) : this;
     const { trees, leaves } = src.numbered(weight ? [weight.tree] : []);
-    const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
-    const routine = routineFromTrees(trees[0], trees[1], reduction, k, dim === nb ? 0 : 1, inputs);
+    // Inputs named as the user built them: their role, dimension and position.
+    const inputs = leaves.map((l, i) =>
+      inputSpec(
+        l.ind !== undefined ? `${ROLE[l.cat]}(${l.ind},${l.dim})` : `${ROLE[l.cat]} #${i}`,
+        l.cat,
+        l.dim,
+      )
+    );
+    const names: [string, number][] = inputs.map((s, i) => [s.label, i]);
+    const routine = routineFromTrees(trees[0], trees[1], reduction, k, dim === nb ? 0 : 1, inputs, names);
+    if (leaves.some((l) => l.ind !== undefined)) {
+      // Symbolic: the routine itself, called with the arrays in position order.
+      if (this.ranges || Object.keys(options).length) {
+        throw new TypeError(
+          "A symbolic LazyTensor's reduction is a routine: give its call options (backend, ranges, …) when calling it",
+        );
+      }
+      return routine as unknown as Reduced<S, Out>;
+    }
     const values = leaves.map((l) => l.value as NDArray);
     const opts = this.ranges && options.ranges === undefined ? { ...options, ranges: this.ranges } : options;
-    return (await routine(...values, opts)) as NDArray;
+    return routine(...values, opts) as unknown as Reduced<S, Out>;
   }
 
-  private async reducePair(reduction: ReductionName, dim: number, options?: CallOptions, k?: number) {
-    return (await this.reduce(reduction, dim, options, k)) as unknown as [NDArray, NDArray];
+  private reducePair(reduction: ReductionName, dim: number, options?: CallOptions, k?: number) {
+    return this.reduce<[NDArray, NDArray]>(reduction, dim, options, k);
   }
 
   /** Min and ArgMin over i (dim = batch dims) or j (dim = batch dims + 1). */
-  minArgmin(dim: number, options?: CallOptions): Promise<[NDArray, NDArray]> {
+  minArgmin(dim: number, options?: CallOptions): Reduced<S, [NDArray, NDArray]> {
     return this.reducePair("Min_ArgMin", dim, options);
   }
   /** Max and ArgMax. */
-  maxArgmax(dim: number, options?: CallOptions): Promise<[NDArray, NDArray]> {
+  maxArgmax(dim: number, options?: CallOptions): Reduced<S, [NDArray, NDArray]> {
     return this.reducePair("Max_ArgMax", dim, options);
   }
   /** The K smallest values, ascending. */
-  kmin(K: number, dim: number, options?: CallOptions): Promise<NDArray> {
+  kmin(K: number, dim: number, options?: CallOptions): Reduced<S> {
     return this.reduce("KMin", dim, options, K);
   }
   /** The indices of the K smallest values (int32). */
-  argKmin(K: number, dim: number, options?: CallOptions): Promise<NDArray> {
+  argKmin(K: number, dim: number, options?: CallOptions): Reduced<S> {
     return this.reduce("ArgKMin", dim, options, K);
   }
   /** The K smallest values and their indices. */
-  kminArgKmin(K: number, dim: number, options?: CallOptions): Promise<[NDArray, NDArray]> {
+  kminArgKmin(K: number, dim: number, options?: CallOptions): Reduced<S, [NDArray, NDArray]> {
     return this.reducePair("KMin_ArgKMin", dim, options, K);
   }
   /** log Σ exp(this), or log Σ exp(this)·weight, computed with a running maximum. */
-  logsumexp(dim: number, weight?: Operand, options?: CallOptions): Promise<NDArray> {
+  logsumexp(dim: number, weight?: Operand, options?: CallOptions): Reduced<S> {
     return this.reduce(
       weight === undefined ? "LogSumExp" : "LogSumExpWeight",
       dim,
@@ -619,7 +756,7 @@ export class LazyTensor {
     );
   }
   /** Σ softmax(this)·weight over the reduced index. */
-  sumsoftmaxweight(weight: Operand, dim: number, options?: CallOptions): Promise<NDArray> {
+  sumsoftmaxweight(weight: Operand, dim: number, options?: CallOptions): Reduced<S> {
     return this.reduce("SumSoftMaxWeight", dim, options, undefined, this.lift(weight));
   }
 
@@ -633,7 +770,7 @@ export class LazyTensor {
     const shape = shapeOf(b);
     const flat = shape.length === 1;
     const bj = flat ? Vj(reshape(b, [shape[0], 1])) : Vj(b);
-    const out = await this.mul(bj).sum(this.batchShape.length + 1, options);
+    const out = await (this.mul(bj) as LazyTensor<false>).sum(this.batchShape.length + 1, options);
     return flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out;
   }
 

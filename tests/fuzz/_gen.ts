@@ -103,7 +103,13 @@ export function randomNode(r: Rand, vars: readonly FuzzVar[], depth: number, dim
   for (let attempt = 0; attempt < 12; attempt++) {
     const op = r.pick(FUZZED_OPS);
     const def = opDef(op);
-    const argDim = () => (r.chance(0.5) && dim !== undefined ? dim : r.chance(0.4) ? 1 : r.int(1, 5));
+    // Complex operations take even dimensions (interleaved re, im), often one complex number.
+    const complex = (op.startsWith("Complex") && op !== "ComplexExp1j" && op !== "ComplexRealScal") ||
+      op === "Conj";
+    const argDim = () =>
+      complex
+        ? (dim !== undefined && dim % 2 === 0 && r.chance(0.5) ? dim : r.pick([2, 2, 4]))
+        : (r.chance(0.5) && dim !== undefined ? dim : r.chance(0.4) ? 1 : r.int(1, 5));
     const args: Node[] = [];
     for (let q = 0; q < def.arity; q++) {
       // Differential operators differentiate with respect to a variable (their second argument).
@@ -116,9 +122,11 @@ export function randomNode(r: Rand, vars: readonly FuzzVar[], depth: number, dim
     // Lists (shapes, axes) from the arguments' dimensions and small indices: the values that
     // the shape rules of TensorDot and friends accept.
     const sizes = [...args.map((a) => a.dim), 0, 1];
-    const params = def.params.slice(0, nParams).map((kind) =>
-      kind === "list" ? Array.from({ length: r.int(0, 2) }, () => r.pick(sizes)) : intParam(r)
-    );
+    const params = op === "ComplexSumT"
+      ? [r.pick([2, 4, 6])]
+      : def.params.slice(0, nParams).map((kind) =>
+        kind === "list" ? Array.from({ length: r.int(0, 2) }, () => r.pick(sizes)) : intParam(r)
+      );
     try {
       const n = make(op, args, params);
       if (dim === undefined || n.dim === dim) return n;
