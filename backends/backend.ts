@@ -65,12 +65,22 @@ export interface Slot {
   readonly gpu?: GPUBuffer;
 }
 
+/**
+ * How the sums of the Sum and LogSumExp families add their terms (KeOps's `sum_scheme`, and
+ * `dtype_acc: "float64"` as "kahan" where there is no float64): one by one ("direct"), by
+ * partial sums of a tile added to the total ("block", the default), or with Kahan's
+ * compensation ("kahan").
+ */
+export type SumScheme = "direct" | "block" | "kahan";
+
 /** What to compute: one reduction of lowered formulas (F, and the weight W for the LSE family). */
 export interface ReducePlan {
   readonly reduction: ReductionDef;
   readonly dims: ReductionDims;
   readonly formulas: readonly Node[];
   readonly dtype: DType;
+  /** Default "block". The CPU engines add blocks into float64 totals whatever this says. */
+  readonly sumScheme?: SumScheme;
 }
 
 /** The arrays and sizes of one run: M output rows, N reduced terms, per batch element. */

@@ -22,7 +22,7 @@ import {
   type SlotSpec,
 } from "./routine.ts";
 import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
-import { checkShape, type DType, sizeOf, type Slot } from "../backends/backend.ts";
+import { checkShape, type DType, sizeOf, type Slot, type SumScheme } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend } from "../backends/select.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 import { checkOptions, show } from "../formula/errors.ts";
@@ -30,9 +30,104 @@ import { checkRanges, type Ranges } from "./ranges.ts";
 
 export type { ReductionName } from "../formula/reductions.ts";
 
+/**
+ * KeOps's accuracy options of sums (the Sum reduction and the LogSumExp family only):
+ * `dtype_acc: "float64"` (or `use_double_acc: true`) accumulates float32 data in float64 (on
+ * WebGPU, which has no float64, by compensated sums); `sum_scheme` adds the terms one by one
+ * ("direct_sum"), by blocks ("block_sum", the default of "auto") or with Kahan's compensation
+ * ("kahan_scheme"). The CPU engines add blocks of terms into float64 totals in any case, and
+ * evaluate the terms in float64 too for "float64" and "kahan_scheme"; the reference is float64.
+ */
+export interface AccuracyOptions {
+  dtype_acc?: "auto" | "float32" | "float64";
+  use_double_acc?: boolean;
+  sum_scheme?: "auto" | "direct_sum" | "block_sum" | "kahan_scheme";
+}
+
+/** The accuracy of a call's sums, resolved from `AccuracyOptions` and the data's dtype. */
+export interface Accuracy {
+  /** Accumulate in float64 (or as well as the engine can). */
+  readonly acc64: boolean;
+  readonly scheme: SumScheme;
+}
+
+const ACCURACY_KEYS = ["dtype_acc", "use_double_acc", "sum_scheme"];
+const SUM_REDUCTIONS = [
+  "Sum",
+  "LogSumExp",
+  "LogSumExpWeight",
+  "SumSoftMaxWeight",
+  "Max_SumShiftExp",
+  "Max_SumShiftExpWeight",
+];
+
+/**
+ * Checks the accuracy options of a reduction (KeOps allows them for sums only), with errors
+ * that name the option and the value.
+ *
+ * @example
+ * ```ts
+ * import { checkAccuracy } from "./genred.ts";
+ * console.assert(checkAccuracy({ sum_scheme: "kahan_scheme" }, "Sum").sum_scheme === "kahan_scheme");
+ * let err: unknown;
+ * try { checkAccuracy({ dtype_acc: "float64" }, "ArgMin"); } catch (e) { err = e; }
+ * console.assert(err instanceof TypeError);
+ * ```
+ */
+export function checkAccuracy(o: AccuracyOptions, reduction: ReductionName): AccuracyOptions {
+  const { dtype_acc, use_double_acc, sum_scheme } = o;
+  if (dtype_acc !== undefined && !["auto", "float32", "float64"].includes(dtype_acc)) {
+    throw new TypeError(`Unknown dtype_acc ${show(dtype_acc)}: expected "auto", "float32" or "float64"`);
+  }
+  if (use_double_acc !== undefined && typeof use_double_acc !== "boolean") {
+    throw new TypeError(`The option use_double_acc must be true or false, got ${show(use_double_acc)}`);
+  }
+  if (use_double_acc && dtype_acc !== undefined && dtype_acc !== "auto" && dtype_acc !== "float64") {
+    throw new TypeError(
+      `The option use_double_acc asks for float64 accumulators but dtype_acc is ${
+        show(dtype_acc)
+      }: give one of them`,
+    );
+  }
+  if (sum_scheme !== undefined && !["auto", "direct_sum", "block_sum", "kahan_scheme"].includes(sum_scheme)) {
+    throw new TypeError(
+      `Unknown sum_scheme ${show(sum_scheme)}: expected "auto", "direct_sum", "block_sum" or "kahan_scheme"`,
+    );
+  }
+  const asked = (dtype_acc !== undefined && dtype_acc !== "auto") || use_double_acc ||
+    (sum_scheme !== undefined && sum_scheme !== "auto");
+  if (asked && !SUM_REDUCTIONS.includes(reduction)) {
+    throw new TypeError(
+      `The ${reduction} reduction takes no dtype_acc, use_double_acc or sum_scheme: KeOps allows them for Sum and the LogSumExp family only`,
+    );
+  }
+  return { dtype_acc, use_double_acc, sum_scheme };
+}
+
+/** The accuracy of one call, for data of `dtype`. */
+function resolveAccuracy(o: AccuracyOptions | undefined, dtype: DType): Accuracy | undefined {
+  if (!o) return undefined;
+  if (o.dtype_acc === "float32" && dtype === "float64") {
+    throw new TypeError(
+      'The option dtype_acc "float32" is for float32 data, and this call\'s data is float64: use "auto" or "float64"',
+    );
+  }
+  const acc64 = o.use_double_acc === true || o.dtype_acc === "float64";
+  const scheme: SumScheme = o.sum_scheme === "direct_sum"
+    ? "direct"
+    : o.sum_scheme === "kahan_scheme"
+    ? "kahan"
+    : "block";
+  return acc64 || scheme !== "block" ? { acc64, scheme } : undefined;
+}
+
+/** KeOps's other spellings of reduction names (see `reductionName`). */
+export type ReductionAlias = "SoftMax" | "MinArgMin" | "MaxArgMax" | "KMinArgKMin";
+
 /** Options of `Genred`, as KeOps's constructor. */
-export interface GenredOptions<R extends ReductionName = ReductionName> {
-  /** The reduction; default "Sum". */
+export interface GenredOptions<R extends ReductionName | ReductionAlias = ReductionName>
+  extends AccuracyOptions {
+  /** The reduction (or an alias); default "Sum". */
   reduction?: R;
   /** 0 (default): reduce over i, output indexed by j; 1: reduce over j, output indexed by i. */
   axis?: 0 | 1;
@@ -62,10 +157,18 @@ const CALL_OPTIONS = ["backend", "output", "ranges"];
 export type Arg = NDArray | NestedNumbers | GpuArray;
 
 /** The reductions that return a pair `[values, indices]`. */
-export type PairReduction = "Min_ArgMin" | "Max_ArgMax" | "KMin_ArgKMin";
+export type PairReduction =
+  | "Min_ArgMin"
+  | "Max_ArgMax"
+  | "KMin_ArgKMin"
+  | "MinArgMin"
+  | "MaxArgMax"
+  | "KMinArgKMin";
 
 /** What a routine of reduction R resolves to. */
-export type GenredOutput<R extends ReductionName> = R extends PairReduction ? [NDArray, NDArray] : NDArray;
+export type GenredOutput<R extends ReductionName | ReductionAlias> = R extends PairReduction
+  ? [NDArray, NDArray]
+  : NDArray;
 
 /** A compiled generic reduction, called with one array per alias. */
 export interface GenredRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray | [NDArray, NDArray]> {
@@ -97,9 +200,11 @@ export interface RoutineSpec {
   readonly output: { values?: readonly number[]; indices?: readonly number[] } | { like: number };
   readonly formula: string;
   readonly names: ReadonlyMap<string, number>;
+  /** The sums' accuracy options (gradients inherit them). */
+  readonly accuracy?: AccuracyOptions;
 }
 
-const OPTION_KEYS = ["reduction", "axis", "k", "formula2"];
+const OPTION_KEYS = ["reduction", "axis", "k", "formula2", ...ACCURACY_KEYS];
 
 /**
  * Builds a generic reduction, as KeOps's `Genred(formula, aliases, reduction_op, axis, opt_arg,
@@ -113,18 +218,13 @@ const OPTION_KEYS = ["reduction", "axis", "k", "formula2"];
  * console.assert(out.shape[0] === 2 && Math.abs(out.data[0] - (1 + Math.exp(-4))) < 1e-6);
  * ```
  */
-export function Genred<R extends ReductionName = "Sum">(
+export function Genred<R extends ReductionName | ReductionAlias = "Sum">(
   formula: string,
   aliases: string[],
   options: GenredOptions<R> = {},
 ): GenredRoutine<GenredOutput<R>> {
   checkOptions(options, OPTION_KEYS, "Genred");
-  const reduction = options.reduction ?? "Sum";
-  if (!isReduction(reduction)) {
-    throw new TypeError(
-      `Unknown reduction ${show(reduction)}: expected one of ${Object.keys(REDUCTIONS).join(", ")}`,
-    );
-  }
+  const reduction = reductionName(options.reduction ?? "Sum");
   const def = REDUCTIONS[reduction];
   const axis = options.axis ?? 0;
   if (axis !== 0 && axis !== 1) {
@@ -143,7 +243,10 @@ export function Genred<R extends ReductionName = "Sum">(
   const G = options.formula2 === undefined ? undefined : parseFormula(options.formula2, scope);
   const inputs = inputsOf(parsed, [F, G].filter((x): x is Node => !!x));
   const names = parsed.flatMap((a) => (a.name === undefined ? [] : [[a.name, a.ind] as [string, number]]));
-  return routineFromTrees(F, G, reduction, options.k, axis, inputs, names) as GenredRoutine<GenredOutput<R>>;
+  const accuracy = checkAccuracy(options, reduction);
+  return routineFromTrees(F, G, reduction, options.k, axis, inputs, names, accuracy) as GenredRoutine<
+    GenredOutput<R>
+  >;
 }
 
 /**
@@ -191,6 +294,7 @@ export function routineFromTrees(
   axis: 0 | 1,
   inputs: InputSpec[],
   names: [string, number][] = [],
+  accuracy?: AccuracyOptions,
 ): GenredRoutine {
   const def = REDUCTIONS[reduction];
   let K = 0;
@@ -209,8 +313,39 @@ export function routineFromTrees(
   const routine = forwardRoutine(slots, reduction, F, G, K, axis === 1 ? 0 : 1);
   const Dw = G ? G.dim + (reduction === "SumSoftMaxWeight" ? 1 : 0) : 1;
   const output = def.shape({ D: F.dim, K, Dw });
-  return makeRoutine({ routine, inputs, output, formula: printFormula(F), names: new Map(names) });
+  return makeRoutine({ routine, inputs, output, formula: printFormula(F), names: new Map(names), accuracy });
 }
+
+/**
+ * A reduction's name: one of the table's, or one of KeOps's aliases (`"SoftMax"` for
+ * SumSoftMaxWeight, and the spellings without underscores `"MinArgMin"`, `"MaxArgMax"`,
+ * `"KMinArgKMin"` that pykeops's post-processing knows).
+ *
+ * @example
+ * ```ts
+ * import { reductionName } from "./genred.ts";
+ * console.assert(reductionName("SoftMax") === "SumSoftMaxWeight" && reductionName("Sum") === "Sum");
+ * ```
+ */
+export function reductionName(name: unknown): ReductionName {
+  const alias = typeof name === "string" ? REDUCTION_ALIASES[name] : undefined;
+  if (alias) return alias;
+  if (!isReduction(name)) {
+    throw new TypeError(
+      `Unknown reduction ${show(name)}: expected one of ${
+        Object.keys(REDUCTIONS).join(", ")
+      } (or the aliases ${Object.keys(REDUCTION_ALIASES).join(", ")})`,
+    );
+  }
+  return name;
+}
+
+const REDUCTION_ALIASES: Record<string, ReductionName> = {
+  SoftMax: "SumSoftMaxWeight",
+  MinArgMin: "Min_ArgMin",
+  MaxArgMax: "Max_ArgMax",
+  KMinArgKMin: "KMin_ArgKMin",
+};
 
 function varText(s: InputSpec, ind: number) {
   return `Var(${ind},${s.dim},${s.cat})`;
@@ -249,6 +384,7 @@ export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray |
       output: { like: v },
       formula: `Grad(${spec.formula},${varText(spec.inputs[v], v)},${varText(e, n)})`,
       names: new Map([...spec.names, [eName, n]]),
+      accuracy: spec.accuracy,
     });
   };
   Object.defineProperty(call, "formula", { value: spec.formula, enumerable: true });
@@ -416,7 +552,16 @@ async function callRoutine(
   // broadcast batch dimensions first (on the host).
   const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" &&
     (!("like" in spec.output) || padded[spec.output.like].every((d, x) => d === batch[x]));
-  const outs = await runRoutine(spec.routine, slots, { backend, dtype, batch, M, N, keepOnDevice, ranges });
+  const outs = await runRoutine(spec.routine, slots, {
+    backend,
+    dtype,
+    batch,
+    M,
+    N,
+    keepOnDevice,
+    ranges,
+    accuracy: resolveAccuracy(spec.accuracy, dtype),
+  });
   const result = shapeOutputs(spec, outs, reads, padded, batch, dtype);
   if (opts.output !== "gpu") return result;
   // Results leave on the GPU: the engine's buffers when it left them there, else an upload.

@@ -15,7 +15,17 @@ import { make } from "../formula/ops.ts";
 import { binary, power } from "../formula/parse.ts";
 import { printFormula } from "../formula/print.ts";
 import type { ReductionName } from "../formula/reductions.ts";
-import { type CallOptions, type GenredRoutine, inputSpec, routineFromTrees } from "./genred.ts";
+import {
+  type AccuracyOptions,
+  type CallOptions,
+  checkAccuracy,
+  type GenredRoutine,
+  inputSpec,
+  routineFromTrees,
+} from "./genred.ts";
+
+/** The options of a LazyTensor reduction: its call's, and the accuracy of its sums. */
+export type ReduceOptions = CallOptions & AccuracyOptions;
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
 import { kernelSolver, SOLVE_OPTIONS, type SolveOptions, type SolveResult } from "./solve.ts";
 import { type Ranges, swapAxes } from "./ranges.ts";
@@ -532,32 +542,32 @@ export class LazyTensor<S extends boolean = boolean> {
 
   /** Σ over the vector dimension with no argument or −1; with `dim` a reduction over i or j. */
   sum(dim?: -1): LazyTensor<S>;
-  sum(dim: number, options?: CallOptions): Reduced<S>;
-  sum(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
+  sum(dim: number, options?: ReduceOptions): Reduced<S>;
+  sum(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Sum") : this.reduce("Sum", dim, options);
   }
   /** Smallest component; with `dim`, the Min reduction. */
   min(dim?: -1): LazyTensor<S>;
-  min(dim: number, options?: CallOptions): Reduced<S>;
-  min(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
+  min(dim: number, options?: ReduceOptions): Reduced<S>;
+  min(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Min") : this.reduce("Min", dim, options);
   }
   /** Largest component; with `dim`, the Max reduction. */
   max(dim?: -1): LazyTensor<S>;
-  max(dim: number, options?: CallOptions): Reduced<S>;
-  max(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
+  max(dim: number, options?: ReduceOptions): Reduced<S>;
+  max(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Max") : this.reduce("Max", dim, options);
   }
   /** Index of the smallest component; with `dim`, the ArgMin reduction (int32). */
   argmin(dim?: -1): LazyTensor<S>;
-  argmin(dim: number, options?: CallOptions): Reduced<S>;
-  argmin(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
+  argmin(dim: number, options?: ReduceOptions): Reduced<S>;
+  argmin(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("ArgMin") : this.reduce("ArgMin", dim, options);
   }
   /** Index of the largest component; with `dim`, the ArgMax reduction (int32). */
   argmax(dim?: -1): LazyTensor<S>;
-  argmax(dim: number, options?: CallOptions): Reduced<S>;
-  argmax(dim?: number, options?: CallOptions): LazyTensor<S> | Reduced<S> {
+  argmax(dim: number, options?: ReduceOptions): Reduced<S>;
+  argmax(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("ArgMax") : this.reduce("ArgMax", dim, options);
   }
   /** this[m]. */
@@ -683,10 +693,14 @@ export class LazyTensor<S extends boolean = boolean> {
   private reduce<Out extends NDArray | [NDArray, NDArray] = NDArray>(
     reduction: ReductionName,
     dim: number,
-    options: CallOptions = {},
+    optionsIn: ReduceOptions = {},
     k?: number,
     weight?: LazyTensor,
   ): Reduced<S, Out> {
+    // The accuracy options go to the routine (as pykeops passes them to Genred), the rest to
+    // its call.
+    const { dtype_acc, use_double_acc, sum_scheme, ...options } = optionsIn ?? {};
+    const accuracy = checkAccuracy({ dtype_acc, use_double_acc, sum_scheme }, reduction);
     const nb = this.batchShape.length;
     if (dim !== nb && dim !== nb + 1) {
       throw new RangeError(
@@ -706,7 +720,16 @@ export class LazyTensor<S extends boolean = boolean> {
       )
     );
     const names: [string, number][] = inputs.map((s, i) => [s.label, i]);
-    const routine = routineFromTrees(trees[0], trees[1], reduction, k, dim === nb ? 0 : 1, inputs, names);
+    const routine = routineFromTrees(
+      trees[0],
+      trees[1],
+      reduction,
+      k,
+      dim === nb ? 0 : 1,
+      inputs,
+      names,
+      accuracy,
+    );
     if (leaves.some((l) => l.ind !== undefined)) {
       // Symbolic: the routine itself, called with the arrays in position order.
       if (this.ranges || Object.keys(options).length) {
@@ -721,32 +744,32 @@ export class LazyTensor<S extends boolean = boolean> {
     return routine(...values, opts) as unknown as Reduced<S, Out>;
   }
 
-  private reducePair(reduction: ReductionName, dim: number, options?: CallOptions, k?: number) {
+  private reducePair(reduction: ReductionName, dim: number, options?: ReduceOptions, k?: number) {
     return this.reduce<[NDArray, NDArray]>(reduction, dim, options, k);
   }
 
   /** Min and ArgMin over i (dim = batch dims) or j (dim = batch dims + 1). */
-  minArgmin(dim: number, options?: CallOptions): Reduced<S, [NDArray, NDArray]> {
+  minArgmin(dim: number, options?: ReduceOptions): Reduced<S, [NDArray, NDArray]> {
     return this.reducePair("Min_ArgMin", dim, options);
   }
   /** Max and ArgMax. */
-  maxArgmax(dim: number, options?: CallOptions): Reduced<S, [NDArray, NDArray]> {
+  maxArgmax(dim: number, options?: ReduceOptions): Reduced<S, [NDArray, NDArray]> {
     return this.reducePair("Max_ArgMax", dim, options);
   }
   /** The K smallest values, ascending. */
-  kmin(K: number, dim: number, options?: CallOptions): Reduced<S> {
+  kmin(K: number, dim: number, options?: ReduceOptions): Reduced<S> {
     return this.reduce("KMin", dim, options, K);
   }
   /** The indices of the K smallest values (int32). */
-  argKmin(K: number, dim: number, options?: CallOptions): Reduced<S> {
+  argKmin(K: number, dim: number, options?: ReduceOptions): Reduced<S> {
     return this.reduce("ArgKMin", dim, options, K);
   }
   /** The K smallest values and their indices. */
-  kminArgKmin(K: number, dim: number, options?: CallOptions): Reduced<S, [NDArray, NDArray]> {
+  kminArgKmin(K: number, dim: number, options?: ReduceOptions): Reduced<S, [NDArray, NDArray]> {
     return this.reducePair("KMin_ArgKMin", dim, options, K);
   }
   /** log Σ exp(this), or log Σ exp(this)·weight, computed with a running maximum. */
-  logsumexp(dim: number, weight?: Operand, options?: CallOptions): Reduced<S> {
+  logsumexp(dim: number, weight?: Operand, options?: ReduceOptions): Reduced<S> {
     return this.reduce(
       weight === undefined ? "LogSumExp" : "LogSumExpWeight",
       dim,
@@ -756,14 +779,14 @@ export class LazyTensor<S extends boolean = boolean> {
     );
   }
   /** Σ softmax(this)·weight over the reduced index. */
-  sumsoftmaxweight(weight: Operand, dim: number, options?: CallOptions): Reduced<S> {
+  sumsoftmaxweight(weight: Operand, dim: number, options?: ReduceOptions): Reduced<S> {
     return this.reduce("SumSoftMaxWeight", dim, options, undefined, this.lift(weight));
   }
 
   /**
    * K @ b for a scalar K: Σ_j K_ij b_j. `b` is (N, D) or (N,) (then the result is (M,)).
    */
-  async matvec(b: Wrapped, options?: CallOptions): Promise<NDArray> {
+  async matvec(b: Wrapped, options?: ReduceOptions): Promise<NDArray> {
     if (this.ndim !== 1) {
       throw new TypeError(`LazyTensor.matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
     }
@@ -778,8 +801,10 @@ export class LazyTensor<S extends boolean = boolean> {
    * Solves (α·Id + K) a = b by conjugate gradient, K_ij being this scalar LazyTensor; b is
    * (M, D) and the system is square (M = N).
    */
-  solve(b: Wrapped, options: SolveOptions = {}): Promise<SolveResult> {
-    checkOptions(options, SOLVE_OPTIONS, "solve");
+  solve(b: Wrapped, optionsIn: SolveOptions & AccuracyOptions = {}): Promise<SolveResult> {
+    checkOptions(optionsIn, [...SOLVE_OPTIONS, "dtype_acc", "use_double_acc", "sum_scheme"], "solve");
+    const { dtype_acc, use_double_acc, sum_scheme, ...options } = optionsIn;
+    const accuracy = checkAccuracy({ dtype_acc, use_double_acc, sum_scheme }, "Sum");
     if (this.ndim !== 1) {
       throw new TypeError(`LazyTensor.solve needs a scalar LazyTensor, got dimension ${this.ndim}`);
     }
@@ -787,12 +812,14 @@ export class LazyTensor<S extends boolean = boolean> {
     const unknown = Vj(b); // a j-variable of b's shape, replaced by the iterates
     const system = this.mul(unknown);
     const { trees, leaves } = system.numbered();
-    const inputs = leaves.map((l, i) => inputSpec(`argument ${i}`, l.cat, l.dim));
+    const inputs = leaves.map((l, i) =>
+      inputSpec(i === leaves.length - 1 ? "b" : `${ROLE[l.cat]} #${i}`, l.cat, l.dim)
+    );
     const ind = leaves.length - 1;
     if (shape.length < 2) {
       throw new TypeError(`LazyTensor.solve expects b of shape (…batch, M, D), got [${shape}]`);
     }
-    const solver = kernelSolver(trees[0], inputs, ind, 1);
+    const solver = kernelSolver(trees[0], inputs, ind, 1, accuracy);
     const opts = this.ranges && options.ranges === undefined ? { ...options, ranges: this.ranges } : options;
     return solver(...leaves.map((l) => l.value as NDArray), opts);
   }

@@ -41,6 +41,7 @@ import {
   type DType,
   sizeOf,
   type Slot,
+  type SumScheme,
 } from "../backends/backend.ts";
 import { UnsupportedError } from "../formula/errors.ts";
 import type { CheckedRanges } from "./ranges.ts";
@@ -340,6 +341,8 @@ export interface RunContext {
   readonly keepOnDevice?: boolean;
   /** Block-sparse: the pairs kept, for outputs indexed by i and by j (see `ranges.ts`). */
   readonly ranges?: CheckedRanges;
+  /** The sums' accumulation (default: block sums in the data's dtype). */
+  readonly accuracy?: { readonly acc64: boolean; readonly scheme: SumScheme };
 }
 
 /** Compiled plans per engine, by formula: the most recently used (a bounded cache). */
@@ -368,17 +371,30 @@ async function runReduce(
   const formulas = stagePlanFormulas(st);
   const def = REDUCTIONS[st.reduction];
   const dims = { D: formulas[0].dim, K: st.K, Dw: formulas[1]?.dim ?? 1 };
+  const sums = def.family === "sum" || def.family === "lse";
+  const acc = sums ? ctx.accuracy : undefined;
+  // float64 accumulation: compensated sums on the GPU (no float64 there); on the CPU engines,
+  // which keep float64 totals anyway, the whole plan in float64 (terms too).
+  const sumScheme: SumScheme = acc?.acc64 ? "kahan" : acc?.scheme ?? "block";
+  const promote = ctx.dtype === "float32" &&
+    (ctx.backend.name === "cpu" || ctx.backend.name === "cpu-rust") &&
+    sumScheme === "kahan";
+  const dtype = promote ? "float64" : ctx.dtype;
   // Structural ids: linear in the formulas' size (their JSON grows exponentially with sharing).
-  const key = `${st.reduction}|${st.K}|${ctx.dtype}|${formulas.map(keyOf).join("|")}`;
+  const key = `${st.reduction}|${st.K}|${dtype}|${sumScheme}|${formulas.map(keyOf).join("|")}`;
   let cache = compiled.get(ctx.backend);
   if (!cache) compiled.set(ctx.backend, cache = new LruMap(PLANS_KEPT));
   let c = cache.get(key);
-  if (!c) cache.set(key, c = ctx.backend.compile({ reduction: def, dims, formulas, dtype: ctx.dtype }));
+  if (!c) cache.set(key, c = ctx.backend.compile({ reduction: def, dims, formulas, dtype, sumScheme }));
   const [iR, jR] = st.outCat === 1 ? [st.jRows, st.iRows] : [st.iRows, st.jRows];
   const M = sizeOfRows(iR, ctx.M, ctx.N), N = sizeOfRows(jR, ctx.M, ctx.N);
   const slots = new Map<number, Slot>();
   for (const v of variablesOf(...formulas)) {
-    slots.set(v.params[0] as number, values.get(v.params[0] as number)!);
+    const s = values.get(v.params[0] as number)!;
+    slots.set(
+      v.params[0] as number,
+      promote && !(s.data instanceof Float64Array) ? { ...s, data: Float64Array.from(s.data) } : s,
+    );
   }
   let ranges: BlockRanges | undefined;
   if (ctx.ranges) {

@@ -14,7 +14,15 @@
 
 import type { Node } from "../formula/tree.ts";
 import { parseAliases, parseFormula, type VarSpec } from "../formula/parse.ts";
-import { type Arg, type CallOptions, inputsOf, type InputSpec, routineFromTrees } from "./genred.ts";
+import {
+  type AccuracyOptions,
+  type Arg,
+  type CallOptions,
+  checkAccuracy,
+  inputsOf,
+  type InputSpec,
+  routineFromTrees,
+} from "./genred.ts";
 import { type NDArray, toNDArray } from "./ndarray.ts";
 import type { DType } from "../backends/backend.ts";
 import { selectBackend } from "../backends/select.ts";
@@ -135,9 +143,11 @@ export function KernelSolve(
   formula: string,
   aliases: string[],
   varInvAlias: string,
-  options: { axis?: 0 | 1 } = {},
+  options: { axis?: 0 | 1 } & AccuracyOptions = {},
 ): KernelSolveRoutine {
-  checkOptions(options, ["axis"], "KernelSolve");
+  checkOptions(options, ["axis", "dtype_acc", "use_double_acc", "sum_scheme"], "KernelSolve");
+  const { dtype_acc, use_double_acc, sum_scheme } = options;
+  const accuracy = checkAccuracy({ dtype_acc, use_double_acc, sum_scheme }, "Sum");
   if (options.axis !== undefined && options.axis !== 0 && options.axis !== 1) {
     throw new RangeError(`KernelSolve's axis must be 0 or 1, got ${show(options.axis)}`);
   }
@@ -159,12 +169,18 @@ export function KernelSolve(
     );
   }
   const inputs = inputsOf(parsed, [F]);
-  return kernelSolver(F, inputs, unknown.ind, axis);
+  return kernelSolver(F, inputs, unknown.ind, axis, accuracy);
 }
 
 /** The solver of (α·Id + K) a = b for the Sum reduction of F, linear in input `ind`. */
-export function kernelSolver(F: Node, inputs: InputSpec[], ind: number, axis: 0 | 1): KernelSolveRoutine {
-  const K = routineFromTrees(F, undefined, "Sum", undefined, axis, inputs);
+export function kernelSolver(
+  F: Node,
+  inputs: InputSpec[],
+  ind: number,
+  axis: 0 | 1,
+  accuracy?: AccuracyOptions,
+): KernelSolveRoutine {
+  const K = routineFromTrees(F, undefined, "Sum", undefined, axis, inputs, [], accuracy);
   const call = async (...argsIn: Array<Arg | SolveOptions>): Promise<SolveResult> => {
     const args = [...argsIn];
     let opts: SolveOptions = {};

@@ -27,7 +27,8 @@
  * KMin/ArgKMin keep K sorted (value, index) lanes, skipping every term that no lane of the pass
  * can take with one comparison against the K-th value; the LogSumExp family keeps a running
  * maximum m and sums s with one exponential per term: e = e^(−|F − m|), then s·e + W when
- * F > m (the new maximum) and s + e·W otherwise.
+ * F > m (the new maximum) and s + e·W otherwise, in blocks of `SUM_BLOCK` terms merged into
+ * float64 totals as the sums are.
  *
  * @module
  */
@@ -40,7 +41,7 @@ import type { Evaluated } from "../wasm/opcodes.ts";
 import { Emitter, F32X4, F64X2, HOST_FUNCTIONS, relaxedSimd, type V } from "./emit.ts";
 import { RULES } from "./ops.ts";
 import { exp } from "./simd_math.ts";
-import { moduleBytes, OP, SIMD } from "./wasm_writer.ts";
+import { F64, moduleBytes, OP, SIMD } from "./wasm_writer.ts";
 
 /** Terms per block of the block sum. */
 export const SUM_BLOCK = 64;
@@ -576,7 +577,25 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
       });
       for (const r of groups) for (let q = 0; q < 2 * KD; q++) storeState(ld(r, q), r, q, q >= KD);
     } else {
-      state = groups.map((r) => Array.from({ length: 1 + Dw }, (_, q) => loadState(r, q, false)));
+      // Blocks of SUM_BLOCK terms, as the sums: each block's lanes (m_b, s_b) start from the
+      // total's maximum and zero sums, and are merged into the float64 totals at its end,
+      // (m, s) ⊕ (m_b, s_b) = (m_b, s·e^(m − m_b) + s_b) when m_b > m, else (m, s + s_b), so
+      // that no float32 sum runs over more than a block of terms.
+      let expAt = e.hosts.indexOf("exp");
+      if (expAt < 0) expAt = e.hosts.push("exp") - 1;
+      const [mt, mb, sc] = [b.local(F64), b.local(F64), b.local(F64)];
+      b.begin(OP.block).begin(OP.loop);
+      b.get(j).get(jb).op(OP.i32_ge_u).brIf(1);
+      b.get(j).i32(SUM_BLOCK).op(OP.i32_add).tee(jEnd).get(jb).op(OP.i32_lt_u);
+      b.begin(OP.if).op(OP.else).get(jb).set(jEnd).end();
+      state = groups.map((r) => [
+        loadState(r, 0, false),
+        ...Array.from({ length: Dw }, () => {
+          const v = e.v();
+          e.assign(v, e.cst(0));
+          return v;
+        }),
+      ]);
       termLoop(() => {
         for (const r of groups) {
           const f = valsOf(F, r)[0], w = W ? valsOf(W, r) : [e.cst(1)], m = state[r][0];
@@ -594,7 +613,31 @@ export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): Jit
           e.assign(m, e.sel(f, m, gt));
         }
       });
-      for (const r of groups) for (let q = 0; q <= Dw; q++) storeState(state[r][q], r, q, false);
+      for (const r of groups) {
+        for (let l = 0; l < L; l++) {
+          b.get(ap).mem(OP.f64_load, 3, laneOff(r, l, 0)).set(mt);
+          e.use(state[r][0]).lane(t.extract, l);
+          if (t.f32) b.op(OP.f64_promote_f32);
+          b.set(mb);
+          // sc = m_b > m ? e^(m − m_b) : 1 (JavaScript's exact exp).
+          b.f64(1).set(sc);
+          b.get(mb).get(mt).op(OP.f64_gt).begin(OP.if);
+          b.get(mt).get(mb).op(OP.f64_sub).call(expAt).set(sc);
+          b.end();
+          for (let c = 0; c < Dw; c++) {
+            b.get(ap).get(ap).mem(OP.f64_load, 3, laneOff(r, l, 1 + c)).get(sc).op(OP.f64_mul);
+            e.use(state[r][1 + c]).lane(t.extract, l);
+            if (t.f32) b.op(OP.f64_promote_f32);
+            b.op(OP.f64_add).mem(OP.f64_store, 3, laneOff(r, l, 1 + c));
+          }
+          b.get(ap).get(mb).get(mt).get(mb).get(mt).op(OP.f64_gt).op(OP.select).mem(
+            OP.f64_store,
+            3,
+            laneOff(r, l, 0),
+          );
+        }
+      }
+      b.br(0).end().end();
     }
   }
   b.get(i).i32(G).op(OP.i32_add).set(i);

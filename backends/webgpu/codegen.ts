@@ -457,7 +457,16 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
     if (hasIdx) init.push(`var ${I}: array<i32, ${idxCount}>;`);
     init.push(initAcc(fam, plan.dims, A));
     fin.push(finalize(fam, plan.dims, A, I, vo, io));
-    if (fam.fam === "sum") {
+    // Kahan's compensated addition of x to sum s with compensation c (the exact sum is s − c).
+    // Shader compilers treat float arithmetic as associative and would fold (s + y − s) − y to
+    // 0: t passes through a select on a uniform they cannot decide (P.m is never 2³² − 1).
+    const kahanAdd = (s: string, c: string, x: string) =>
+      `{ let y = ${x} - ${c}; let t = select(${s} + y, 0.0, P.m == 0xffffffffu); ${c} = (t - ${s}) - y; ${s} = t; }`;
+    if (fam.fam === "sum" && fam.scheme === "direct") {
+      fold.push(visits.loop("term", D, (k) => `${A}[${k}] += ${f(k)};`));
+    } else if (fam.fam === "sum" && fam.scheme === "kahan") {
+      fold.push(visits.loop("term", D, (k) => kahanAdd(`${A}[${k}]`, `${A}[${D}u + ${k}]`, f(k))));
+    } else if (fam.fam === "sum") {
       // Terms are summed per tile, then added to the total (KeOps's block sums).
       init.push(`var part_${r}: array<f32, ${D}>;`);
       fold.push(visits.loop("term", D, (k) => `part_${r}[${k}] += ${f(k)};`));
@@ -476,15 +485,32 @@ export function generate(plan: ReducePlan, layout: Layout): Shader {
       if (K * D > 64) visits.term += D * (K + 2);
     } else {
       const w = (k: string) => W.read(k, r);
+      const kahan = fam.scheme === "kahan", block = fam.scheme === "block";
+      const s = (c: string) => `${A}[1u + ${c}]`, comp = (c: string) => `${A}[${1 + Dw}u + ${c}]`;
+      const part = (c: string) => `part_${r}[${c}]`;
+      // A new maximum rescales the sums (their compensations, the tile's partial sums) by
+      // e^(m − v); block sums add a tile's terms to a partial sum, added to the total per tile.
+      const rescale = (c: string) =>
+        kahan
+          ? `${s(c)} *= sc; ${comp(c)} *= sc; ${kahanAdd(s(c), comp(c), w(c))}`
+          : block
+          ? `${s(c)} *= sc; ${part(c)} = ${part(c)} * sc + ${w(c)};`
+          : `${s(c)} = ${s(c)} * sc + ${w(c)};`;
+      const accumulate = (c: string) =>
+        kahan ? kahanAdd(s(c), comp(c), `ev * ${w(c)}`) : `${block ? part(c) : s(c)} += ev * ${w(c)};`;
+      if (block) {
+        init.push(`var part_${r}: array<f32, ${Dw}>;`);
+        flush.push(visits.loop("tile", Dw, (c) => `${s(c)} += ${part(c)}; ${part(c)} = 0.0;`, "c"));
+      }
       fold.push(`{ let v = ${f("0u")};
         if (v > ${A}[0]) {
           let sc = select(exp(${A}[0] - v), 0.0, ${A}[0] == -P.inf);
-          ${visits.loop("term", Dw, (c) => `${A}[1u + ${c}] = ${A}[1u + ${c}] * sc + ${w(c)};`, "c")}
+          ${visits.loop("term", Dw, rescale, "c")}
           ${A}[0] = v;
         } else if (bitcast<u32>(v) != 0xff800000u) { // not −∞ (NaN comes here and spreads, as on the CPU)
           // e^(∞ − ∞) = 1, as on the CPU; a NaN term poisons the sums.
           let ev = select(select(exp(v - ${A}[0]), 1.0, v == ${A}[0]), v, kt_isnan(v));
-          ${visits.loop("term", Dw, (c) => `${A}[1u + ${c}] += ev * ${w(c)};`, "c")}
+          ${visits.loop("term", Dw, accumulate, "c")}
         } }`);
     }
   }

@@ -53,8 +53,16 @@ export function widths(
   { D, K, Dw }: { D: number; K: number; Dw: number },
 ): { accSize: number; valuesWidth: number; indicesWidth: number } {
   const KD = K * D;
+  // Compensated sums keep one compensation per sum, after the sums.
+  const comp = fam.scheme === "kahan" ? 2 : 1;
   return {
-    accSize: fam.fam === "sum" ? D : fam.fam === "kmin" ? 2 * KD : fam.fam === "lse" ? 1 + Dw : 2 * D,
+    accSize: fam.fam === "sum"
+      ? comp * D
+      : fam.fam === "kmin"
+      ? 2 * KD
+      : fam.fam === "lse"
+      ? 1 + comp * Dw
+      : 2 * D,
     valuesWidth: fam.fam === "sum"
       ? D
       : fam.fam === "kmin"

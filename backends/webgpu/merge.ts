@@ -14,13 +14,18 @@
  * @module
  */
 
-import type { ReducePlan } from "../backend.ts";
+import type { ReducePlan, SumScheme } from "../backend.ts";
 import { HELPERS } from "./wgsl_ops.ts";
 
-/** A reduction family as the shaders implement it, with its finalization. */
+/**
+ * A reduction family as the shaders implement it, with its finalization, and for the sums (Sum
+ * and the LSE family) how terms are added: "kahan" keeps a compensation per sum after the sums
+ * in the accumulator (the sum's exact value is about s − c).
+ */
 export interface Family {
   readonly fam: "sum" | "min" | "max" | "kmin" | "lse";
   readonly mode: "log" | "ratio" | "raw";
+  readonly scheme?: SumScheme;
 }
 
 /**
@@ -36,9 +41,10 @@ export interface Family {
  */
 export function familyOf(plan: ReducePlan): Family {
   const name = plan.reduction.name;
+  const scheme = plan.sumScheme ?? "block";
   switch (plan.reduction.family) {
     case "sum":
-      return { fam: "sum", mode: "raw" };
+      return { fam: "sum", mode: "raw", scheme };
     case "extremum":
       return { fam: name.startsWith("Max") || name === "ArgMax" ? "max" : "min", mode: "raw" };
     case "kmin":
@@ -47,6 +53,7 @@ export function familyOf(plan: ReducePlan): Family {
       return {
         fam: "lse",
         mode: name === "SumSoftMaxWeight" ? "ratio" : name.startsWith("Max_") ? "raw" : "log",
+        scheme,
       };
   }
 }
@@ -62,14 +69,24 @@ export function familyOf(plan: ReducePlan): Family {
  * ```
  */
 export function finalize(
-  { fam, mode }: Family,
+  { fam, mode, scheme }: Family,
   { D, K, Dw }: { D: number; K: number; Dw: number },
   A: string,
   I: string,
   vo: string,
   io: string,
 ): string {
-  if (fam === "sum") return `for (var k = 0u; k < ${D}u; k++) { outv[${vo} + k] = ${A}[k]; }`;
+  const kahan = scheme === "kahan";
+  if (fam === "sum") {
+    return `for (var k = 0u; k < ${D}u; k++) { outv[${vo} + k] = ${A}[k]${
+      kahan ? ` - ${A}[${D}u + k]` : ""
+    }; }`;
+  }
+  if (fam === "lse" && kahan) {
+    // The compensations folded into the sums first, then the usual finalization.
+    return `for (var c = 0u; c < ${Dw}u; c++) { ${A}[1u + c] -= ${A}[${1 + Dw}u + c]; } ` +
+      finalize({ fam, mode }, { D, K, Dw }, A, I, vo, io);
+  }
   if (fam === "min" || fam === "max" || fam === "kmin") {
     const n = fam === "kmin" ? K * D : D;
     return `for (var k = 0u; k < ${n}u; k++) { outv[${vo} + k] = ${A}[k]; outi[${io} + k] = ${I}[k]; }`;
@@ -101,9 +118,33 @@ export function initAcc({ fam }: Family, { D, K }: { D: number; K: number }, A: 
   return `${A}[0] = -P.inf;`;
 }
 
-/** Statements merging accumulator `B`/`J` (of later terms) into `A`/`I`. */
-function mergeStmts({ fam }: Family, { D, K, Dw }: { D: number; K: number; Dw: number }): string {
+/**
+ * Statements merging accumulator `B`/`J` (of later terms) into `A`/`I`. Compensated sums merge
+ * by Knuth's two-sum: t = a + b exactly equals t + e, so (a − c) + (b − c') = t − (c + c' − e).
+ */
+function mergeStmts({ fam, scheme }: Family, { D, K, Dw }: { D: number; K: number; Dw: number }): string {
+  // (Each rounded result through a select the compiler cannot decide, so that it cannot
+  // reassociate the error terms away; see codegen.ts.)
+  const keep = (x: string) => `select(${x}, 0.0, P.m == 0xffffffffu)`;
+  const twoSum = (s: string, c: string, b: string, cb: string) =>
+    `{ let t = ${keep(`${s} + ${b}`)}; let bp = ${keep(`t - ${s}`)}; let e = (${s} - ${
+      keep("t - bp")
+    }) + (${b} - bp); ${s} = t; ${c} = ${c} + ${cb} - e; }`;
+  if (fam === "sum" && scheme === "kahan") {
+    return `for (var k = 0u; k < ${D}u; k++) ${twoSum("A[k]", `A[${D}u + k]`, "B[k]", `B[${D}u + k]`)}`;
+  }
   if (fam === "sum") return `for (var k = 0u; k < ${D}u; k++) { A[k] += B[k]; }`;
+  if (fam === "lse" && scheme === "kahan") {
+    return `{ let m = max(A[0], B[0]);
+    if (m != -P.inf) {
+      let ea = select(exp(A[0] - m), 1.0, A[0] == m); let eb = select(exp(B[0] - m), 1.0, B[0] == m);
+      for (var c = 1u; c <= ${Dw}u; c++) {
+        A[c] *= ea; A[${Dw}u + c] *= ea; let bs = B[c] * eb; let bc = B[${Dw}u + c] * eb;
+        ${twoSum("A[c]", `A[${Dw}u + c]`, "bs", "bc")}
+      }
+      A[0] = m;
+    } }`;
+  }
   if (fam === "min" || fam === "max") {
     const cmp = fam === "min" ? "<" : ">";
     return `for (var k = 0u; k < ${D}u; k++) { if (B[k] ${cmp} A[k]) { A[k] = B[k]; I[k] = J[k]; } }`;
