@@ -22,7 +22,7 @@ import { checkInt, LIMITS } from "./limits.ts";
 import { add, div, intCst, mul, neg, ratCst, sub, sum, un } from "./build.ts";
 import { tensorDotDim, tensorDotEval, tensorDotVjp } from "./ops_tensordot.ts";
 import { bsplineEval, softDtwEval, softDtwGradEval } from "./ops_special.ts";
-import { COMPLEX_OPS } from "./ops_complex.ts";
+import { complexOps } from "./ops_complex.ts";
 import { describe, fixed, requireDim, requireRange, sameDims, sameOr1 } from "./_dims.ts";
 
 /** Kinds of static parameters: an integer, an integer list written `[2, 3]`, or a float. */
@@ -533,7 +533,7 @@ export const OPS = {
   }, (_a, p) => ratCst(1, int(p[0]))),
 
   // ---- complex operations (derived: see ops_complex.ts) --------------------------------------
-  ...COMPLEX_OPS,
+  ...complexOps(),
 
   // ---- differential operators (lowered by grad.ts) -------------------------------------------
   Grad: {

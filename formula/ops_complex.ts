@@ -49,7 +49,9 @@ function complexPair(args: readonly Node[], _p: readonly Param[], name: string):
 }
 
 /** Component k of a real vector (its only one when it has dimension 1). */
-const at = (v: Node, k: number) => (v.dim === 1 ? v : isZero(v) ? zero(1) : un("Elem", v, k));
+function at(v: Node, k: number): Node {
+  return v.dim === 1 ? v : isZero(v) ? zero(1) : un("Elem", v, k);
+}
 
 /** The real (offset 0) or imaginary (offset 1) parts of a complex vector, as a real vector. */
 function part(z: Node, offset: 0 | 1): Node {
@@ -60,7 +62,12 @@ function part(z: Node, offset: 0 | 1): Node {
     (a, b) => make("Concat", [a, b], []),
   );
 }
-const re = (z: Node) => part(z, 0), im = (z: Node) => part(z, 1);
+function re(z: Node): Node {
+  return part(z, 0);
+}
+function im(z: Node): Node {
+  return part(z, 1);
+}
 
 /** The complex vector of real parts a and imaginary parts b (n components, or 1 broadcast). */
 function complex(a: Node, b: Node): Node {
@@ -81,66 +88,86 @@ function entry(
   return { kind: "derived", arity, params, dim, expand } as const satisfies DerivedOp;
 }
 
-const half = (a: readonly Node[], _p: readonly Param[], name: string) => complexDim(a[0], name) / 2;
-const same = (a: readonly Node[], _p: readonly Param[], name: string) => complexDim(a[0], name);
-const double = (a: readonly Node[]) => 2 * a[0].dim;
+function half(a: readonly Node[], _p: readonly Param[], name: string): number {
+  return complexDim(a[0], name) / 2;
+}
+function same(a: readonly Node[], _p: readonly Param[], name: string): number {
+  return complexDim(a[0], name);
+}
+function double(a: readonly Node[]): number {
+  return 2 * a[0].dim;
+}
 
-/** The complex operations, keyed by KeOps's names. */
-export const COMPLEX_OPS = {
-  ComplexReal: entry(1, half, ([z]) => re(z)),
-  ComplexImag: entry(1, half, ([z]) => im(z)),
-  Real2Complex: entry(1, double, ([f]) => complex(f, zero(f.dim))),
-  Imag2Complex: entry(1, double, ([f]) => complex(zero(f.dim), f)),
-  Conj: entry(1, same, ([z]) => complex(re(z), neg(im(z)))),
-  ComplexSquareAbs: entry(1, half, ([z]) => add(un("Square", re(z)), un("Square", im(z)))),
-  ComplexAbs: entry(1, half, ([z]) => un("Sqrt", add(un("Square", re(z)), un("Square", im(z))))),
-  ComplexAngle: entry(1, half, ([z]) => un("Atan2", im(z), re(z))),
-  ComplexAdd: entry(2, complexPair, ([z, w]) => complex(add(re(z), re(w)), add(im(z), im(w)))),
-  ComplexSubtract: entry(2, complexPair, ([z, w]) => complex(sub(re(z), re(w)), sub(im(z), im(w)))),
-  ComplexMult: entry(2, complexPair, ([z, w]) => {
-    const [a, b, c, d] = [re(z), im(z), re(w), im(w)];
-    return complex(sub(mul(a, c), mul(b, d)), add(mul(a, d), mul(b, c)));
-  }),
-  ComplexDivide: entry(2, complexPair, ([z, w]) => {
-    const [a, b, c, d] = [re(z), im(z), re(w), im(w)];
-    const den = add(un("Square", c), un("Square", d));
-    return complex(div(add(mul(a, c), mul(b, d)), den), div(sub(mul(b, c), mul(a, d)), den));
-  }),
-  // A real scalar times a complex vector, in either order: the product of every component.
-  ComplexRealScal: entry(2, (a, _p, name) => {
-    const [s, z] = a[0].dim === 1 && a[1].dim !== 1 ? [a[0], a[1]] : [a[1], a[0]];
-    if (s.dim !== 1) {
-      throw new TypeError(
-        `${name} expects a real scalar (dimension 1) and a complex vector, got ${
-          describe(a[0])
-        } of dimension ${a[0].dim} and ${describe(a[1])} of dimension ${a[1].dim}`,
-      );
-    }
-    return complexDim(z, name, "a complex vector");
-  }, ([f, g]) => mul(f, g)),
-  ComplexExp: entry(1, same, ([z]) => {
-    const e = un("Exp", re(z)), b = im(z);
-    return complex(mul(e, un("Cos", b)), mul(e, un("Sin", b)));
-  }),
-  ComplexExp1j: entry(1, double, ([f]) => complex(un("Cos", f), un("Sin", f))),
-  ComplexSum: entry(
-    1,
-    (a, _p, name) => (complexDim(a[0], name), 2),
-    ([z]) => complex(sum(re(z)), sum(im(z))),
-  ),
-  ComplexSumT: entry(1, (a, p, name) => {
-    if (a[0].dim !== 2) {
-      throw new TypeError(
-        `${name} expects a complex number (dimension 2), got ${describe(a[0])} of dimension ${a[0].dim}`,
-      );
-    }
-    const d = p[0] as number;
-    if (!(d >= 2 && d % 2 === 0)) {
-      throw new RangeError(`${name} expects an even output dimension of at least 2, got ${d}`);
-    }
-    return d;
-  }, ([z], p) => {
-    const n = (p[0] as number) / 2;
-    return n === 1 ? z : complex(un("SumT", re(z), n), un("SumT", im(z), n));
-  }, ["int"]),
-};
+/**
+ * The complex operations, keyed by KeOps's names (spread into `OPS`). A function, and every
+ * helper here a function declaration: `ops.ts` calls it while this module may not have run yet
+ * (the two import each other).
+ *
+ * @example
+ * ```ts
+ * import { make } from "./ops.ts";
+ * // (1 + 2i)(3 + 4i) = −5 + 10i, as a formula of constants: ComplexMult expands to real ops.
+ * const z = make("ComplexMult", [make("Var", [], [0, 2, 0]), make("Var", [], [1, 2, 1])], []);
+ * console.assert(z.dim === 2 && z.op === "ComplexMult");
+ * ```
+ */
+export function complexOps() {
+  return {
+    ComplexReal: entry(1, half, ([z]) => re(z)),
+    ComplexImag: entry(1, half, ([z]) => im(z)),
+    Real2Complex: entry(1, double, ([f]) => complex(f, zero(f.dim))),
+    Imag2Complex: entry(1, double, ([f]) => complex(zero(f.dim), f)),
+    Conj: entry(1, same, ([z]) => complex(re(z), neg(im(z)))),
+    ComplexSquareAbs: entry(1, half, ([z]) => add(un("Square", re(z)), un("Square", im(z)))),
+    ComplexAbs: entry(1, half, ([z]) => un("Sqrt", add(un("Square", re(z)), un("Square", im(z))))),
+    ComplexAngle: entry(1, half, ([z]) => un("Atan2", im(z), re(z))),
+    ComplexAdd: entry(2, complexPair, ([z, w]) => complex(add(re(z), re(w)), add(im(z), im(w)))),
+    ComplexSubtract: entry(2, complexPair, ([z, w]) => complex(sub(re(z), re(w)), sub(im(z), im(w)))),
+    ComplexMult: entry(2, complexPair, ([z, w]) => {
+      const [a, b, c, d] = [re(z), im(z), re(w), im(w)];
+      return complex(sub(mul(a, c), mul(b, d)), add(mul(a, d), mul(b, c)));
+    }),
+    ComplexDivide: entry(2, complexPair, ([z, w]) => {
+      const [a, b, c, d] = [re(z), im(z), re(w), im(w)];
+      const den = add(un("Square", c), un("Square", d));
+      return complex(div(add(mul(a, c), mul(b, d)), den), div(sub(mul(b, c), mul(a, d)), den));
+    }),
+    // A real scalar times a complex vector, in either order: the product of every component.
+    ComplexRealScal: entry(2, (a, _p, name) => {
+      const [s, z] = a[0].dim === 1 && a[1].dim !== 1 ? [a[0], a[1]] : [a[1], a[0]];
+      if (s.dim !== 1) {
+        throw new TypeError(
+          `${name} expects a real scalar (dimension 1) and a complex vector, got ${
+            describe(a[0])
+          } of dimension ${a[0].dim} and ${describe(a[1])} of dimension ${a[1].dim}`,
+        );
+      }
+      return complexDim(z, name, "a complex vector");
+    }, ([f, g]) => mul(f, g)),
+    ComplexExp: entry(1, same, ([z]) => {
+      const e = un("Exp", re(z)), b = im(z);
+      return complex(mul(e, un("Cos", b)), mul(e, un("Sin", b)));
+    }),
+    ComplexExp1j: entry(1, double, ([f]) => complex(un("Cos", f), un("Sin", f))),
+    ComplexSum: entry(
+      1,
+      (a, _p, name) => (complexDim(a[0], name), 2),
+      ([z]) => complex(sum(re(z)), sum(im(z))),
+    ),
+    ComplexSumT: entry(1, (a, p, name) => {
+      if (a[0].dim !== 2) {
+        throw new TypeError(
+          `${name} expects a complex number (dimension 2), got ${describe(a[0])} of dimension ${a[0].dim}`,
+        );
+      }
+      const d = p[0] as number;
+      if (!(d >= 2 && d % 2 === 0)) {
+        throw new RangeError(`${name} expects an even output dimension of at least 2, got ${d}`);
+      }
+      return d;
+    }, ([z], p) => {
+      const n = (p[0] as number) / 2;
+      return n === 1 ? z : complex(un("SumT", re(z), n), un("SumT", im(z), n));
+    }, ["int"]),
+  };
+}

@@ -217,7 +217,14 @@ export function checkRanges(ranges: unknown, M: number, N: number): CheckedRange
 }
 
 /**
- * Whether a value looks like a ranges 6-tuple (for LazyTensor, which checks it at each call).
+ * Whether a value looks like a ranges 6-tuple (an array of six arrays; `checkRanges` checks the
+ * rest at each call, where the sizes are known).
+ *
+ * @example
+ * ```ts
+ * import { isRangesLike } from "./ranges.ts";
+ * console.assert(isRangesLike([[], [], [], [], [], []]) && !isRangesLike([[0, 1]]));
+ * ```
  */
 export function isRangesLike(x: unknown): x is Ranges {
   return Array.isArray(x) && x.length === 6;

@@ -241,7 +241,16 @@ export interface RangeTable {
   readonly idx: readonly [number, number];
 }
 
-/** Int32 words of a range table (to reserve memory for it). */
+/**
+ * Int32 words of a range table (to reserve memory for it): 18 of header, 3 per pointer, 2 per
+ * piece and 5 per item.
+ *
+ * @example
+ * ```ts
+ * import { rangeTableWords } from "./driver.ts";
+ * console.assert(rangeTableWords({ pieces: [[[0, 1, 0, 4, 3]]], pointers: [[0, 0, 4]] }) === 18 + 3 + 2 + 5);
+ * ```
+ */
 export function rangeTableWords(
   t: {
     readonly pieces: readonly { readonly length: number }[];
@@ -252,7 +261,18 @@ export function rangeTableWords(
     5 * t.pieces.reduce((a, p) => a + p.length, 0);
 }
 
-/** Writes a range table at byte `at` of memory; returns `at`. */
+/**
+ * Writes a range table at byte `at` of memory (layout read by `runRanged`); returns `at`.
+ *
+ * @example
+ * ```ts
+ * import { writeRangeTable } from "./driver.ts";
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const fields = { count: 2, row0: 3, row1: 4, jbase: 5, flags: -1, acc: 16, vals: -1, idx: -1 };
+ * writeRangeTable(memory, 0, { fields, pieces: [[[0, 2, 0, 3, 1]]], pointers: [], jbase: 0, acc: [64, 8], vals: [0, 0], idx: [0, 0] });
+ * console.assert(new Int32Array(memory.buffer)[0] === 1); // one piece
+ * ```
+ */
 export function writeRangeTable(memory: WebAssembly.Memory, at: number, t: RangeTable): number {
   const words = new Int32Array(rangeTableWords(t));
   const f = t.fields;

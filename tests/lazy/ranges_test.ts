@@ -383,3 +383,28 @@ Deno.test("ranges: worker threads claim the pieces (large enough to use them)", 
     shutdownThreads();
   }
 });
+
+for (const backend of BACKENDS) {
+  Deno.test(`ranges: empty ranges give every row the neutral value (${backend})`, async () => {
+    const none: Ranges6 = [[], [], [], [], [], []];
+    const want: Record<string, number> = {
+      Sum: 0,
+      Min: Infinity,
+      Max: -Infinity,
+      ArgMin: 0,
+      LogSumExp: -Infinity,
+    };
+    for (const [red, v] of Object.entries(want)) {
+      const g = Genred("-SqDist(x,y)+b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], {
+        reduction: red as "Sum",
+        axis: 1,
+      });
+      const out = await g(X, Y, B, { backend, ranges: none });
+      assert.deepEqual(Array.from(out.data), new Array(M).fill(v), `${red} on ${backend}`);
+    }
+    // Blocks that hold no interval: the same.
+    const idle: Ranges6 = [[[0, M]], [0], [], [[0, N]], [0], []];
+    const g = Genred("-SqDist(x,y)+b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], { axis: 1 });
+    assert.deepEqual(Array.from((await g(X, Y, B, { backend, ranges: idle })).data), new Array(M).fill(0));
+  });
+}
