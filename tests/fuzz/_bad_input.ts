@@ -7,7 +7,18 @@
  * @module
  */
 
-import { fromGpu, Genred, KernelSolve, ndarray, setDevice, setThreads, toGpu, Vi, Vj } from "../../mod.ts";
+import {
+  fromGpu,
+  Genred,
+  KernelSolve,
+  LazyTensor,
+  ndarray,
+  setDevice,
+  setThreads,
+  toGpu,
+  Vi,
+  Vj,
+} from "../../mod.ts";
 import { FUZZED_OPS, genredArgs, Rand, randomCase, rowsOf } from "./_gen.ts";
 
 /** Pieces that mutations insert into formula text. */
@@ -192,6 +203,39 @@ const PROBES: ((r: Rand) => unknown)[] = [
       r.pick(["b", "x", "q", ""]),
       r.chance(0.5) ? { axis: 1 } : (r.pick(JUNK) as never),
     )(xs(), xs(), r.chance(0.5) ? xs() : (r.pick(JUNK) as never)),
+  // Ranges: junk, and valid 6-tuples with one entry mutated (bounds, order, shapes, slices).
+  (r) => {
+    const ok = [[[0, 2], [2, 3]], [1, 2], [[0, 3], [1, 2]], [[0, 3]], [1], [[0, 3]]] as unknown[][];
+    const ranges: unknown = r.chance(0.3) ? r.pick(JUNK) : ok.map((a) => {
+      if (r.chance(0.7)) return a;
+      if (r.chance(0.3)) return r.pick(JUNK);
+      const b = structuredClone(a) as unknown[];
+      const at = r.int(0, Math.max(0, b.length - 1));
+      if (Array.isArray(b[at])) {
+        (b[at] as unknown[])[r.int(0, 1)] = r.pick([-1, 5, 1.5, NaN, "1", 2 ** 40, 0, 3]);
+      } else b[at] = r.pick([-1, 5, 1.5, NaN, 0, 9]);
+      if (r.chance(0.2)) b.push(r.pick(JUNK));
+      return b;
+    });
+    const g = Genred("x*y", ["x = Vi(1)", "y = Vj(1)"], { axis: r.pick([0, 1] as const) });
+    const x3 = ndarray(Float32Array.of(1, 2, 3), [3, 1]);
+    return g(x3, x3, { backend: r.pick(["reference", "cpu", "cpu-rust"] as const), ranges: ranges as never });
+  },
+  // Accuracy options: unknown values and combinations.
+  (r) =>
+    Genred("x*y", ["x = Vi(1)", "y = Vj(1)"], {
+      axis: 1,
+      reduction: r.pick(["Sum", "LogSumExp", "ArgMin", "SoftMax", "MinArgMin"] as const) as "Sum",
+      [r.pick(["dtype_acc", "use_double_acc", "sum_scheme"])]: r.pick([
+        ...JUNK,
+        "float64",
+        "kahan_scheme",
+        true,
+      ]),
+    } as never)(xs(), ys(), { backend: "cpu" }),
+  // pykeops's construction and symbolic variables with junk.
+  (r) => LazyTensor(r.pick(JUNK) as never, r.pick([undefined, 0, 1, 2, 3, -1]) as never),
+  (r) => Vi(r.pick([0, 1, -1, 1.5, NaN]) as number, r.pick(JUNK) as number).sum(1),
 ];
 
 /** Runs probe number `k % PROBES.length` with its own random source; returns what it threw. */

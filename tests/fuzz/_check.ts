@@ -114,7 +114,9 @@ function shapeArgs(
 }
 
 async function reference(c: FuzzCase, g: GenredRoutine, values: readonly Float64Array[], eShape?: number[]) {
-  return parts((await g(...shapeArgs(c, values, "float64", eShape), { backend: "reference" })) as Out);
+  return parts(
+    (await g(...shapeArgs(c, values, "float64", eShape), { backend: "reference", ranges: c.ranges })) as Out,
+  );
 }
 
 /**
@@ -256,7 +258,13 @@ export async function runCase(c: FuzzCase, targets: readonly Target[], gpuArrays
       const onGpu = gpuArrays && t.backend === "gpu";
       if (onGpu) args = await Promise.all(args.map((a) => toGpu(a as NDArray)));
       const out = await limited(
-        g(...args, { backend: t.backend, ...(onGpu ? { output: "gpu" as const } : {}) }) as Promise<Out>,
+        g(...args, {
+          backend: t.backend,
+          ranges: c.ranges,
+          ...(onGpu ? { output: "gpu" as const } : {}),
+        }) as Promise<
+          Out
+        >,
         60_000,
       );
       got = onGpu ? await Promise.all(parts(out).map((o) => fromGpu(o as unknown as GpuArray))) : parts(out);
@@ -398,7 +406,17 @@ function resized(c: FuzzCase, m: number, n: number): FuzzCase {
     const keep = v.cat === 0 ? m : v.cat === 1 ? n : 1;
     return c.values[q].slice(0, Math.min(rows, keep) * v.dim);
   });
-  return { ...c, M: m, N: n, batch: [], varBatch: c.vars.map(() => []), values, k: c.k && Math.min(c.k, n) };
+  // (Ranges describe the old sizes: a resized case has none.)
+  return {
+    ...c,
+    M: m,
+    N: n,
+    batch: [],
+    varBatch: c.vars.map(() => []),
+    values,
+    k: c.k && Math.min(c.k, n),
+    ranges: undefined,
+  };
 }
 
 /**
@@ -426,6 +444,7 @@ export async function shrink(f: Finding, targets: readonly Target[], budget = 15
       candidates.push(resized(c, c.M, Math.max(1, c.N >> 1)), resized(c, Math.max(1, c.M >> 1), c.N));
     }
     if (c.grad) candidates.push({ ...c, grad: undefined });
+    if (c.ranges) candidates.push({ ...c, ranges: undefined });
     for (const F of smallerTrees(c.F, c.vars)) candidates.push({ ...c, F });
     if (c.W) { for (const W of smallerTrees(c.W, c.vars)) candidates.push({ ...c, W }); }
     for (const cand of candidates) {
@@ -460,6 +479,8 @@ export function reproducer(f: Finding): string {
     `const g = Genred(${JSON.stringify(formula)}, ${JSON.stringify(aliases)}, ${JSON.stringify(options)})${
       c.grad ? `.grad(${JSON.stringify(c.grad)})` : ""
     };`,
-    `await g(${args.join(", ")}${c.grad ? ", e" : ""}, { backend: ${JSON.stringify(backend)} });`,
+    `await g(${args.join(", ")}${c.grad ? ", e" : ""}, { backend: ${JSON.stringify(backend)}${
+      c.ranges ? `, ranges: ${JSON.stringify(c.ranges)}` : ""
+    } });`,
   ].join("\n");
 }

@@ -14,11 +14,12 @@
  */
 
 import { make, opDef, OPS } from "../../formula/ops.ts";
-import type { Node } from "../../formula/tree.ts";
+import { type Node, variablesOf } from "../../formula/tree.ts";
 import { printFormula } from "../../formula/print.ts";
 import { REDUCTIONS } from "../../formula/reductions.ts";
 import type { ReductionName } from "../../mod.ts";
 import { rng } from "../_helpers.ts";
+import { randomRanges, type Ranges6 } from "../_ranges.ts";
 
 /** A variable of a case: its alias and `Var` parameters. */
 export interface FuzzVar {
@@ -45,6 +46,8 @@ export interface FuzzCase {
   readonly values: readonly Float64Array[];
   /** Differentiate the routine with respect to this variable (its name), if any. */
   readonly grad?: string;
+  /** Block-sparse ranges of the call, if any (formulas with both i- and j-variables only). */
+  readonly ranges?: Ranges6;
 }
 
 /** A random source with the helpers the generator needs. */
@@ -182,7 +185,12 @@ export function randomCase(seed: number, maxSize = 300): FuzzCase {
   const values = vars.map((v, q) => Float64Array.from({ length: size(v, varBatch[q]) }, () => value(r)));
   const gradOk = def.grad !== "none" && r.chance(0.2);
   const grad = gradOk ? r.pick(vars).name : undefined;
-  return { seed, vars, F, W, reduction, k, M, N, batch, varBatch, values, grad };
+  // Ranges need the i- and the j-variable in the reduced formulas (they speak of M and N).
+  const cats = new Set(variablesOf(...(W ? [F, W] : [F])).map((v) => v.params[2]));
+  const ranges = cats.has(0) && cats.has(1) && r.chance(0.25)
+    ? randomRanges(() => r.float(), M, N).ranges
+    : undefined;
+  return { seed, vars, F, W, reduction, k, M, N, batch, varBatch, values, grad, ranges };
 }
 
 /** The Genred arguments of a case: formula text, aliases and options. */
