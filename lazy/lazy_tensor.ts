@@ -96,14 +96,12 @@ function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor<false> {
       }, got shape [${shape}]`,
     );
   }
-  if (cat === 0 && shape.length >= 3 && shape[shape.length - 2] === 1) {
+  if (cat !== 2 && shape.length >= 3 && shape[shape.length - 2] === 1) {
     // pykeops's layout (M, 1, D) read as a batch of M one-row variables would be a silently
     // different reduction: refused, with the two ways to say what was meant.
+    const flat = [...shape.slice(0, -2), shape[shape.length - 1]];
     throw new TypeError(
-      `Vi got an array of shape [${shape}], pykeops's layout (…, M, 1, D): Vi reads (…batch, M, D), so pass shape [${[
-        ...shape.slice(0, -2),
-        shape[shape.length - 1],
-      ]}], or LazyTensor(x) for pykeops's layout (a batch of one-row variables is Pm of shape (…batch, D))`,
+      `${what} got an array of shape [${shape}], pykeops's layout (…, M, 1, D): ${what} reads (…batch, rows, D), so pass shape [${flat}], or LazyTensor(x) for pykeops's layout (a batch of one-row variables is Pm of shape (…batch, D))`,
     );
   }
   const dim = shape[shape.length - 1];
@@ -136,7 +134,7 @@ function symbolicLeaf(ind: unknown, dim: unknown, cat: 0 | 1 | 2): LazyTensor<tr
  * An i-indexed variable: `x` of shape (M, d) or (…batch, M, d); or, with two numbers, the
  * symbolic variable at position `ind` of dimension `dim` (pykeops's `Vi(ind, dim)`), whose
  * reductions are routines taking the arrays in position order. An array of pykeops's layout
- * (…, M, 1, D) is an error (use `LazyTensor(x)` for that layout).
+ * (…, M, 1, D) is an error, for Vi and Vj (use `LazyTensor(x)` for that layout).
  *
  * @example
  * ```ts

@@ -74,6 +74,7 @@ Deno.test("LazyTensor(x): a shape with no axis of 1 says which axis should be 1"
     TypeError,
     /pykeops's layout \(…, M, 1, D\).*pass shape \[2,3\]/,
   );
+  await assertThrowsClass(() => Vj([[[1, 2]], [[3, 4]]]), TypeError, /Vj got an array of shape \[2,1,2\]/);
 });
 
 for (const backend of BACKENDS) {
