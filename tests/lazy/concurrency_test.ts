@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import { Genred, type GenredRoutine, type NDArray, ndarray } from "../../mod.ts";
 import { rng } from "../_helpers.ts";
 import { BACKENDS } from "../_backends.ts";
+import { randomRanges, type Ranges6 } from "../_ranges.ts";
 
-type Job = { routine: GenredRoutine; args: NDArray[] };
+type Job = { routine: GenredRoutine; args: NDArray[]; opts?: { ranges?: Ranges6 } };
 
 /** Small and large calls of different formulas, reductions, batches and gradients. */
 function jobs(seed: number, count: number, big: boolean): Job[] {
@@ -47,6 +48,20 @@ function jobs(seed: number, count: number, big: boolean): Job[] {
       routine: Genred("Exp(-SqDist(x,y))*b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], { axis: 1 }).grad("x"),
       args: [arr([M, 2]), arr([N, 2]), arr([N, 1]), arr([M, 1])],
     }),
+    // Block-sparse, and compensated sums.
+    (M, N) => ({
+      routine: Genred("SqDist(x,y)", ["x = Vi(2)", "y = Vj(2)"], { reduction: "Min_ArgMin", axis: 1 }),
+      args: [arr([M, 2]), arr([N, 2])],
+      opts: { ranges: randomRanges(r, M, N).ranges },
+    }),
+    (M, N) => ({
+      routine: Genred("Exp(-SqDist(x,y))*b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], {
+        axis: 1,
+        sum_scheme: "kahan_scheme",
+      }),
+      args: [arr([M, 2]), arr([N, 2]), arr([N, 1])],
+      opts: { ranges: randomRanges(r, M, N).ranges },
+    }),
   ];
   return Array.from({ length: count }, (_, k) => {
     // Every 25th call is large enough for the CPU engine's threads (over 2^20 pairs).
@@ -64,8 +79,8 @@ for (const backend of BACKENDS) {
     // The reference (slow, and synchronous) takes the small calls only.
     const list = jobs(9, 300, backend !== "reference");
     const alone: number[][][] = [];
-    for (const j of list) alone.push(flat(await j.routine(...j.args, { backend })));
-    const together = await Promise.all(list.map((j) => j.routine(...j.args, { backend })));
+    for (const j of list) alone.push(flat(await j.routine(...j.args, { backend, ...j.opts })));
+    const together = await Promise.all(list.map((j) => j.routine(...j.args, { backend, ...j.opts })));
     together.forEach((o, k) => assert.deepEqual(flat(o), alone[k], `call ${k}`));
   });
 }
