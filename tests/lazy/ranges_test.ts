@@ -242,6 +242,12 @@ Deno.test("ranges: LazyTensor.withRanges for reductions, matvec and solve; Kerne
     const sol2 = await ks(X64, X64, A64, { alpha, backend, ranges: sym, eps: 1e-12 });
     assert.ok(residual(sol2.data) < 1e-8, `KernelSolve ${backend}: ${residual(sol2.data)}`);
   }
+  if (GPU) {
+    // float32 on the GPU: the conjugate gradient on the device, K p block-sparse there too.
+    const ks = KernelSolve("Exp(-SqDist(x,y))*b", ["x = Vi(2)", "y = Vj(2)", "b = Vj(1)"], "b", { axis: 1 });
+    const sol = await ks(X, X, A, { alpha, backend: "gpu", ranges: sym, eps: 1e-6 });
+    assert.ok(sol.info.converged && residual(sol.data) < 1e-4, `KernelSolve gpu: ${residual(sol.data)}`);
+  }
 });
 
 Deno.test("ranges: typed arrays and NDArrays of int32 are taken as nested arrays are", async () => {
