@@ -23,8 +23,9 @@
 
 export { Genred } from "./lazy/genred.ts";
 export type { Arg, CallOptions, GenredOptions, GenredRoutine, ReductionName } from "./lazy/genred.ts";
-export { Pm, Vi, Vj } from "./lazy/lazy_tensor.ts";
-export type { Operand, Or, Reduced, Wrapped } from "./lazy/lazy_tensor.ts";
+export { Pm, Vi, Vj } from "./lazy/variables.ts";
+export type { Wrapped } from "./lazy/variables.ts";
+export type { Operand, Or, Reduced, ReduceOptions } from "./lazy/lazy_tensor.ts";
 export { LazyTensor } from "./lazy/construct.ts";
 export type { LazyTensorFunction } from "./lazy/construct.ts";
 export { ComplexLazyTensor, ComplexPm, ComplexVi, ComplexVj } from "./lazy/complex.ts";

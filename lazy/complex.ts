@@ -9,7 +9,8 @@
  * @module
  */
 
-import { LazyTensor, type Operand, Pm, Vi, Vj, type Wrapped } from "./lazy_tensor.ts";
+import { LazyTensor, type Operand } from "./lazy_tensor.ts";
+import { Pm, Vi, Vj, type Wrapped } from "./variables.ts";
 import type { CallOptions } from "./genred.ts";
 import type { NDArray } from "./ndarray.ts";
 
@@ -31,7 +32,7 @@ function evenDim(t: LazyTensor, what: string): LazyTensor {
  * @example
  * ```ts
  * import { ComplexLazyTensor } from "./complex.ts";
- * import { Vi, Vj } from "./lazy_tensor.ts";
+ * import { Vi, Vj } from "./variables.ts";
  * // A Fourier-type sum Σ_j e^{i x_i y_j} b_j, with x = [0, 1], y = [π], b = [2].
  * const e = Vi([[0], [1]]).mul(Vj([[Math.PI]])).exp1j();
  * console.assert(e instanceof ComplexLazyTensor && e.ndim === 1);

@@ -16,7 +16,8 @@
  * @module
  */
 
-import { LazyTensor as LazyTensorClass, Pm, Vi, Vj, type Wrapped } from "./lazy_tensor.ts";
+import { LazyTensor as LazyTensorClass } from "./lazy_tensor.ts";
+import { Pm, shapeOf, Vi, Vj, type Wrapped } from "./variables.ts";
 import { isNDArray, type NDArray } from "./ndarray.ts";
 import { make } from "../formula/ops.ts";
 import { show } from "../formula/errors.ts";
@@ -25,17 +26,6 @@ import { show } from "../formula/errors.ts";
 export interface LazyTensorFunction {
   (x: Wrapped, axis?: 0 | 1 | 2): LazyTensorClass<false>;
   readonly prototype: LazyTensorClass;
-}
-
-function shapeOf(x: Wrapped): number[] {
-  if (isNDArray(x)) return [...x.shape];
-  const s: number[] = [];
-  let p: unknown = x;
-  while (Array.isArray(p)) {
-    s.push(p.length);
-    p = p[0];
-  }
-  return s;
 }
 
 /** x with axis k (of size 1) removed: the same data, or the nested arrays one level flatter there. */

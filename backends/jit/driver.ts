@@ -19,7 +19,8 @@ import {
   type ReducePlan,
   sizeOf,
 } from "../backend.ts";
-import { type Chunk, pairsPerCall, rangeTableWords, writeRangeTable } from "../wasm/driver.ts";
+import { type Chunk, pairsPerCall } from "../wasm/driver.ts";
+import { rangeTableWords, writeRangeTable } from "../wasm/ranged.ts";
 import { HEADER_WORDS, type JitCode, SUM_BLOCK } from "./codegen.ts";
 
 /** Where generated code runs: a memory, its first free byte, threads, and how to run headers. */

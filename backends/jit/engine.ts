@@ -11,7 +11,8 @@
  */
 
 import type { Backend, CompiledReduction, ReduceInputs, ReducePlan } from "../backend.ts";
-import { runChunked, runRanged } from "../wasm/driver.ts";
+import { runChunked } from "../wasm/driver.ts";
+import { runRanged } from "../wasm/ranged.ts";
 import { serialQueue } from "../wasm/engine.ts";
 import { getThreads, threadsAvailable, withThreads } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";

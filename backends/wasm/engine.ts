@@ -9,7 +9,8 @@
 
 import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
-import { type EngineExports, runChunked, runProgram, runRanged } from "./driver.ts";
+import { type EngineExports, runChunked, runProgram } from "./driver.ts";
+import { runRanged } from "./ranged.ts";
 import { getThreads, threadsAvailable, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
 

@@ -12,7 +12,8 @@
  */
 
 import { engineBytes } from "./bytes.ts";
-import { type Executor, runChunked, runClaimed, runRanged } from "./driver.ts";
+import { type Executor, runChunked, runClaimed } from "./driver.ts";
+import { runRanged } from "./ranged.ts";
 import { hostImports, serialQueue } from "./engine.ts";
 import { show } from "../../formula/errors.ts";
 import { HOST_FUNCTIONS } from "../jit/emit.ts";
