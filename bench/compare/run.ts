@@ -12,6 +12,12 @@
 
 const LIMIT_MS = 15_000;
 const root = new URL("../../", import.meta.url).pathname;
+/**
+ * How every process of the run starts: with this folder's configuration and lockfile, which
+ * record TensorFlow.js's packages, so that the library's own (empty) lockfile never does and a
+ * fresh clone's demo and tests download nothing.
+ */
+const RUN = ["run", "-A", "--config", root + "bench/compare/deno.json"];
 
 type Cell =
   | { kind: "ok"; ms: number; runs: number; peakMB: number }
@@ -53,7 +59,7 @@ const rowsOf = (w: string, n: number) => (w === "mem" ? 100 : n);
 
 async function runCell(engine: string, workload: string, n: number): Promise<Cell> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", root + "bench/compare/cell.ts", engine, workload, String(n), String(LIMIT_MS)],
+    args: [...RUN, root + "bench/compare/cell.ts", engine, workload, String(n), String(LIMIT_MS)],
     stdout: "piped",
     stderr: "piped",
   });
@@ -129,7 +135,7 @@ for (const [w, , sizes] of WORKLOADS) {
 const latency = new Map<string, Cell & { first?: number }>();
 for (const [e] of ENGINES) {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", root + "bench/compare/cell.ts", e, "latency", "100"],
+    args: [...RUN, root + "bench/compare/cell.ts", e, "latency", "100"],
     stdout: "piped",
     stderr: "null",
   });
@@ -153,7 +159,7 @@ for (const [e] of ENGINES) {
 // The issue-3 and issue-4 ratio tables, measured again in this run.
 async function script(path: string, args: string[] = []): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", root + path, ...args],
+    args: [...RUN, root + path, ...args],
     stdout: "piped",
     stderr: "null",
   })
