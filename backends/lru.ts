@@ -19,8 +19,11 @@
  */
 export class LruMap<K, V> {
   private readonly entries = new Map<K, V>();
+  private readonly capacity: number;
   /** Builds an empty map keeping at most `capacity` entries. */
-  constructor(private readonly capacity: number) {}
+  constructor(capacity: number) {
+    this.capacity = capacity;
+  }
 
   /** The value of a key (and it becomes the most recently used), or undefined. */
   get(key: K): V | undefined {

@@ -153,7 +153,12 @@ class Parser {
   private toks: Tok[];
   private k = 0;
 
-  constructor(private src: string, private scope: ReadonlyMap<string, VarSpec>) {
+  private src: string;
+  private scope: ReadonlyMap<string, VarSpec>;
+
+  constructor(src: string, scope: ReadonlyMap<string, VarSpec>) {
+    this.src = src;
+    this.scope = scope;
     this.toks = tokenize(src, (m, at) => this.fail(m, at));
   }
 

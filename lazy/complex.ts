@@ -42,8 +42,11 @@ function evenDim(t: LazyTensor, what: string): LazyTensor {
  */
 export class ComplexLazyTensor {
   /** Wraps a real LazyTensor of even dimension, read as interleaved complex numbers. */
-  constructor(readonly lazy: LazyTensor) {
+  /** The real LazyTensor of the interleaved parts. */
+  readonly lazy: LazyTensor;
+  constructor(lazy: LazyTensor) {
     evenDim(lazy, "ComplexLazyTensor");
+    this.lazy = lazy;
   }
 
   /** The number of complex entries of the vector (half the real dimension). */

@@ -61,13 +61,18 @@ export type Reduced<S extends boolean, Out extends NDArray | [NDArray, NDArray] 
 export class LazyTensor<S extends boolean = boolean> {
   /** (Type-level only: whether this LazyTensor is symbolic.) */
   declare private readonly symbolic?: S;
+  /** The formula tree (its variables by unique id until a reduction numbers them). */
+  readonly tree: Node;
+  /** The variables, by id. */
+  readonly leaves: ReadonlyMap<number, Leaf>;
+  /** Block-sparse: the ranges its reductions use (see `withRanges`). */
+  readonly ranges?: Ranges;
   /** @internal */
-  constructor(
-    readonly tree: Node,
-    readonly leaves: ReadonlyMap<number, Leaf>,
-    /** Block-sparse: the ranges its reductions use (see `withRanges`). */
-    readonly ranges?: Ranges,
-  ) {}
+  constructor(tree: Node, leaves: ReadonlyMap<number, Leaf>, ranges?: Ranges) {
+    this.tree = tree;
+    this.leaves = leaves;
+    this.ranges = ranges;
+  }
 
   /**
    * The same LazyTensor restricted to the pairs that KeOps's ranges 6-tuple keeps (pykeops's

@@ -237,8 +237,12 @@ export class Emitter {
   private readonly consts = new Map<string, V>();
   readonly hosts: HostName[] = [];
 
+  readonly t: Lanes;
+  readonly fma: boolean;
   /** `fma`: whether relaxed SIMD's multiply-add may be emitted (see `relaxedSimd`). */
-  constructor(readonly t: Lanes, readonly fma = false) {
+  constructor(t: Lanes, fma = false) {
+    this.t = t;
+    this.fma = fma;
     this.pre = new Body(1, this.locals);
     this.body = new Body(1, this.locals);
   }

@@ -82,7 +82,10 @@ class Compiled {
   readonly key = nextKey++;
   private modules: Partial<Record<"true" | "false", Promise<WebAssembly.Module>>> = {};
   private instance?: Promise<WebAssembly.Instance>;
-  constructor(readonly code: JitCode) {}
+  readonly code: JitCode;
+  constructor(code: JitCode) {
+    this.code = code;
+  }
   module(shared: boolean): Promise<WebAssembly.Module> {
     return this.modules[`${shared}`] ??= WebAssembly.compile(this.code.bytes(shared));
   }

@@ -214,8 +214,13 @@ const scratch = new DataView(new ArrayBuffer(16));
  */
 export class Body {
   code: number[] = [];
+  readonly nParams: number;
+  readonly localTypes: number[];
   /** `localTypes` may be shared with another body (a prologue written separately). */
-  constructor(readonly nParams: number, readonly localTypes: number[] = []) {}
+  constructor(nParams: number, localTypes: number[] = []) {
+    this.nParams = nParams;
+    this.localTypes = localTypes;
+  }
 
   /** A new local of type t (its index). */
   local(t: number): number {

@@ -21,14 +21,10 @@ import { opDef } from "../../formula/ops.ts";
 import { type Evaluated, EXPNEG_FUSED, GAUSSW_FUSED, OPCODES, SQDIST_FUSED } from "./opcodes.ts";
 import { tensorDotTables } from "../../formula/ops_tensordot.ts";
 
-/** Register kinds, as `wasm-cpu/src/engine.rs`. */
-export const enum Kind {
-  Pair = 0,
-  Uniform = 1,
-  IVar = 2,
-  JVar = 3,
-  Param = 4,
-}
+/** Register kinds, as `wasm-cpu/src/engine.rs` (an object, not an enum: erasable TypeScript). */
+export const Kind = { Pair: 0, Uniform: 1, IVar: 2, JVar: 3, Param: 4 } as const;
+/** A register kind. */
+export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /** A register: its kind and dimension; for variables the slot, for constants the value. */
 export interface Reg {
