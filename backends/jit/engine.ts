@@ -14,7 +14,7 @@ import type { Backend, CompiledReduction, ReduceInputs, ReducePlan } from "../ba
 import { runChunked } from "../wasm/driver.ts";
 import { runRanged } from "../wasm/ranged.ts";
 import { serialQueue } from "../wasm/engine.ts";
-import { getThreads, threadsAvailable, withThreads } from "../wasm/threads.ts";
+import { wantedThreads, withThreads } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";
 import { runJit } from "./driver.ts";
 import { HOST_FUNCTIONS, type HostName } from "./emit.ts";
@@ -99,11 +99,11 @@ class Compiled {
 /** Runs one compiled plan, on the workers when the problem pays for them. */
 async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
   const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
-  const threads = getThreads();
-  if (threads > 1 && threadsAvailable() && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * c.code.G * threads) {
-    const module = await c.module(true);
-    return await withThreads((x) =>
-      runJit(
+  const threads = wantedThreads();
+  if (threads > 1 && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * c.code.G * threads) {
+    return await withThreads(async (x) => {
+      const module = await c.module(true);
+      return runJit(
         {
           memory: x.memory,
           heapBase: x.heapBase,
@@ -116,10 +116,15 @@ async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
         c.code,
         plan,
         inputs,
-      )
-    );
+      );
+    }, () => alone(c, plan, inputs));
   }
-  return await onMain(async () => {
+  return await alone(c, plan, inputs);
+}
+
+/** Runs one compiled plan on the calling thread. */
+function alone(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
+  return onMain(async () => {
     memory ??= new WebAssembly.Memory({ initial: 16 });
     const inst = await c.local(memory);
     const go = inst.exports.run as (h: number) => void;

@@ -11,7 +11,7 @@ import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
 import { type EngineExports, runChunked, runProgram } from "./driver.ts";
 import { runRanged } from "./ranged.ts";
-import { getThreads, threadsAvailable, withThreads } from "./threads.ts";
+import { wantedThreads, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
 
 /** The ABI version this driver speaks (checked against the module's). */
@@ -91,30 +91,31 @@ export function wasmBackend(): Backend {
       return {
         async run(inputs) {
           const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
-          if (
-            getThreads() > 1 && threadsAvailable() && pairs >= THREAD_MIN_PAIRS &&
-            inputs.M >= 2 * getThreads()
-          ) {
-            return await withThreads((x) => runProgram(x, prog, plan, inputs));
+          const alone = () =>
+            onMain(async () => {
+              main ??= engineInstance();
+              const ex = await main;
+              return runProgram(
+                {
+                  memory: ex.memory!,
+                  heapBase: ex.__heap_base.value as number,
+                  threads: 1,
+                  stackBytes: 0,
+                  exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
+                  execRanged: (h, _, table, counter) =>
+                    runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
+                },
+                prog,
+                plan,
+                inputs,
+              );
+            });
+          // Threads only for problems that pay for them (and wherever they cannot run, alone).
+          const T = wantedThreads();
+          if (T > 1 && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * T) {
+            return await withThreads((x) => runProgram(x, prog, plan, inputs), alone);
           }
-          return await onMain(async () => {
-            main ??= engineInstance();
-            const ex = await main;
-            return runProgram(
-              {
-                memory: ex.memory!,
-                heapBase: ex.__heap_base.value as number,
-                threads: 1,
-                stackBytes: 0,
-                exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
-                execRanged: (h, _, table, counter) =>
-                  runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
-              },
-              prog,
-              plan,
-              inputs,
-            );
-          });
+          return await alone();
         },
       };
     },

@@ -1,12 +1,17 @@
 /**
- * The worker threads of the CPU engine: one Web Worker per thread, all running the
- * shared-memory build of the engine on one `WebAssembly.Memory({ shared: true })`, each with
- * its own stack. The main thread lays out the memory and splits the output rows; the workers
- * only run. Where shared memory or workers are missing (a page without cross-origin isolation,
- * Node without a Worker global), the engine runs on the calling thread instead.
+ * The worker threads of the CPU engine: one worker per thread (a Web Worker, or Node's
+ * `worker_threads`: `ports.ts`), all running the shared-memory build of the engine on one
+ * `WebAssembly.Memory({ shared: true })`, each with its own stack. The main thread lays out the
+ * memory and splits the output rows; the workers only run.
  *
- * Idle workers are terminated after a short delay (on a timer that does not keep the process
- * alive), so scripts exit promptly; the next call starts them again.
+ * Where threads cannot run (no shared memory, a page without cross-origin isolation, workers
+ * refused by a Content-Security-Policy), a call runs on the calling thread instead, after one
+ * warning that says why, and `getThreads()` says 1. A worker that fails takes its pool down, so
+ * the next call starts afresh (or, when starting is what fails, stays on the calling thread).
+ *
+ * Idle workers are terminated after a delay (500 ms by default, `setThreads(n, { idleMs })`, on
+ * a timer that does not keep the process alive), so scripts exit promptly; the next call large
+ * enough for threads starts them again. Small problems never start them.
  *
  * @module
  */
@@ -15,8 +20,9 @@ import { engineBytes } from "./bytes.ts";
 import { type Executor, runChunked, runClaimed } from "./driver.ts";
 import { runRanged } from "./ranged.ts";
 import { hostImports, serialQueue } from "./engine.ts";
-import { show } from "../../formula/errors.ts";
+import { checkOptions, show } from "../../formula/errors.ts";
 import { HOST_FUNCTIONS } from "../jit/emit.ts";
+import { type Port, threadSupport } from "./ports.ts";
 
 /**
  * The worker's whole program, plain JavaScript run from a data: URL (so that no file or network
@@ -69,10 +75,23 @@ self.onmessage = async (e) => {
   }
 };`;
 
-const IDLE_MS = 500;
+let idleMs = 500;
 const STACK_BYTES = 256 << 10;
 
 let requested: number | undefined;
+let jobsRun = 0;
+/** Why threads cannot run here, once starting them failed (until `setThreads` is called again). */
+let broken: string | undefined;
+let warned = false;
+
+/** Options of `setThreads`. */
+export interface ThreadOptions {
+  /**
+   * Milliseconds an idle pool of workers waits for the next call before it stops (default
+   * 500; `Infinity` keeps it, as a server that answers requests seconds apart may want).
+   */
+  idleMs?: number;
+}
 
 /**
  * Sets how many threads the CPU engine uses (default: one per core); 1 runs on the calling
@@ -85,34 +104,92 @@ let requested: number | undefined;
  * console.assert(getThreads() === 1);
  * ```
  */
-export function setThreads(n: number): void {
+export function setThreads(n: number, options: ThreadOptions = {}): void {
   if (!Number.isInteger(n) || n < 1 || n > 256) {
     throw new RangeError(`The number of CPU threads must be an integer between 1 and 256, got ${show(n)}`);
   }
+  checkOptions(options, ["idleMs"], "setThreads");
+  const idle = options.idleMs;
+  if (idle !== undefined && !(typeof idle === "number" && idle >= 0 && !Number.isNaN(idle))) {
+    throw new RangeError(
+      `The option idleMs must be a number of milliseconds ≥ 0 (or Infinity), got ${show(idle)}`,
+    );
+  }
+  if (idle !== undefined) idleMs = idle;
+  // A new setting tries the workers again, and may warn again.
+  broken = undefined;
+  warned = false;
   // One thread runs on the calling thread and leaves the pool to its idle timer, so that going
   // back to the same count of threads soon after costs no restart.
   if (pool && n > 1 && pool.size !== n) shutdownThreads();
   requested = n;
 }
 
-/** The number of threads the CPU engine uses. */
+/** The threads asked for: `setThreads`'s, or one per core. */
+export function wantedThreads(): number {
+  return requested ?? cores();
+}
+
+/** The cores of this machine: `navigator.hardwareConcurrency`, or Node's os module before Node 21. */
+function cores(): number {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  const n = g.navigator?.hardwareConcurrency ??
+    g.process?.getBuiltinModule?.("node:os")?.availableParallelism?.();
+  return Math.max(1, typeof n === "number" ? n : 1);
+}
+
+/**
+ * The number of threads the CPU engine uses: the threads asked for where they can run here,
+ * else 1.
+ *
+ * @example
+ * ```ts
+ * import { getThreads, threadsAvailable } from "./threads.ts";
+ * console.assert(threadsAvailable() || getThreads() === 1);
+ * ```
+ */
 export function getThreads(): number {
-  return requested ?? Math.max(1, (globalThis.navigator?.hardwareConcurrency as number | undefined) ?? 1);
+  return threadsAvailable() ? wantedThreads() : 1;
+}
+
+/** Why this runtime cannot run the engine on worker threads, or undefined when it can. */
+export function threadsUnavailable(): string | undefined {
+  const t = threadSupport();
+  return t.ok ? broken : t.reason;
+}
+
+/**
+ * How many jobs have run on worker threads since the start (to check that a runtime uses them).
+ *
+ * @example
+ * ```ts
+ * import { threadJobs } from "./threads.ts";
+ * console.assert(threadJobs() >= 0);
+ * ```
+ */
+export function threadJobs(): number {
+  return jobsRun;
 }
 
 /** Whether this runtime can run the engine on worker threads. */
 export function threadsAvailable(): boolean {
-  // deno-lint-ignore no-explicit-any
-  const g = globalThis as any;
-  return typeof g.SharedArrayBuffer === "function" && typeof g.Worker === "function" &&
-    (g.crossOriginIsolated ?? true) !== false;
+  return threadsUnavailable() === undefined;
+}
+
+function warnOnce(reason: string) {
+  if (warned) return;
+  warned = true;
+  console.warn(
+    `keops-ts: the CPU engine runs on the calling thread only, because ${reason}. Results are the same; setThreads(1) silences this.`,
+  );
 }
 
 interface Pool {
   size: number;
   memory: WebAssembly.Memory;
   heapBase: number;
-  workers: Worker[];
+  workers: Port[];
   /** Jobs share the pool's memory, so they run one at a time. */
   serial: <T>(job: () => Promise<T>) => Promise<T>;
   /** Jobs given and not yet settled. */
@@ -128,19 +205,22 @@ let starting: Promise<Pool> | undefined;
 /** The rejections of the messages in flight: a terminated worker never answers them. */
 const inFlight = new Set<(e: Error) => void>();
 
-function ask(w: Worker, msg: unknown): Promise<void> {
+/** A worker's failure (as opposed to an error of the computation it reports). */
+class WorkerFailure extends Error {}
+
+function ask(w: Port, msg: unknown): Promise<void> {
   let fail!: (e: Error) => void;
   const answer = new Promise<void>((resolve, reject) => {
     fail = reject;
-    w.onmessage = (e: MessageEvent) => {
-      if (e.data.type === "error") reject(new Error(`A CPU engine thread failed: ${e.data.message}`));
-      else resolve();
-    };
-    w.onerror = (e) => {
-      e.preventDefault?.();
-      reject(new Error(`A CPU engine thread failed: ${e.message}`));
-    };
-    w.postMessage(msg);
+    w.listen(
+      (data) => {
+        const d = data as { type: string; message?: string };
+        if (d.type === "error") reject(new Error(`A CPU engine thread failed: ${d.message}`));
+        else resolve();
+      },
+      (e) => reject(new WorkerFailure(`A CPU engine thread failed: ${e.message}`)),
+    );
+    w.send(msg);
   });
   inFlight.add(fail);
   return answer.finally(() => inFlight.delete(fail));
@@ -152,12 +232,16 @@ async function start(size: number): Promise<Pool> {
   const module = await WebAssembly.compile(engineBytes(true));
   const inst = await WebAssembly.instantiate(module, { env: { memory, ...hostImports() } });
   const heapBase = (inst.exports.__heap_base as WebAssembly.Global).value as number;
-  const workers = Array.from({ length: size }, () => {
-    const w = new Worker("data:text/javascript," + encodeURIComponent(WORKER_SOURCE), { type: "module" });
-    (w as unknown as { unref?: () => void }).unref?.();
-    return w;
-  });
-  await Promise.all(workers.map((w) => ask(w, { type: "init", module, memory })));
+  const support = threadSupport();
+  if (!support.ok) throw new WorkerFailure(support.reason);
+  const workers: Port[] = [];
+  try {
+    for (let t = 0; t < size; t++) workers.push(support.spawn(WORKER_SOURCE));
+    await Promise.all(workers.map((w) => ask(w, { type: "init", module, memory })));
+  } catch (e) {
+    workers.forEach((w) => w.terminate());
+    throw e instanceof WorkerFailure ? e : new WorkerFailure((e as Error)?.message ?? String(e));
+  }
   return {
     size,
     memory,
@@ -182,22 +266,39 @@ export function shutdownThreads(): void {
 
 function scheduleIdle(p: Pool) {
   clearTimeout(p.timer);
+  if (idleMs === Infinity) return;
   p.timer = setTimeout(() => {
     if (pool === p && p.active === 0) shutdownThreads();
-  }, IDLE_MS);
+  }, idleMs);
   // deno-lint-ignore no-explicit-any
   const D = (globalThis as any).Deno;
   if (D?.unrefTimer) D.unrefTimer(p.timer);
 }
 
 /**
- * Runs `job` with an executor over the worker threads, one job at a time.
+ * Runs `job` with an executor over the worker threads, one job at a time; or `alone` (the same
+ * work on the calling thread) where threads cannot run, after one warning saying why. A worker
+ * that fails to start, or fails during the job, takes the pool down and the call runs `alone`;
+ * later calls start afresh, except that where starting failed they stay on the calling thread.
  */
-export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<T> {
-  const size = getThreads();
+export async function withThreads<T>(job: (x: Executor) => Promise<T>, alone: () => Promise<T>): Promise<T> {
+  const why = threadsUnavailable();
+  if (why) {
+    warnOnce(why);
+    return alone();
+  }
+  const size = wantedThreads();
   if (!pool || pool.size !== size) {
     starting ??= start(size);
-    const p = await starting;
+    let p: Pool;
+    try {
+      p = await starting;
+    } catch (e) {
+      starting = undefined;
+      broken = `its worker threads could not start (${(e as Error)?.message ?? e})`;
+      warnOnce(broken);
+      return alone();
+    }
     if (pool !== p) {
       pool = p;
       starting = undefined;
@@ -224,6 +325,7 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
     ).then(() => {});
   const run = p.serial(() => {
     clearTimeout(p.timer);
+    jobsRun++;
     return job({
       memory: p.memory,
       heapBase: p.heapBase,
@@ -237,5 +339,12 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>): Promise<
   run.catch(() => {}).finally(() => {
     if (--p.active === 0) scheduleIdle(p);
   });
-  return await run;
+  try {
+    return await run;
+  } catch (e) {
+    if (!(e instanceof WorkerFailure)) throw e;
+    // A worker died: its pool goes, and this call is run again on the calling thread.
+    if (pool === p) shutdownThreads();
+    return alone();
+  }
 }

@@ -12,6 +12,7 @@ import {
   shutdownThreads,
 } from "../../mod.ts";
 import { threadsAvailable } from "../../backends/wasm/threads.ts";
+import { setThreadSupport } from "../../backends/wasm/ports.ts";
 import { setPairsPerCall } from "../../backends/wasm/driver.ts";
 import { assertThrowsClass, rng, uniform } from "../_helpers.ts";
 
@@ -70,4 +71,145 @@ for (const backend of ["cpu", "cpu-rust"] as const) {
 Deno.test("the thread count is validated", async () => {
   await assertThrowsClass(() => setThreads(0), RangeError, /between 1 and 256, got 0/);
   await assertThrowsClass(() => setThreads(1.5), RangeError, /got 1.5/);
+});
+
+/** A Gaussian sum large enough for the threads (over 2^21 pairs), and its value by plain loops. */
+function bigSum() {
+  const r = rng(5);
+  const M = 1500, N = 1500;
+  const x = Float32Array.from(uniform(r, M)), y = Float32Array.from(uniform(r, N));
+  const g = Genred("Exp(-SqDist(x,y))", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 });
+  const want = Array.from(x, (xi) => y.reduce((s, yj) => s + Math.exp(-((xi - yj) ** 2)), 0));
+  return {
+    run: (backend: "cpu" | "cpu-rust") => g(ndarray(x, [M, 1]), ndarray(y, [N, 1]), { backend }),
+    want,
+  };
+}
+
+/** Runs f with console.warn recorded. */
+async function warnings(f: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [], old = console.warn;
+  console.warn = (...a: unknown[]) => void seen.push(a.join(" "));
+  try {
+    await f();
+  } finally {
+    console.warn = old;
+  }
+  return seen;
+}
+
+Deno.test("workers that cannot start: one warning, the calling thread, correct results, getThreads() 1", async () => {
+  const { run, want } = bigSum();
+  const before = getThreads();
+  // A runtime whose workers are refused when created (as a Content-Security-Policy refuses
+  // data: workers), then one whose workers never answer their first message properly.
+  const refusing = () => ({
+    ok: true as const,
+    kind: "web" as const,
+    spawn(): never {
+      throw new Error("Refused to create a worker from 'data:' (worker-src 'self')");
+    },
+  });
+  const old = setThreadSupport(refusing);
+  try {
+    setThreads(2);
+    shutdownThreads();
+    const seen = await warnings(async () => {
+      for (const backend of ["cpu", "cpu-rust"] as const) {
+        for (let k = 0; k < 2; k++) {
+          const out = await run(backend);
+          want.forEach((w, i) => assert.ok(Math.abs(out.data[i] - w) <= 1e-5 * w, `${backend} row ${i}`));
+        }
+      }
+    });
+    assert.equal(seen.length, 1, `one warning: ${JSON.stringify(seen)}`);
+    assert.match(seen[0], /calling thread only.*could not start.*worker-src/);
+    assert.equal(getThreads(), 1, "getThreads() tells the truth");
+  } finally {
+    setThreadSupport(old);
+    setThreads(before);
+    shutdownThreads();
+  }
+  // Workers again: the pool starts and runs.
+  assert.ok(threadsAvailable() && getThreads() === before);
+});
+
+Deno.test("a worker that fails during a call takes its pool down: the call and later calls are correct", async () => {
+  const { run, want } = bigSum();
+  const before = getThreads();
+  let spawned = 0;
+  // Workers that start, then fail on their first job.
+  const failing = () => ({
+    ok: true as const,
+    kind: "web" as const,
+    spawn() {
+      spawned++;
+      let onMessage: (d: unknown) => void = () => {}, onError: (e: Error) => void = () => {};
+      return {
+        send(m: unknown) {
+          const type = (m as { type: string }).type;
+          queueMicrotask(
+            () => (type === "init" ? onMessage({ type: "ready" }) : onError(new Error("worker crashed"))),
+          );
+        },
+        listen(m: (d: unknown) => void, e: (x: Error) => void) {
+          onMessage = m;
+          onError = e;
+        },
+        terminate() {},
+      };
+    },
+  });
+  const old = setThreadSupport(failing);
+  try {
+    setThreads(2);
+    shutdownThreads();
+    for (let k = 0; k < 3; k++) {
+      const out = await run("cpu-rust");
+      want.forEach((w, i) => assert.ok(Math.abs(out.data[i] - w) <= 1e-5 * w, `call ${k} row ${i}`));
+    }
+    assert.equal(spawned, 6, "each call started a fresh pool of two workers");
+  } finally {
+    setThreadSupport(old);
+    setThreads(before);
+    shutdownThreads();
+  }
+});
+
+Deno.test("no shared memory: threads off with one warning that says why", async () => {
+  const { run, want } = bigSum();
+  const before = getThreads();
+  const old = setThreadSupport(() => ({ ok: false, reason: "the page is not cross-origin isolated" }));
+  try {
+    setThreads(2);
+    assert.equal(getThreads(), 1);
+    const seen = await warnings(async () => {
+      const out = await run("cpu");
+      want.forEach((w, i) => assert.ok(Math.abs(out.data[i] - w) <= 1e-5 * w));
+    });
+    assert.ok(seen.length <= 1 && seen.every((s) => /cross-origin isolated/.test(s)), JSON.stringify(seen));
+  } finally {
+    setThreadSupport(old);
+    setThreads(before);
+  }
+});
+
+Deno.test("the idle timeout is an option, validated", async () => {
+  const before = getThreads();
+  try {
+    setThreads(before, { idleMs: Infinity });
+    setThreads(before, { idleMs: 0 });
+    await assertThrowsClass(
+      () => setThreads(2, { idleMs: -1 }),
+      RangeError,
+      /idleMs must be a number of milliseconds/,
+    );
+    await assertThrowsClass(
+      () => setThreads(2, { idle: 5 } as never),
+      TypeError,
+      /Unknown setThreads option "idle"/,
+    );
+  } finally {
+    setThreads(before, { idleMs: 500 });
+  }
 });
