@@ -16,7 +16,7 @@ import { referenceBackend } from "./reference.ts";
 import { wasmBackend } from "./wasm/engine.ts";
 import { jitBackend } from "./jit/engine.ts";
 import { webgpuBackend } from "./webgpu/engine.ts";
-import { gpuDevice } from "./webgpu/device.ts";
+import { hardwareAdapter } from "./webgpu/device.ts";
 import { show } from "../formula/errors.ts";
 
 /** The backends a call may ask for (KeOps's upper-case "CPU" and "GPU" too: any case is taken). */
@@ -35,9 +35,9 @@ const rust = wasmBackend();
 const cpu = jitBackend(rust);
 const gpu = webgpuBackend();
 
-/** Whether "auto" may use the GPU: a hardware adapter (not a software fallback). */
+/** Whether "auto" may use the GPU: a hardware adapter (not a software fallback), asked without a device. */
 function hardwareGpu(): Promise<boolean> {
-  return gpuDevice().then((d) => !!d && !d.fallback, () => false);
+  return hardwareAdapter();
 }
 
 /**

@@ -83,6 +83,32 @@ async function open(): Promise<DeviceInfo | undefined> {
   return { device, fallback, description: info?.description || info?.device || "GPU" };
 }
 
+let probe: Promise<boolean> | undefined;
+
+/**
+ * Whether the GPU here is a hardware adapter, for "auto": the injected device's, the open
+ * device's, or else the adapter's own flag, read without opening a device (a software adapter
+ * that "auto" will not use costs no device).
+ *
+ * @example
+ * ```ts
+ * import { hardwareAdapter } from "./device.ts";
+ * console.assert(typeof (await hardwareAdapter()) === "boolean");
+ * ```
+ */
+export function hardwareAdapter(): Promise<boolean> {
+  if (injected) return Promise.resolve(!injected.fallback);
+  if (current) return current.then((d) => !!d && !d.fallback, () => false);
+  probe ??= (async () => {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    const adapter = await gpu?.requestAdapter();
+    if (!adapter) return false;
+    const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+    return !(info?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+  })().catch(() => false);
+  return probe;
+}
+
 /** The device, opened on first use; undefined when this runtime has no WebGPU adapter. */
 export function gpuDevice(): Promise<DeviceInfo | undefined> {
   if (lostReason !== undefined) {
