@@ -48,6 +48,7 @@ export type { DType } from "./backends/backend.ts";
 export { UnsupportedError } from "./formula/errors.ts";
 export { LIMITS } from "./formula/limits.ts";
 export { getThreads, setThreads, shutdownThreads } from "./backends/wasm/threads.ts";
+export { setEngineModule } from "./backends/wasm/engine.ts";
 export type { ThreadOptions } from "./backends/wasm/threads.ts";
 export { setDevice } from "./backends/webgpu/device.ts";
 export { fromGpu, toGpu } from "./backends/webgpu/gpu_array.ts";

@@ -3,8 +3,9 @@
  * TypeScript's compiler into `dist/npm/` — ES modules and their `.d.ts`, relative imports
  * rewritten from `.ts` to `.js` — and writes its `package.json` (`exports`, `types`,
  * `sideEffects: false`; the WebGPU types, which the declarations name, as a dependency that the
- * entry's declarations reference). TypeScript and the WebGPU types are this script's own
- * dependencies (build/deno.json, build/deno.lock), never the library's.
+ * entry's declarations reference), the engine as `backends/wasm/engine.wasm` and the entry point
+ * `@keops-ts/keops/edge` that imports it statically. TypeScript and the WebGPU types are this
+ * script's own dependencies (build/deno.json, build/deno.lock), never the library's.
  *
  *     deno task build:npm        then   cd dist/npm && npm pack
  *
@@ -49,6 +50,26 @@ if (problems.length) {
   }));
   Deno.exit(1);
 }
+// The engine as a .wasm file, and the entry point of runtimes that refuse to compile WebAssembly
+// at run time: its engine is a static import, which their bundlers (wrangler, Vercel's) and
+// workerd turn into a WebAssembly.Module.
+const { engineBytes } = await import("../backends/wasm/bytes.ts");
+await Deno.writeFile(out + "backends/wasm/engine.wasm", engineBytes(false));
+await Deno.writeTextFile(
+  out + "edge.js",
+  `// @keops-ts/keops for edge runtimes (Cloudflare Workers, Vercel Edge): the CPU engine from a
+// static .wasm import, since these runtimes refuse to compile WebAssembly from bytes.
+import engine from "./backends/wasm/engine.wasm";
+import { setEngineModule } from "./mod.js";
+setEngineModule(engine);
+export * from "./mod.js";
+`,
+);
+await Deno.writeTextFile(
+  out + "edge.d.ts",
+  `export * from "./mod.js";
+`,
+);
 // The entry's declarations bring the WebGPU types they name.
 const entry = out + "mod.d.ts";
 await Deno.writeTextFile(entry, `/// <reference types="@webgpu/types" />\n` + await Deno.readTextFile(entry));
@@ -62,8 +83,12 @@ const pkg = {
   type: "module",
   main: "./mod.js",
   types: "./mod.d.ts",
-  exports: { ".": { types: "./mod.d.ts", default: "./mod.js" } },
-  sideEffects: false,
+  exports: {
+    ".": { types: "./mod.d.ts", default: "./mod.js" },
+    "./edge": { types: "./edge.d.ts", default: "./edge.js" },
+  },
+  // Every module is free of side effects but the edge entry, which hands the engine over.
+  sideEffects: ["./edge.js"],
   dependencies: { "@webgpu/types": "^0.1.66" },
   keywords: ["keops", "kernel", "webgpu", "wasm", "simd", "nearest-neighbors", "optimal-transport"],
   engines: { node: ">=20.16" },

@@ -13,6 +13,7 @@ import { type EngineExports, runChunked, runProgram } from "./driver.ts";
 import { runRanged } from "./ranged.ts";
 import { wantedThreads, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
+import { show, UnsupportedError } from "../../formula/errors.ts";
 
 /** The ABI version this driver speaks (checked against the module's). */
 export const ABI_VERSION = 1;
@@ -24,12 +25,56 @@ export function hostImports(): Record<string, (x: number) => number> {
   return { host_sin: Math.sin, host_cos: Math.cos };
 }
 
-/** The compiled engine module (compiled once per process). */
+/**
+ * The compiled engine module: the one given to `setEngineModule`, or compiled once per process
+ * from the embedded bytes. Where the runtime refuses to compile WebAssembly at run time
+ * (Cloudflare Workers, Vercel Edge), an `UnsupportedError` names the way out.
+ */
 export function engineModule(): Promise<WebAssembly.Module> {
   if (!modulePromise) {
-    modulePromise = WebAssembly.compile(engineBytes(false));
+    modulePromise = WebAssembly.compile(engineBytes(false)).catch((e) => {
+      modulePromise = undefined;
+      throw new UnsupportedError(
+        `This runtime refuses to compile WebAssembly at run time (${
+          (e as Error)?.message ?? e
+        }): import "@keops-ts/keops/edge", whose engine is a static .wasm import, or give the engine to setEngineModule`,
+      );
+    });
   }
   return modulePromise;
+}
+
+/**
+ * Gives the CPU engine its WebAssembly module, compiled by the runtime from the package's
+ * `engine.wasm` (a static import, which is how edge runtimes such as Cloudflare Workers take
+ * WebAssembly): the engine then never compiles bytes at run time. The `/edge` entry point of the
+ * npm package does this.
+ *
+ * @example
+ * ```ts
+ * import { setEngineModule } from "./engine.ts";
+ * import { engineBytes } from "./bytes.ts";
+import { show, UnsupportedError } from "../../formula/errors.ts";
+ * import assert from "node:assert/strict";
+ * const module = new WebAssembly.Module(engineBytes(false)); // where a runtime allows it
+ * setEngineModule(module);
+ * assert.ok(WebAssembly.Module.exports(module).some((e) => e.name === "run"));
+ * ```
+ */
+export function setEngineModule(module: WebAssembly.Module): void {
+  if (!(module instanceof WebAssembly.Module)) {
+    throw new TypeError(
+      `setEngineModule expects a WebAssembly.Module (the package's engine.wasm), got ${show(module)}`,
+    );
+  }
+  const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+  if (!exports.includes("run") || !exports.includes("abi_version")) {
+    throw new TypeError(
+      "The module given to setEngineModule is not keops-ts's engine (no run and abi_version exports)",
+    );
+  }
+  modulePromise = Promise.resolve(module);
+  main = undefined;
 }
 
 /** A fresh engine instance (its own linear memory). */
