@@ -100,15 +100,16 @@ export function threadSupport(): ThreadSupport {
   if (override) return override();
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
-  if (typeof g.SharedArrayBuffer !== "function") {
-    return { ok: false, reason: "this runtime has no SharedArrayBuffer" };
-  }
+  // (A page without isolation has no SharedArrayBuffer either: that is the reason to give.)
   if (g.crossOriginIsolated === false) {
     return {
       ok: false,
       reason:
         "the page is not cross-origin isolated (shared memory needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)",
     };
+  }
+  if (typeof g.SharedArrayBuffer !== "function") {
+    return { ok: false, reason: "this runtime has no SharedArrayBuffer" };
   }
   if (typeof g.Worker === "function") return { ok: true, kind: "web", spawn: webPort };
   const workers = g.process?.getBuiltinModule?.("node:worker_threads") as NodeWorkers | undefined;
