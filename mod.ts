@@ -22,11 +22,25 @@
  */
 
 export { Genred } from "./lazy/genred.ts";
-export type { Arg, CallOptions, GenredOptions, GenredRoutine, ReductionName } from "./lazy/genred.ts";
+export type {
+  AccuracyOptions,
+  Arg,
+  CallOptions,
+  GenredOptions,
+  GenredOutput,
+  GenredRoutine,
+  PairReduction,
+  ReductionAlias,
+  ReductionName,
+} from "./lazy/genred.ts";
+export type { BackendChoice } from "./backends/select.ts";
+export type { Node, Param } from "./formula/tree.ts";
+export type { Leaf } from "./lazy/variables.ts";
 export { Pm, Vi, Vj } from "./lazy/variables.ts";
 export type { Wrapped } from "./lazy/variables.ts";
 export type { Operand, Or, Reduced, ReduceOptions } from "./lazy/lazy_tensor.ts";
 export { LazyTensor } from "./lazy/construct.ts";
+export type { LazyTensor as LazyTensorClass } from "./lazy/lazy_tensor.ts";
 export type { LazyTensorFunction } from "./lazy/construct.ts";
 export { ComplexLazyTensor, ComplexPm, ComplexVi, ComplexVj } from "./lazy/complex.ts";
 export type { ComplexOperand } from "./lazy/complex.ts";
@@ -42,9 +56,10 @@ export {
   gridCluster,
   sortClusters,
 } from "./lazy/cluster.ts";
+export type { ClusterLabels, ClusterPoints, ClusterWeights } from "./lazy/cluster.ts";
 export { ndarray } from "./lazy/ndarray.ts";
-export type { NDArray } from "./lazy/ndarray.ts";
-export type { DType } from "./backends/backend.ts";
+export type { NDArray, NestedNumbers } from "./lazy/ndarray.ts";
+export type { DType, HostArray } from "./backends/backend.ts";
 export { UnsupportedError } from "./formula/errors.ts";
 export { LIMITS } from "./formula/limits.ts";
 export { getThreads, setThreads, shutdownThreads } from "./backends/wasm/threads.ts";

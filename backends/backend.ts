@@ -19,7 +19,9 @@ export type DType = "float32" | "float64";
 
 /** A row-major array on the host: typed data and its shape (the API's `NDArray`). */
 export interface HostArray {
+  /** The values, row-major. */
   readonly data: Float32Array | Float64Array | Int32Array;
+  /** The shape. */
   readonly shape: readonly number[];
 }
 

@@ -3,7 +3,7 @@
  * (`gridCluster`), sort them by cluster (`sortClusters`), describe the clusters as ranges of
  * rows with centroids and weights (`clusterRanges`, `clusterCentroids`,
  * `clusterRangesCentroids`), and turn a boolean matrix of kept cluster pairs into KeOps's ranges
- * 6-tuple (`fromMatrix`). Labels and ranges are int32 NDArrays.
+ * 6-tuple (`fromMatrix`). ClusterLabels and ranges are int32 NDArrays.
  *
  *     labels = gridCluster(x, 0.1)                      voxels of side 0.1
  *     [xs, ls, perm] = sortClusters(x, labels)          rows of a cluster contiguous
@@ -18,13 +18,17 @@ import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import type { Ranges } from "./ranges.ts";
 import { show } from "../formula/errors.ts";
 
-/** Points: an (N, D) NDArray or nested rows; labels: one integer per point. */
-type Points = NDArray | NestedNumbers;
-type Labels = NDArray | Int32Array | readonly number[];
+/** Points: an (N, D) NDArray or nested rows. */
+export type ClusterPoints = NDArray | NestedNumbers;
+/** Labels: one non-negative integer per point. */
+export type ClusterLabels = NDArray | Int32Array | readonly number[];
 /** Weights: one number per point. */
-type Weights = NDArray | Float32Array | Float64Array | Int32Array | readonly number[];
+export type ClusterWeights = NDArray | Float32Array | Float64Array | Int32Array | readonly number[];
 
-function points(x: Points, what: string): { data: ArrayLike<number>; n: number; d: number; f64: boolean } {
+function points(
+  x: ClusterPoints,
+  what: string,
+): { data: ArrayLike<number>; n: number; d: number; f64: boolean } {
   const f64 = typeof x === "object" && x !== null && "data" in x && x.data instanceof Float64Array;
   const a = toNDArray(x, f64 ? "float64" : "float32", what);
   if (a.shape.length !== 2) {
@@ -33,7 +37,7 @@ function points(x: Points, what: string): { data: ArrayLike<number>; n: number; 
   return { data: a.data, n: a.shape[0], d: a.shape[1], f64 };
 }
 
-function labelsOf(l: Labels, n: number | undefined, what = "labels"): Int32Array {
+function labelsOf(l: ClusterLabels, n: number | undefined, what = "labels"): Int32Array {
   const data: ArrayLike<number> = ArrayBuffer.isView(l)
     ? l as Int32Array
     : Array.isArray(l)
@@ -70,7 +74,7 @@ function countOf(labels: Int32Array, nLabels: number | undefined): number {
 }
 
 /**
- * Labels of the points by the cubic voxel of side `size` (one number, or one per dimension)
+ * ClusterLabels of the points by the cubic voxel of side `size` (one number, or one per dimension)
  * that holds them, as `grid_cluster`: voxels numbered 0, 1, … in lexicographic order of their
  * integer coordinates ⌊x / size⌋, empty voxels skipped.
  *
@@ -81,7 +85,7 @@ function countOf(labels: Int32Array, nLabels: number | undefined): number {
  * console.assert(Array.from(l.data).join() === "0,0,2,1"); // voxels (0,0), (0,0), (1,0), (0,1)
  * ```
  */
-export function gridCluster(x: Points, size: number | readonly number[]): NDArray {
+export function gridCluster(x: ClusterPoints, size: number | readonly number[]): NDArray {
   const { data, n, d } = points(x, "points of gridCluster");
   const sizes = typeof size === "number" ? new Array(d).fill(size) : [...size];
   if (sizes.length !== d || sizes.some((s) => typeof s !== "number" || !(s > 0) || !Number.isFinite(s))) {
@@ -128,7 +132,7 @@ export function gridCluster(x: Points, size: number | readonly number[]): NDArra
  * console.assert(Array.from(r.data).join() === "0,2,2,3,3,3,3,4" && r.shape.join() === "4,2");
  * ```
  */
-export function clusterRanges(labels: Labels, nLabels?: number): NDArray {
+export function clusterRanges(labels: ClusterLabels, nLabels?: number): NDArray {
   const l = labelsOf(labels, undefined);
   const c = countOf(l, nLabels);
   const pop = new Int32Array(c);
@@ -154,7 +158,12 @@ export function clusterRanges(labels: Labels, nLabels?: number): NDArray {
  * console.assert(Array.from(c.data).join() === "1,0,5,5");
  * ```
  */
-export function clusterCentroids(x: Points, labels: Labels, nLabels?: number, weights?: Weights): NDArray {
+export function clusterCentroids(
+  x: ClusterPoints,
+  labels: ClusterLabels,
+  nLabels?: number,
+  weights?: ClusterWeights,
+): NDArray {
   const { data, n, d, f64 } = points(x, "points of clusterCentroids");
   const l = labelsOf(labels, n);
   const c = countOf(l, nLabels);
@@ -173,7 +182,7 @@ export function clusterCentroids(x: Points, labels: Labels, nLabels?: number, we
   return { data: f64 ? sums : Float32Array.from(sums), shape: [c, d] };
 }
 
-function weightsOf(w: Weights, n: number): Float64Array {
+function weightsOf(w: ClusterWeights, n: number): Float64Array {
   const data: ArrayLike<number> = ArrayBuffer.isView(w)
     ? w as ArrayLike<number>
     : Array.isArray(w)
@@ -202,9 +211,9 @@ function weightsOf(w: Weights, n: number): Float64Array {
  * ```
  */
 export function clusterRangesCentroids(
-  x: Points,
-  labels: Labels,
-  weights?: Weights,
+  x: ClusterPoints,
+  labels: ClusterLabels,
+  weights?: ClusterWeights,
   minWeight = 1e-9,
 ): [NDArray, NDArray, NDArray] {
   const { n, d, f64 } = points(x, "points of clusterRangesCentroids");
@@ -239,7 +248,7 @@ export function clusterRangesCentroids(
  * console.assert(Array.from(perm.data).join() === "1,0,2");
  * ```
  */
-export function sortClusters(x: Points, labels: Labels): [NDArray, NDArray, NDArray] {
+export function sortClusters(x: ClusterPoints, labels: ClusterLabels): [NDArray, NDArray, NDArray] {
   const { data, n, d, f64 } = points(x, "points of sortClusters");
   const l = labelsOf(labels, n);
   const perm = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => l[a] - l[b] || a - b);

@@ -44,6 +44,7 @@ export class ComplexLazyTensor {
   /** Wraps a real LazyTensor of even dimension, read as interleaved complex numbers. */
   /** The real LazyTensor of the interleaved parts. */
   readonly lazy: LazyTensor;
+  /** Wraps a real LazyTensor of even dimension, read as interleaved complex numbers. */
   constructor(lazy: LazyTensor) {
     evenDim(lazy, "ComplexLazyTensor");
     this.lazy = lazy;
@@ -140,7 +141,9 @@ export class ComplexLazyTensor {
    * Σ over i (dim = batch dims) or j (dim = batch dims + 1): an interleaved array (…, rows, 2n),
    * as pykeops's `z.sum(dim)`; `sum(-1)` (or no dim) sums the entries of the vector instead.
    */
+  /** Σ over the entries of the vector (ComplexSum). */
   sum(dim?: -1): ComplexLazyTensor;
+  /** The Sum reduction over i or j: an interleaved array. */
   sum(dim: number, options?: CallOptions): Promise<NDArray>;
   sum(dim?: number, options?: CallOptions): ComplexLazyTensor | Promise<NDArray> {
     if (dim === undefined || dim === -1) return this.sumEntries();

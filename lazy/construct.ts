@@ -25,6 +25,7 @@ import { show } from "../formula/errors.ts";
 /** `LazyTensor(x, axis?)`, callable as pykeops's, and the class for `instanceof`. */
 export interface LazyTensorFunction {
   (x: Wrapped, axis?: 0 | 1 | 2): LazyTensorClass<false>;
+  /** The prototype of LazyTensors (for `instanceof`). */
   readonly prototype: LazyTensorClass;
 }
 

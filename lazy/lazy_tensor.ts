@@ -97,6 +97,7 @@ export class LazyTensor<S extends boolean = boolean> {
 
   // ---- bookkeeping ---------------------------------------------------------------------------
 
+  /** An operand as a LazyTensor: integers as IntCst, other numbers and lists as parameters. */
   private lift(x: Operand): LazyTensor<never> {
     if (x instanceof LazyTensor) return x as LazyTensor<never>;
     if (typeof x === "number") {
@@ -107,6 +108,7 @@ export class LazyTensor<S extends boolean = boolean> {
     throw new TypeError(`Expected a LazyTensor or a number, got ${typeof x}`);
   }
 
+  /** A LazyTensor of `tree` over this one's variables and the others' (ranges kept). */
   private with(tree: Node, ...others: LazyTensor[]): LazyTensor<never> {
     const leaves = new Map(this.leaves);
     for (const o of others) for (const [k, v] of o.leaves) leaves.set(k, v);
@@ -119,6 +121,7 @@ export class LazyTensor<S extends boolean = boolean> {
     return this.with(make(name, [this.tree, ...ts.map((t) => t.tree)], params), ...ts);
   }
 
+  /** The binary operation of KeOps's infix symbol `sym` on this and `other`. */
   private bin(sym: string, other: Operand): LazyTensor<never> {
     const t = this.lift(other);
     return this.with(binary(sym, this.tree, t.tree), t);
@@ -184,6 +187,7 @@ export class LazyTensor<S extends boolean = boolean> {
     return this.tree.dim;
   }
 
+  /** The broadcast batch shape of the variables. */
   private get batchShape(): number[] {
     const nb = Math.max(0, ...[...this.leaves.values()].map((l) => l.batch.length));
     const out = new Array(nb).fill(1);
@@ -196,6 +200,7 @@ export class LazyTensor<S extends boolean = boolean> {
     return out;
   }
 
+  /** The rows of the i- (cat 0) or j-variables (cat 1); 1 without any. */
   private rowsOf(cat: 0 | 1): number {
     for (const l of this.leaves.values()) if (l.cat === cat) return l.rows;
     return 1;
@@ -417,31 +422,41 @@ export class LazyTensor<S extends boolean = boolean> {
   // ---- vector operations ---------------------------------------------------------------------
 
   /** Σ over the vector dimension with no argument or −1; with `dim` a reduction over i or j. */
+  /** Over the vector dimension (no argument, or −1): a LazyTensor. */
   sum(dim?: -1): LazyTensor<S>;
+  /** The sum reduction over i (dim = batch dims) or j (dim = batch dims + 1). */
   sum(dim: number, options?: ReduceOptions): Reduced<S>;
   sum(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Sum") : this.reduce("Sum", dim, options);
   }
   /** Smallest component; with `dim`, the Min reduction. */
+  /** Over the vector dimension (no argument, or −1): a LazyTensor. */
   min(dim?: -1): LazyTensor<S>;
+  /** The min reduction over i (dim = batch dims) or j (dim = batch dims + 1). */
   min(dim: number, options?: ReduceOptions): Reduced<S>;
   min(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Min") : this.reduce("Min", dim, options);
   }
   /** Largest component; with `dim`, the Max reduction. */
+  /** Over the vector dimension (no argument, or −1): a LazyTensor. */
   max(dim?: -1): LazyTensor<S>;
+  /** The max reduction over i (dim = batch dims) or j (dim = batch dims + 1). */
   max(dim: number, options?: ReduceOptions): Reduced<S>;
   max(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("Max") : this.reduce("Max", dim, options);
   }
   /** Index of the smallest component; with `dim`, the ArgMin reduction (int32). */
+  /** Over the vector dimension (no argument, or −1): a LazyTensor. */
   argmin(dim?: -1): LazyTensor<S>;
+  /** The argmin reduction over i (dim = batch dims) or j (dim = batch dims + 1). */
   argmin(dim: number, options?: ReduceOptions): Reduced<S>;
   argmin(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("ArgMin") : this.reduce("ArgMin", dim, options);
   }
   /** Index of the largest component; with `dim`, the ArgMax reduction (int32). */
+  /** Over the vector dimension (no argument, or −1): a LazyTensor. */
   argmax(dim?: -1): LazyTensor<S>;
+  /** The argmax reduction over i (dim = batch dims) or j (dim = batch dims + 1). */
   argmax(dim: number, options?: ReduceOptions): Reduced<S>;
   argmax(dim?: number, options?: ReduceOptions): LazyTensor<S> | Reduced<S> {
     return dim === undefined || dim === -1 ? this.op("ArgMax") : this.reduce("ArgMax", dim, options);
@@ -535,6 +550,7 @@ export class LazyTensor<S extends boolean = boolean> {
 
   // ---- differential operators ----------------------------------------------------------------
 
+  /** The variable node of `v`, which a differential operator differentiates with respect to. */
   private variable(v: LazyTensor, what: string): Node {
     if (!(v instanceof LazyTensor) || v.tree.op !== "Var") {
       throw new TypeError(`LazyTensor.${what} differentiates with respect to a variable (Vi, Vj or Pm)`);
@@ -566,6 +582,7 @@ export class LazyTensor<S extends boolean = boolean> {
 
   // ---- reductions ----------------------------------------------------------------------------
 
+  /** The reduction of this formula over i or j, run (or, symbolic, a routine). */
   private reduce<Out extends NDArray | [NDArray, NDArray] = NDArray>(
     reduction: ReductionName,
     dim: number,
@@ -620,7 +637,13 @@ export class LazyTensor<S extends boolean = boolean> {
     return routine(...values, opts) as unknown as Reduced<S, Out>;
   }
 
-  private reducePair(reduction: ReductionName, dim: number, options?: ReduceOptions, k?: number) {
+  /** A reduction with two outputs, values and indices. */
+  private reducePair(
+    reduction: ReductionName,
+    dim: number,
+    options?: ReduceOptions,
+    k?: number,
+  ): Reduced<S, [NDArray, NDArray]> {
     return this.reduce<[NDArray, NDArray]>(reduction, dim, options, k);
   }
 

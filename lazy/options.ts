@@ -19,8 +19,11 @@ import { show } from "../formula/errors.ts";
  * evaluate the terms in float64 too for "float64" and "kahan_scheme"; the reference is float64.
  */
 export interface AccuracyOptions {
+  /** The accumulators' type: "auto" (the data's), "float32", or "float64". */
   dtype_acc?: "auto" | "float32" | "float64";
+  /** The same as `dtype_acc: "float64"`. */
   use_double_acc?: boolean;
+  /** How terms are added: "auto" (block sums), "direct_sum", "block_sum", "kahan_scheme". */
   sum_scheme?: "auto" | "direct_sum" | "block_sum" | "kahan_scheme";
 }
 

@@ -49,13 +49,17 @@ export const SOLVE_OPTIONS: readonly string[] = ["backend", "ranges", "alpha", "
  * the tolerance (‖r‖² < size(b)·ε²) within `maxIterations`.
  */
 export interface SolveInfo {
+  /** The conjugate-gradient iterations run. */
   readonly iterations: number;
+  /** ‖b − (αI + K) a‖ at the end, as the iteration tracks it. */
   readonly residual: number;
+  /** Whether ‖r‖² fell below size(b)·ε² within `maxIterations`. */
   readonly converged: boolean;
 }
 
 /** A solution, with how the solve went in `info` (`info.converged` is false if it did not). */
 export interface SolveResult extends NDArray {
+  /** How the solve went. */
   readonly info: SolveInfo;
 }
 
@@ -122,6 +126,7 @@ export async function conjugateGradient(
 /** A solver routine: called with the formula's arguments, the right-hand side b in place of the unknown. */
 export interface KernelSolveRoutine {
   (...args: Array<Arg | SolveOptions>): Promise<SolveResult>;
+  /** The canonical KeOps text of the formula. */
   readonly formula: string;
 }
 

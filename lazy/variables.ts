@@ -17,13 +17,17 @@ export type Wrapped = NDArray | NestedNumbers;
 
 /** A variable of a LazyTensor: its role, dimension, and its data or symbolic position. */
 export interface Leaf {
+  /** 0: i-indexed (Vi), 1: j-indexed (Vj), 2: a parameter (Pm). */
   readonly cat: 0 | 1 | 2;
+  /** The vector dimension. */
   readonly dim: number;
   /** The data; undefined for a symbolic variable, which has its position `ind` instead. */
   readonly value?: Wrapped;
+  /** A symbolic variable's position in its routine's arguments. */
   readonly ind?: number;
-  /** Batch dims and rows, read from the shape. */
+  /** Batch dims, read from the shape. */
   readonly batch: readonly number[];
+  /** Rows, read from the shape (1 for parameters). */
   readonly rows: number;
 }
 
@@ -110,7 +114,9 @@ function symbolicLeaf(ind: unknown, dim: unknown, cat: 0 | 1 | 2): LazyTensor<tr
  * console.assert(nn.data[1] === 1);
  * ```
  */
+/** An i-indexed variable holding data. */
 export function Vi(x: Wrapped): LazyTensor<false>;
+/** The symbolic variable at position `ind` of a routine, of dimension `dim`. */
 export function Vi(ind: number, dim: number): LazyTensor<true>;
 export function Vi(x: Wrapped, dim?: number): LazyTensor {
   return dim === undefined ? leaf(x, 0, "Vi") : symbolicLeaf(x, dim, 0);
@@ -123,7 +129,9 @@ export function Vi(x: Wrapped, dim?: number): LazyTensor {
  * console.assert(nn.data[0] === 0 && nn.data[1] === 1);
  * ```
  */
+/** A j-indexed variable holding data. */
 export function Vj(y: Wrapped): LazyTensor<false>;
+/** The symbolic variable at position `ind` of a routine, of dimension `dim`. */
 export function Vj(ind: number, dim: number): LazyTensor<true>;
 export function Vj(y: Wrapped, dim?: number): LazyTensor {
   return dim === undefined ? leaf(y, 1, "Vj") : symbolicLeaf(y, dim, 1);
@@ -137,7 +145,9 @@ export function Vj(y: Wrapped, dim?: number): LazyTensor {
  * console.assert(Math.abs(s.data[0] - (Math.exp(-0.5) + Math.exp(-2))) < 1e-6);
  * ```
  */
+/** A parameter holding data. */
 export function Pm(p: Wrapped): LazyTensor<false>;
+/** The symbolic variable at position `ind` of a routine, of dimension `dim`. */
 export function Pm(ind: number, dim: number): LazyTensor<true>;
 export function Pm(p: Wrapped, dim?: number): LazyTensor {
   return dim === undefined ? leaf(p, 2, "Pm") : symbolicLeaf(p, dim, 2);

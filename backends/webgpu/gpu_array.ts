@@ -12,8 +12,11 @@ import { checkShape, type HostArray as NDArray } from "../backend.ts";
 
 /** A float32 (or, for indices, int32) array in a GPU buffer, row-major. */
 export interface GpuArray {
+  /** The buffer holding the values (a storage buffer, offset 0). */
   readonly buffer: GPUBuffer;
+  /** The shape, row-major. */
   readonly shape: readonly number[];
+  /** The element type. */
   readonly dtype: "float32" | "int32";
 }
 
