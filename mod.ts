@@ -5,7 +5,8 @@
  *
  * @example
  * ```ts
- * import { Genred, Vi, Vj } from "./mod.ts";
+ * import { Genred, Vi, Vj } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  *
  * // The Gaussian kernel sum a_i = Σ_j exp(-|x_i - y_j|²) b_j, as a formula string…
  * const gauss = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
@@ -15,7 +16,7 @@
  * // …and as a LazyTensor.
  * const K = Vi(x).sqdist(Vj(y)).neg().exp();
  * const a2 = await K.matvec(b);
- * console.assert(Math.abs(a.data[0] - a2.data[0]) < 1e-6);
+ * assert.ok(Math.abs(a.data[0] - a2.data[0]) < 1e-6);
  * ```
  *
  * @module

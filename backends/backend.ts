@@ -35,10 +35,11 @@ export const MAX_RANK = 32;
  * @example
  * ```ts
  * import { checkShape } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * checkShape([2, 3], "argument \"x\"");
  * let err: unknown;
  * try { checkShape([2.5, 2], "argument \"x\""); } catch (e) { err = e; }
- * console.assert(err instanceof TypeError);
+ * assert.ok(err instanceof TypeError);
  * ```
  */
 export function checkShape(shape: unknown, what: string): asserts shape is readonly number[] {
@@ -118,9 +119,10 @@ export interface BlockRanges {
  * @example
  * ```ts
  * import { rangePieces } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * const r = { rows: Int32Array.of(1, 4), slices: Int32Array.of(1), terms: Int32Array.of(0, 2) };
  * // Row 0 is in no block; rows 1..3 in pieces of at most 2 rows.
- * console.assert(rangePieces(r, 5, 2).join() === "0,1,0,0,1,3,0,1,3,4,0,1,4,5,0,0");
+ * assert.ok(rangePieces(r, 5, 2).join() === "0,1,0,0,1,3,0,1,3,4,0,1,4,5,0,0");
  * ```
  */
 export function rangePieces(r: BlockRanges, M: number, maxRows: number, pairsCap = Infinity): Int32Array {
@@ -205,9 +207,10 @@ export function batchOffsets(slot: Slot, batch: readonly number[]): Int32Array {
  * @example
  * ```ts
  * import { rangeItems } from "./backend.ts";
+ * import assert from "node:assert/strict";
  * const ranges = { rows: Int32Array.of(0, 2), slices: Int32Array.of(2), terms: Int32Array.of(0, 3, 5, 9) };
  * const pieces = rangeItems(ranges, 0, 2, 0, 10, 10, 256);
- * console.assert(JSON.stringify(pieces) === "[[[0,2,0,3,1],[0,2,5,4,2]]]");
+ * assert.ok(JSON.stringify(pieces) === "[[[0,2,0,3,1],[0,2,5,4,2]]]");
  * ```
  */
 export function rangeItems(

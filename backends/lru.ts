@@ -12,9 +12,10 @@
  * @example
  * ```ts
  * import { LruMap } from "./lru.ts";
+ * import assert from "node:assert/strict";
  * const m = new LruMap<string, number>(2);
  * m.set("a", 1); m.set("b", 2); m.get("a"); m.set("c", 3);
- * console.assert(m.get("b") === undefined && m.get("a") === 1 && m.get("c") === 3);
+ * assert.ok(m.get("b") === undefined && m.get("a") === 1 && m.get("c") === 3);
  * ```
  */
 export class LruMap<K, V> {

@@ -120,7 +120,8 @@ function run(plan: ReducePlan, inp: ReduceInputs): ReduceOutput {
  * @example
  * ```ts
  * import { referenceBackend } from "./reference.ts";
- * console.assert(referenceBackend().name === "reference");
+ * import assert from "node:assert/strict";
+ * assert.ok(referenceBackend().name === "reference");
  * ```
  */
 export function referenceBackend(): Backend {

@@ -46,8 +46,9 @@ function hardwareGpu(): Promise<boolean> {
  * @example
  * ```ts
  * import { selectBackend } from "./select.ts";
- * console.assert((await selectBackend("cpu", "float32")).name === "cpu");
- * console.assert((await selectBackend("CPU", "float32")).name === "cpu"); // KeOps's spelling
+ * import assert from "node:assert/strict";
+ * assert.ok((await selectBackend("cpu", "float32")).name === "cpu");
+ * assert.ok((await selectBackend("CPU", "float32")).name === "cpu"); // KeOps's spelling
  * ```
  */
 export async function selectBackend(choice: BackendChoice | undefined, dtype: DType): Promise<Backend> {

@@ -105,7 +105,8 @@ export const LONG_SUM = 64;
  * @example
  * ```ts
  * import { pairwise } from "./build.ts";
- * console.assert(pairwise(["a", "b", "c", "d", "e"], (x, y) => `(${x}${y})`) === "(((ab)(cd))e)");
+ * import assert from "node:assert/strict";
+ * assert.ok(pairwise(["a", "b", "c", "d", "e"], (x, y) => `(${x}${y})`) === "(((ab)(cd))e)");
  * ```
  */
 export function pairwise<T>(items: readonly T[], combine: (a: T, b: T) => T): T {

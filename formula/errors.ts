@@ -13,9 +13,10 @@
  *
  * @example
  * ```ts
- * import { UnsupportedError } from "./errors.ts";
+ * import { UnsupportedError } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const err = new UnsupportedError("Backend \"gpu\" is not available yet: use backend \"cpu\"");
- * console.assert(err instanceof Error && err.name === "UnsupportedError");
+ * assert.ok(err instanceof Error && err.name === "UnsupportedError");
  * ```
  */
 export class UnsupportedError extends Error {
@@ -34,7 +35,8 @@ export class UnsupportedError extends Error {
  * @example
  * ```ts
  * import { show } from "./errors.ts";
- * console.assert(show("Sum") === '"Sum"' && show(Symbol("s")) === "a symbol" && show(2.5) === "2.5");
+ * import assert from "node:assert/strict";
+ * assert.ok(show("Sum") === '"Sum"' && show(Symbol("s")) === "a symbol" && show(2.5) === "2.5");
  * ```
  */
 export function show(x: unknown): string {
@@ -54,10 +56,11 @@ export function show(x: unknown): string {
  * @example
  * ```ts
  * import { checkOptions } from "./errors.ts";
+ * import assert from "node:assert/strict";
  * checkOptions({ axis: 1 }, ["axis", "k"], "Genred");
  * let err: unknown;
  * try { checkOptions({ axes: 1 }, ["axis", "k"], "Genred"); } catch (e) { err = e; }
- * console.assert(err instanceof TypeError);
+ * assert.ok(err instanceof TypeError);
  * ```
  */
 export function checkOptions(options: unknown, keys: readonly string[], what: string): void {

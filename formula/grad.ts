@@ -54,10 +54,11 @@ export function dependsOn(f: Node, v: Node, memo = new Map<string, boolean>()): 
  * import { make } from "./ops.ts";
  * import { vjp } from "./grad.ts";
  * import { printFormula } from "./print.ts";
+ * import assert from "node:assert/strict";
  * const x = make("Var", [], [0, 1, 0]);
  * const e = make("Var", [], [1, 1, 0]);
  * const g = vjp(make("Exp", [x], []), x, e);
- * console.assert(printFormula(g) === "(Var(1,1,0) * Exp(Var(0,1,0)))");
+ * assert.ok(printFormula(g) === "(Var(1,1,0) * Exp(Var(0,1,0)))");
  * ```
  */
 export function vjp(f: Node, v: Node, e: Node): Node {

@@ -13,14 +13,26 @@
  *
  * @example
  * ```ts
- * import { LIMITS } from "./limits.ts";
- * console.assert(LIMITS.maxDepth >= 400 && LIMITS.maxDim >= 4096);
+ * import { LIMITS } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * assert.ok(LIMITS.maxDepth >= 400 && LIMITS.maxDim >= 4096);
  * ```
  *
  * @module
  */
 
-/** The limits; see the module documentation. */
+/**
+ * The limits; see the module documentation.
+ *
+ * @example
+ * ```ts
+ * import { Genred, LIMITS } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * // A formula deeper than the limit is a RangeError that names it, not a stack overflow.
+ * const deep = "Exp(".repeat(LIMITS.maxDepth + 1) + "x" + ")".repeat(LIMITS.maxDepth + 1);
+ * assert.throws(() => Genred(deep, ["x = Vi(1)"]), RangeError);
+ * ```
+ */
 export const LIMITS = {
   maxFormulaLength: 1_000_000,
   maxDepth: 400,

@@ -106,9 +106,10 @@ function double(a: readonly Node[]): number {
  * @example
  * ```ts
  * import { make } from "./ops.ts";
+ * import assert from "node:assert/strict";
  * // (1 + 2i)(3 + 4i) = −5 + 10i, as a formula of constants: ComplexMult expands to real ops.
  * const z = make("ComplexMult", [make("Var", [], [0, 2, 0]), make("Var", [], [1, 2, 1])], []);
- * console.assert(z.dim === 2 && z.op === "ComplexMult");
+ * assert.ok(z.dim === 2 && z.op === "ComplexMult");
  * ```
  */
 export function complexOps() {

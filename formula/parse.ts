@@ -431,9 +431,10 @@ class Parser {
  * @example
  * ```ts
  * import { parseFormula, type VarSpec } from "./parse.ts";
+ * import assert from "node:assert/strict";
  * const scope = new Map<string, VarSpec>([["x", { ind: 0, dim: 3, cat: 0 }], ["y", { ind: 1, dim: 3, cat: 1 }]]);
  * const tree = parseFormula("Exp(-SqDist(x,y))", scope);
- * console.assert(tree.op === "Exp" && tree.dim === 1);
+ * assert.ok(tree.op === "Exp" && tree.dim === 1);
  * ```
  */
 export function parseFormula(src: string, scope: ReadonlyMap<string, VarSpec>): Node {
@@ -459,8 +460,9 @@ const CATS: Record<string, Cat> = { Vi: 0, Vx: 0, Vj: 1, Vy: 1, Pm: 2 };
  * @example
  * ```ts
  * import { parseAliases } from "./parse.ts";
+ * import assert from "node:assert/strict";
  * const [x, y] = parseAliases(["x = Vi(3)", "y = Vj(1,3)"]);
- * console.assert(x.name === "x" && x.cat === 0 && y.ind === 1 && y.cat === 1);
+ * assert.ok(x.name === "x" && x.cat === 0 && y.ind === 1 && y.cat === 1);
  * ```
  */
 export function parseAliases(aliases: readonly string[]): Alias[] {

@@ -26,9 +26,10 @@ function formatParam(p: Param): string {
  * ```ts
  * import { parseFormula, type VarSpec } from "./parse.ts";
  * import { printFormula } from "./print.ts";
+ * import assert from "node:assert/strict";
  * const scope = new Map<string, VarSpec>([["x", { ind: 0, dim: 2, cat: 0 }], ["y", { ind: 1, dim: 2, cat: 1 }]]);
  * const tree = parseFormula("Sum((x-y)**2)", scope);
- * console.assert(printFormula(tree) === "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
+ * assert.ok(printFormula(tree) === "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
  * ```
  */
 export function printFormula(n: Node): string {

@@ -405,9 +405,10 @@ export function isReduction(name: unknown): name is ReductionName {
  * @example
  * ```ts
  * import { foldTerms, REDUCTIONS } from "./reductions.ts";
+ * import assert from "node:assert/strict";
  * const terms = Float64Array.from({ length: 10 }, (_, j) => j % 3);
  * const { values, indices } = foldTerms(REDUCTIONS.Min_ArgMin, { D: 1, K: 1, Dw: 1 }, terms);
- * console.assert(values[0] === 0 && indices[0] === 0);
+ * assert.ok(values[0] === 0 && indices[0] === 0);
  * ```
  */
 export function foldTerms(

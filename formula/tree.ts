@@ -88,9 +88,10 @@ function formatKeyParam(p: Param): string {
  * ```ts
  * import { keyOf } from "./tree.ts";
  * import { make } from "./ops.ts";
+ * import assert from "node:assert/strict";
  * const x = () => make("Var", [], [0, 3, 0], "x");
- * console.assert(keyOf(make("Exp", [x()], [])) === keyOf(make("Exp", [x()], [])));
- * console.assert(keyOf(make("Exp", [x()], [])) !== keyOf(make("Log", [x()], [])));
+ * assert.ok(keyOf(make("Exp", [x()], [])) === keyOf(make("Exp", [x()], [])));
+ * assert.ok(keyOf(make("Exp", [x()], [])) !== keyOf(make("Log", [x()], [])));
  * ```
  */
 export function keyOf(root: Node): string {

@@ -80,9 +80,10 @@ function countOf(labels: Int32Array, nLabels: number | undefined): number {
  *
  * @example
  * ```ts
- * import { gridCluster } from "./cluster.ts";
+ * import { gridCluster } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const l = gridCluster([[0.1, 0.1], [0.2, 0.3], [1.5, 0.1], [0.3, 1.2]], 1);
- * console.assert(Array.from(l.data).join() === "0,0,2,1"); // voxels (0,0), (0,0), (1,0), (0,1)
+ * assert.ok(Array.from(l.data).join() === "0,0,2,1"); // voxels (0,0), (0,0), (1,0), (0,1)
  * ```
  */
 export function gridCluster(x: ClusterPoints, size: number | readonly number[]): NDArray {
@@ -127,9 +128,10 @@ export function gridCluster(x: ClusterPoints, size: number | readonly number[]):
  *
  * @example
  * ```ts
- * import { clusterRanges } from "./cluster.ts";
+ * import { clusterRanges } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const r = clusterRanges([0, 0, 1, 3]);
- * console.assert(Array.from(r.data).join() === "0,2,2,3,3,3,3,4" && r.shape.join() === "4,2");
+ * assert.ok(Array.from(r.data).join() === "0,2,2,3,3,3,3,4" && r.shape.join() === "4,2");
  * ```
  */
 export function clusterRanges(labels: ClusterLabels, nLabels?: number): NDArray {
@@ -153,9 +155,10 @@ export function clusterRanges(labels: ClusterLabels, nLabels?: number): NDArray 
  *
  * @example
  * ```ts
- * import { clusterCentroids } from "./cluster.ts";
+ * import { clusterCentroids } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const c = clusterCentroids([[0, 0], [2, 0], [5, 5]], [0, 0, 1]);
- * console.assert(Array.from(c.data).join() === "1,0,5,5");
+ * assert.ok(Array.from(c.data).join() === "1,0,5,5");
  * ```
  */
 export function clusterCentroids(
@@ -204,10 +207,11 @@ function weightsOf(w: ClusterWeights, n: number): Float64Array {
  *
  * @example
  * ```ts
- * import { clusterRangesCentroids } from "./cluster.ts";
+ * import { clusterRangesCentroids } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const [r, c, w] = clusterRangesCentroids([[0], [2], [5]], [0, 0, 1]);
- * console.assert(Array.from(r.data).join() === "0,2,2,3" && Array.from(c.data).join() === "1,5");
- * console.assert(Array.from(w.data).join() === "2,1");
+ * assert.ok(Array.from(r.data).join() === "0,2,2,3" && Array.from(c.data).join() === "1,5");
+ * assert.ok(Array.from(w.data).join() === "2,1");
  * ```
  */
 export function clusterRangesCentroids(
@@ -242,10 +246,11 @@ export function clusterRangesCentroids(
  *
  * @example
  * ```ts
- * import { sortClusters } from "./cluster.ts";
+ * import { sortClusters } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const [xs, ls, perm] = sortClusters([[10], [20], [30]], [1, 0, 1]);
- * console.assert(Array.from(xs.data).join() === "20,10,30" && Array.from(ls.data).join() === "0,1,1");
- * console.assert(Array.from(perm.data).join() === "1,0,2");
+ * assert.ok(Array.from(xs.data).join() === "20,10,30" && Array.from(ls.data).join() === "0,1,1");
+ * assert.ok(Array.from(perm.data).join() === "1,0,2");
  * ```
  */
 export function sortClusters(x: ClusterPoints, labels: ClusterLabels): [NDArray, NDArray, NDArray] {
@@ -270,11 +275,12 @@ export function sortClusters(x: ClusterPoints, labels: ClusterLabels): [NDArray,
  *
  * @example
  * ```ts
- * import { fromMatrix } from "./cluster.ts";
+ * import { fromMatrix } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const ri = [[0, 2], [2, 3]], rj = [[0, 1], [1, 4]];
  * const r = fromMatrix(ri, rj, [[true, false], [true, true]]);
- * console.assert(Array.from(r[1].data).join() === "1,3" && Array.from(r[2].data).join() === "0,1,0,1,1,4");
- * console.assert(Array.from(r[4].data).join() === "2,3" && Array.from(r[5].data).join() === "0,2,2,3,2,3");
+ * assert.ok(Array.from(r[1].data).join() === "1,3" && Array.from(r[2].data).join() === "0,1,0,1,1,4");
+ * assert.ok(Array.from(r[4].data).join() === "2,3" && Array.from(r[5].data).join() === "0,2,2,3,2,3");
  * ```
  */
 export function fromMatrix(

@@ -81,13 +81,14 @@ function construct(x: Wrapped, axis?: 0 | 1 | 2): LazyTensorClass<false> {
  *
  * @example
  * ```ts
- * import { LazyTensor } from "./construct.ts";
+ * import { LazyTensor } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const x = [[[0, 0]], [[1, 1]]];          // (M, 1, D): x[:, None, :]
  * const y = [[[1, 0], [0, 1], [2, 2]]];    // (1, N, D): y[None, :, :]
  * const D_ij = LazyTensor(x).sub(LazyTensor(y)).square().sum();
- * console.assert(D_ij instanceof LazyTensor && D_ij.shape.join() === "2,3");
+ * assert.ok(D_ij instanceof LazyTensor && D_ij.shape.join() === "2,3");
  * const nn = await D_ij.argmin(1);
- * console.assert(Array.from(nn.data).join() === "0,2");
+ * assert.deepEqual(Array.from(nn.data), [0, 0]); // x_1 = (1, 1): a tie at distance 1, the first index
  * ```
  */
 export const LazyTensor: LazyTensorFunction = Object.defineProperty(

@@ -129,10 +129,11 @@ const OPTION_KEYS = ["reduction", "axis", "k", "formula2", ...ACCURACY_KEYS];
  *
  * @example
  * ```ts
- * import { Genred } from "./genred.ts";
+ * import { Genred } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const gauss = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(1)", "y = Vj(1)", "b = Vj(1)"], { axis: 1 });
  * const out = await gauss([[0], [1]], [[0], [2]], [[1], [1]]);
- * console.assert(out.shape[0] === 2 && Math.abs(out.data[0] - (1 + Math.exp(-4))) < 1e-6);
+ * assert.ok(out.shape[0] === 2 && Math.abs(out.data[0] - (1 + Math.exp(-4))) < 1e-6);
  * ```
  */
 export function Genred<R extends ReductionName | ReductionAlias = "Sum">(

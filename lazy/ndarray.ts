@@ -19,9 +19,10 @@ export type NestedNumbers = number | readonly NestedNumbers[];
  *
  * @example
  * ```ts
- * import { ndarray } from "./ndarray.ts";
+ * import { ndarray } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const a = ndarray([1, 2, 3, 4, 5, 6], [3, 2]);
- * console.assert(a.data instanceof Float32Array && a.shape[0] === 3);
+ * assert.ok(a.data instanceof Float32Array && a.shape[0] === 3);
  * ```
  */
 export function ndarray(

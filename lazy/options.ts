@@ -51,10 +51,11 @@ const SUM_REDUCTIONS = [
  * @example
  * ```ts
  * import { checkAccuracy } from "./options.ts";
- * console.assert(checkAccuracy({ sum_scheme: "kahan_scheme" }, "Sum").sum_scheme === "kahan_scheme");
+ * import assert from "node:assert/strict";
+ * assert.ok(checkAccuracy({ sum_scheme: "kahan_scheme" }, "Sum").sum_scheme === "kahan_scheme");
  * let err: unknown;
  * try { checkAccuracy({ dtype_acc: "float64" }, "ArgMin"); } catch (e) { err = e; }
- * console.assert(err instanceof TypeError);
+ * assert.ok(err instanceof TypeError);
  * ```
  */
 export function checkAccuracy(o: AccuracyOptions, reduction: ReductionName): AccuracyOptions {
@@ -115,7 +116,8 @@ export type ReductionAlias = "SoftMax" | "MinArgMin" | "MaxArgMax" | "KMinArgKMi
  * @example
  * ```ts
  * import { reductionName } from "./options.ts";
- * console.assert(reductionName("SoftMax") === "SumSoftMaxWeight" && reductionName("Sum") === "Sum");
+ * import assert from "node:assert/strict";
+ * assert.ok(reductionName("SoftMax") === "SumSoftMaxWeight" && reductionName("Sum") === "Sum");
  * ```
  */
 export function reductionName(name: unknown): ReductionName {

@@ -190,15 +190,16 @@ function mergeAdjacent(r: BlockRanges): BlockRanges {
  * @example
  * ```ts
  * import { checkRanges } from "./ranges.ts";
+ * import assert from "node:assert/strict";
  * // Rows 0..1 see terms 0..2; rows 2..3 see term 3; and the same pairs seen from j.
  * const r = checkRanges([[[0, 2], [2, 4]], [1, 2], [[0, 3], [3, 4]], [[0, 3], [3, 4]], [1, 2], [[0, 2], [2, 4]]], 4, 4);
- * console.assert(r.i.terms.join() === "0,3,3,4" && r.j.slices.join() === "1,2");
+ * assert.ok(r.i.terms.join() === "0,3,3,4" && r.j.slices.join() === "1,2");
  * // A block's touching intervals are joined: the same pairs, in the same order.
  * const m = checkRanges([[[0, 4]], [2], [[0, 1], [1, 4]], [[0, 4]], [1], [[0, 4]]], 4, 4);
- * console.assert(m.i.terms.join() === "0,4" && m.i.slices.join() === "1");
+ * assert.ok(m.i.terms.join() === "0,4" && m.i.slices.join() === "1");
  * let err: unknown;
  * try { checkRanges([[[0, 5]], [1], [[0, 4]], [[0, 4]], [1], [[0, 4]]], 4, 4); } catch (e) { err = e; }
- * console.assert(err instanceof RangeError && /ranges_i/.test((err as Error).message));
+ * assert.ok(err instanceof RangeError && /ranges_i/.test((err as Error).message));
  * ```
  */
 export function checkRanges(ranges: unknown, M: number, N: number): CheckedRanges {
@@ -223,7 +224,8 @@ export function checkRanges(ranges: unknown, M: number, N: number): CheckedRange
  * @example
  * ```ts
  * import { isRangesLike } from "./ranges.ts";
- * console.assert(isRangesLike([[], [], [], [], [], []]) && !isRangesLike([[0, 1]]));
+ * import assert from "node:assert/strict";
+ * assert.ok(isRangesLike([[], [], [], [], [], []]) && !isRangesLike([[0, 1]]));
  * ```
  */
 export function isRangesLike(x: unknown): x is Ranges {
@@ -235,9 +237,10 @@ export function isRangesLike(x: unknown): x is Ranges {
  *
  * @example
  * ```ts
- * import { swapAxes } from "./ranges.ts";
+ * import { swapAxes } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const r = swapAxes([[[0, 1]], [1], [[0, 2]], [[0, 2]], [1], [[0, 1]]]);
- * console.assert(JSON.stringify(r[0]) === "[[0,2]]" && JSON.stringify(r[2]) === "[[0,1]]");
+ * assert.ok(JSON.stringify(r[0]) === "[[0,2]]" && JSON.stringify(r[2]) === "[[0,1]]");
  * ```
  */
 export function swapAxes(ranges: Ranges): Ranges {

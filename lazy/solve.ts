@@ -83,11 +83,12 @@ function checkSolveNumbers(opts: SolveOptions): void {
  * @example
  * ```ts
  * import { conjugateGradient } from "./solve.ts";
+ * import assert from "node:assert/strict";
  * // K = [[2, 1], [1, 3]]: solve K a = [1, 2].
  * const { a, info } = await conjugateGradient((v) => Promise.resolve(Float64Array.of(2 * v[0] + v[1], v[0] + 3 * v[1])),
  *   Float64Array.of(1, 2), 0, 1e-12);
- * console.assert(Math.abs(a[0] - 0.2) < 1e-9 && Math.abs(a[1] - 0.6) < 1e-9);
- * console.assert(info.converged && info.iterations === 2); // n steps at most in exact arithmetic
+ * assert.ok(Math.abs(a[0] - 0.2) < 1e-9 && Math.abs(a[1] - 0.6) < 1e-9);
+ * assert.ok(info.converged && info.iterations === 2); // n steps at most in exact arithmetic
  * ```
  */
 export async function conjugateGradient(
@@ -137,11 +138,12 @@ export interface KernelSolveRoutine {
  *
  * @example
  * ```ts
- * import { KernelSolve } from "./solve.ts";
+ * import { KernelSolve } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const solve = KernelSolve("Exp(-SqDist(x,y))*a", ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)"], "a", { axis: 1 });
  * const pts = [[0], [1], [3]];
  * const a = await solve(pts, pts, [[1], [1], [1]], { alpha: 0.1 });
- * console.assert(a.shape[0] === 3 && a.shape[1] === 1 && a.info.converged);
+ * assert.ok(a.shape[0] === 3 && a.shape[1] === 1 && a.info.converged);
  * ```
  */
 export function KernelSolve(

@@ -97,57 +97,91 @@ function symbolicLeaf(ind: unknown, dim: unknown, cat: 0 | 1 | 2): LazyTensor<tr
 }
 
 /**
- * An i-indexed variable: `x` of shape (M, d) or (…batch, M, d); or, with two numbers, the
- * symbolic variable at position `ind` of dimension `dim` (pykeops's `Vi(ind, dim)`), whose
- * reductions are routines taking the arrays in position order. An array of pykeops's layout
+ * An i-indexed variable: `x` of shape (M, d) or (…batch, M, d). An array of pykeops's layout
  * (…, M, 1, D) is an error, for Vi and Vj (use `LazyTensor(x)` for that layout).
  *
  * @example
  * ```ts
- * import { Vi, Vj } from "./variables.ts";
+ * import { Vi, Vj } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const D = Vi([[0, 0], [1, 1]]).sub(Vj([[1, 0], [0, 1], [2, 2]])).square().sum();
- * console.assert(D.formula === "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
- *
- * // Symbolic: a routine of (x, y) in position order.
- * const nearest = Vi(0, 1).sqdist(Vj(1, 1)).argmin(1);
- * const nn = await nearest([[0], [5]], [[1], [4], [9]]);
- * console.assert(nn.data[1] === 1);
+ * assert.equal(D.formula, "Sum(Square((Var(0,2,0) - Var(1,2,1))))");
  * ```
  */
-/** An i-indexed variable holding data. */
 export function Vi(x: Wrapped): LazyTensor<false>;
-/** The symbolic variable at position `ind` of a routine, of dimension `dim`. */
+/**
+ * The symbolic i-variable at position `ind` of dimension `dim` (pykeops's `Vi(ind, dim)`): the
+ * reductions of a LazyTensor built on symbolic variables are routines taking the arrays in
+ * position order.
+ *
+ * @example
+ * ```ts
+ * import { Vi, Vj } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * const nearest = Vi(0, 1).sqdist(Vj(1, 1)).argmin(1); // a routine of (x, y)
+ * const nn = await nearest([[0], [5]], [[1], [4], [9]]);
+ * assert.deepEqual(Array.from(nn.data), [0, 1]);
+ * ```
+ */
 export function Vi(ind: number, dim: number): LazyTensor<true>;
 export function Vi(x: Wrapped, dim?: number): LazyTensor {
   return dim === undefined ? leaf(x, 0, "Vi") : symbolicLeaf(x, dim, 0);
 }
 
-/** A j-indexed variable: `y` of shape (N, d) or (…batch, N, d); `Vj(ind, dim)` a symbolic one. @example
+/**
+ * A j-indexed variable: `y` of shape (N, d) or (…batch, N, d).
+ *
+ * @example
  * ```ts
- * import { Vi, Vj } from "./variables.ts";
+ * import { Vi, Vj } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const nn = await Vi([[0], [5]]).sqdist(Vj([[1], [4], [9]])).argmin(1);
- * console.assert(nn.data[0] === 0 && nn.data[1] === 1);
+ * assert.deepEqual(Array.from(nn.data), [0, 1]);
  * ```
  */
-/** A j-indexed variable holding data. */
 export function Vj(y: Wrapped): LazyTensor<false>;
-/** The symbolic variable at position `ind` of a routine, of dimension `dim`. */
+/**
+ * The symbolic j-variable at position `ind` of dimension `dim` (pykeops's `Vj(ind, dim)`).
+ *
+ * @example
+ * ```ts
+ * import { Vi, Vj } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * const gauss = Vi(0, 1).sqdist(Vj(1, 1)).neg().exp().mul(Vj(2, 1)).sum(1); // a routine of (x, y, b)
+ * const a = await gauss([[0]], [[0], [1]], [[1], [2]]);
+ * assert.ok(Math.abs(a.data[0] - (1 + 2 * Math.exp(-1))) < 1e-6);
+ * ```
+ */
 export function Vj(ind: number, dim: number): LazyTensor<true>;
 export function Vj(y: Wrapped, dim?: number): LazyTensor {
   return dim === undefined ? leaf(y, 1, "Vj") : symbolicLeaf(y, dim, 1);
 }
 
-/** A parameter: `p` of shape (d) or (…batch, d), or a number; `Pm(ind, dim)` a symbolic one. @example
+/**
+ * A parameter: `p` of shape (d) or (…batch, d), or a number.
+ *
+ * @example
  * ```ts
- * import { Pm, Vi, Vj } from "./variables.ts";
+ * import { Pm, Vi, Vj } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * const K = Vi([[0]]).sqdist(Vj([[1], [2]])).mul(Pm(-0.5)).exp();
  * const s = await K.sum(1);
- * console.assert(Math.abs(s.data[0] - (Math.exp(-0.5) + Math.exp(-2))) < 1e-6);
+ * assert.ok(Math.abs(s.data[0] - (Math.exp(-0.5) + Math.exp(-2))) < 1e-6);
  * ```
  */
-/** A parameter holding data. */
 export function Pm(p: Wrapped): LazyTensor<false>;
-/** The symbolic variable at position `ind` of a routine, of dimension `dim`. */
+/**
+ * The symbolic parameter at position `ind` of dimension `dim` (pykeops's `Pm(ind, dim)`).
+ *
+ * @example
+ * ```ts
+ * import { Pm, Vi } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * const scaled = Vi(0, 1).mul(Pm(1, 1)).sum(1); // a routine of (x, s)
+ * const out = await scaled([[2], [3]], [10]);
+ * assert.deepEqual(Array.from(out.data), [20, 30]);
+ * ```
+ */
 export function Pm(ind: number, dim: number): LazyTensor<true>;
 export function Pm(p: Wrapped, dim?: number): LazyTensor {
   return dim === undefined ? leaf(p, 2, "Pm") : symbolicLeaf(p, dim, 2);

@@ -133,10 +133,11 @@ function familyOf(plan: ReducePlan): { fam: "sum" | "extremum" | "kmin" | "lse";
  * import { generate } from "./codegen.ts";
  * import { make } from "../../formula/ops.ts";
  * import { REDUCTIONS } from "../../formula/reductions.ts";
+ * import assert from "node:assert/strict";
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const f = make("Exp", [make("Minus", [make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], [])], [])], []);
  * const code = generate({ reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [f], dtype: "float32" });
- * console.assert(code.L === 4 && WebAssembly.validate(code.bytes(false)));
+ * assert.ok(code.L === 4 && WebAssembly.validate(code.bytes(false)));
  * ```
  */
 export function generate(plan: ReducePlan, options: { fma?: boolean } = {}): JitCode {

@@ -66,6 +66,7 @@ const align = (n: number, a = 16) => Math.ceil(n / a) * a;
  * import { generate } from "./codegen.ts";
  * import { make } from "../../formula/ops.ts";
  * import { REDUCTIONS } from "../../formula/reductions.ts";
+ * import assert from "node:assert/strict";
  * const plan = {
  *   reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, dtype: "float64" as const,
  *   formulas: [make("Mult", [make("Var", [], [0, 1, 0]), make("Var", [], [1, 1, 1])], [])],
@@ -79,7 +80,7 @@ const align = (n: number, a = 16) => Math.ceil(n / a) * a;
  *   { memory, heapBase: 0, threads: 1, exec: (hs) => hs.forEach(run) },
  *   code, plan, { slots: new Map([[0, slot([1, 2])], [1, slot([3, 4, 5])]]), batch: [], M: 2, N: 3 },
  * );
- * console.assert(out.values![0] === 12 && out.values![1] === 24); // Σ_j x_i·y_j
+ * assert.ok(out.values![0] === 12 && out.values![1] === 24); // Σ_j x_i·y_j
  * ```
  */
 export async function runJit(

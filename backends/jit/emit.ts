@@ -147,7 +147,8 @@ let relaxed: boolean | undefined;
  * @example
  * ```ts
  * import { relaxedSimd } from "./emit.ts";
- * console.assert(typeof relaxedSimd() === "boolean");
+ * import assert from "node:assert/strict";
+ * assert.ok(typeof relaxedSimd() === "boolean");
  * ```
  */
 export function relaxedSimd(): boolean {
@@ -204,8 +205,9 @@ export function relaxedSimd(): boolean {
  * @example
  * ```ts
  * import { relaxedSimd, setRelaxedSimd } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const old = setRelaxedSimd(false);
- * console.assert(relaxedSimd() === false);
+ * assert.ok(relaxedSimd() === false);
  * setRelaxedSimd(old);
  * ```
  */
@@ -225,9 +227,10 @@ export type V = number;
  * @example
  * ```ts
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4);
  * const two = e.cst(2), s = e.bin(F32X4.add, two, two);
- * console.assert(s !== two && e.cst(2) === two);
+ * assert.ok(s !== two && e.cst(2) === two);
  * ```
  */
 export class Emitter {

@@ -30,7 +30,8 @@ let allowed: boolean | undefined;
  * @example
  * ```ts
  * import { codegenAllowed } from "./engine.ts";
- * console.assert(typeof codegenAllowed() === "boolean");
+ * import assert from "node:assert/strict";
+ * assert.ok(typeof codegenAllowed() === "boolean");
  * ```
  */
 export function codegenAllowed(): boolean {
@@ -53,8 +54,9 @@ export function codegenAllowed(): boolean {
  * @example
  * ```ts
  * import { codegenAllowed, setCodegenAllowed } from "./engine.ts";
+ * import assert from "node:assert/strict";
  * const old = setCodegenAllowed(false);
- * console.assert(codegenAllowed() === false);
+ * assert.ok(codegenAllowed() === false);
  * setCodegenAllowed(old);
  * ```
  */
@@ -152,7 +154,8 @@ function alone(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
  * ```ts
  * import { jitBackend } from "./engine.ts";
  * import { wasmBackend } from "../wasm/engine.ts";
- * console.assert(jitBackend(wasmBackend()).name === "cpu");
+ * import assert from "node:assert/strict";
+ * assert.ok(jitBackend(wasmBackend()).name === "cpu");
  * ```
  */
 export function jitBackend(fallback: Backend, name = "cpu"): Backend {

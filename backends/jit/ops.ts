@@ -53,9 +53,10 @@ function extremum(e: Emitter, a: readonly V[], max: boolean): [V, V] {
  * import { RULES } from "./ops.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
  * import { make } from "../../formula/ops.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4), a = [e.v(), e.v(), e.v()];
  * const n = make("Sum", [make("Var", [], [0, 3, 0])], []);
- * console.assert(RULES.Sum!(e, [a], n).length === 1 && RULES.BSpline === null);
+ * assert.ok(RULES.Sum!(e, [a], n).length === 1 && RULES.BSpline === null);
  * ```
  */
 export const RULES: Record<Evaluated, Rule | null> = {

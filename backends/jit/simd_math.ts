@@ -87,10 +87,11 @@ function pow2(e: Emitter, n: V): V {
  * ```ts
  * import { exp } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = exp(e, x);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function exp(e: Emitter, x: V): V {
@@ -140,10 +141,11 @@ const LOGF_P = [
  * ```ts
  * import { log } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = log(e, x);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function log(e: Emitter, x: V): V {
@@ -205,10 +207,11 @@ function log64(e: Emitter, x: V): V {
  * ```ts
  * import { pow } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = pow(e, x, y);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function pow(e: Emitter, x: V, y: V): V {
@@ -252,10 +255,11 @@ function atan2Finite(e: Emitter, a: V, b: V): V {
  * ```ts
  * import { atan2 } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = atan2(e, y, x);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function atan2(e: Emitter, y: V, x: V): V {
@@ -281,10 +285,11 @@ export function atan2(e: Emitter, y: V, x: V): V {
  * ```ts
  * import { asinAcos } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = asinAcos(e, x, true);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function asinAcos(e: Emitter, x: V, acos: boolean): V {
@@ -306,10 +311,11 @@ const TRIG_LIMIT = 8192;
  * ```ts
  * import { sinCos } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = sinCos(e, x, false);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function sinCos(e: Emitter, x: V, cos: boolean): V {
@@ -360,10 +366,11 @@ export function sinCos(e: Emitter, x: V, cos: boolean): V {
  * ```ts
  * import { atan } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = atan(e, x);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function atan(e: Emitter, x: V): V {
@@ -389,10 +396,11 @@ export function atan(e: Emitter, x: V): V {
  * ```ts
  * import { powInt } from "./simd_math.ts";
  * import { Emitter, F32X4 } from "./emit.ts";
+ * import assert from "node:assert/strict";
  * const e = new Emitter(F32X4, true);
  * const x = e.v(), y = e.v();
  * const r = powInt(e, x, -3);
- * console.assert(r >= 0 && r !== x && y >= 0);
+ * assert.ok(r >= 0 && r !== x && y >= 0);
  * ```
  */
 export function powInt(e: Emitter, x: V, n: number): V {

@@ -158,9 +158,10 @@ export const SIMD = {
  * @example
  * ```ts
  * import { uleb } from "./wasm_writer.ts";
+ * import assert from "node:assert/strict";
  * const out: number[] = [];
  * uleb(out, 624485);
- * console.assert(out.join() === "229,142,38");
+ * assert.ok(out.join() === "229,142,38");
  * ```
  */
 export function uleb(out: number[], n: number): void {
@@ -179,9 +180,10 @@ export function uleb(out: number[], n: number): void {
  * @example
  * ```ts
  * import { sleb } from "./wasm_writer.ts";
+ * import assert from "node:assert/strict";
  * const out: number[] = [];
  * sleb(out, -123456);
- * console.assert(out.join() === "192,187,120");
+ * assert.ok(out.join() === "192,187,120");
  * ```
  */
 export function sleb(out: number[], n: number): void {
@@ -206,10 +208,11 @@ const scratch = new DataView(new ArrayBuffer(16));
  * @example
  * ```ts
  * import { Body, I32, OP } from "./wasm_writer.ts";
+ * import assert from "node:assert/strict";
  * const b = new Body(1);
  * const t = b.local(I32);
  * b.i32(5).set(t).get(t).op(OP.drop);
- * console.assert(t === 1 && b.code.length > 0);
+ * assert.ok(t === 1 && b.code.length > 0);
  * ```
  */
 export class Body {
@@ -336,8 +339,9 @@ function name(out: number[], s: string) {
  * @example
  * ```ts
  * import { Body, moduleBytes } from "./wasm_writer.ts";
+ * import assert from "node:assert/strict";
  * const bytes = moduleBytes(new Body(1), [{ name: "sin", arity: 1 }], false);
- * console.assert(WebAssembly.validate(bytes));
+ * assert.ok(WebAssembly.validate(bytes));
  * ```
  */
 export function moduleBytes(

@@ -12,8 +12,9 @@ import { ENGINE_SHARED_WASM_BASE64, ENGINE_WASM_BASE64 } from "./engine_bytes.ts
  * @example
  * ```ts
  * import { engineBytes } from "./bytes.ts";
+ * import assert from "node:assert/strict";
  * const b = engineBytes(false);
- * console.assert(b[0] === 0 && b[1] === 0x61 && b[2] === 0x73 && b[3] === 0x6d); // "\0asm"
+ * assert.ok(b[0] === 0 && b[1] === 0x61 && b[2] === 0x73 && b[3] === 0x6d); // "\0asm"
  * ```
  */
 export function engineBytes(shared: boolean): Uint8Array<ArrayBuffer> {

@@ -73,10 +73,11 @@ interface Instr {
  * ```ts
  * import { compile } from "./compile.ts";
  * import { make } from "../../formula/ops.ts";
+ * import assert from "node:assert/strict";
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const sq = make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], []);
  * const prog = compile([make("Exp", [make("Minus", [sq], [])], [])]);
- * console.assert(prog.nRow === 0 && prog.nPair === 2); // SqDist, then Exp(Minus(·)), fused
+ * assert.ok(prog.nRow === 0 && prog.nPair === 2); // SqDist, then Exp(Minus(·)), fused
  * ```
  */
 export function compile(formulas: readonly Node[]): Program {

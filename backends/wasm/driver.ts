@@ -75,12 +75,13 @@ export interface Chunk {
  * @example
  * ```ts
  * import { runChunked } from "./driver.ts";
+ * import assert from "node:assert/strict";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const h = new Int32Array(memory.buffer, 0, 22);
  * h[3] = 0; h[4] = 10;
  * const calls: number[][] = [];
  * runChunked(() => calls.push([h[3], h[4], h[16]]), memory, 0, { rows: 4, strides: [8, 0, 0] });
- * console.assert(calls.length === 3 && calls[2][0] === 8 && calls[2][2] === 64 && h[4] === 10);
+ * assert.ok(calls.length === 3 && calls[2][0] === 8 && calls[2][2] === 64 && h[4] === 10);
  * ```
  */
 export function runChunked(
@@ -116,12 +117,13 @@ export function runChunked(
  * @example
  * ```ts
  * import { runClaimed } from "./driver.ts";
+ * import assert from "node:assert/strict";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const h = new Int32Array(memory.buffer, 0, 22);
  * h[3] = 0; h[4] = 10;
  * const rows: number[] = [];
  * runClaimed(() => rows.push(h[3]), memory, 0, { rows: 4, strides: [8, 0, 0] }, 128);
- * console.assert(rows.join() === "0,4,8" && h[3] === 0);
+ * assert.ok(rows.join() === "0,4,8" && h[3] === 0);
  * ```
  */
 export function runClaimed(

@@ -52,7 +52,7 @@ export function engineModule(): Promise<WebAssembly.Module> {
  *
  * @example
  * ```ts
- * import { setEngineModule } from "./engine.ts";
+ * import { setEngineModule } from "@keops-ts/keops";
  * import { engineBytes } from "./bytes.ts";
 import { show, UnsupportedError } from "../../formula/errors.ts";
  * import assert from "node:assert/strict";
@@ -97,11 +97,12 @@ let main: Promise<EngineExports> | undefined;
  * @example
  * ```ts
  * import { serialQueue } from "./engine.ts";
+ * import assert from "node:assert/strict";
  * const serial = serialQueue(), log: number[] = [];
  * const slow = serial(async () => { await new Promise((r) => setTimeout(r, 5)); log.push(1); });
  * const fast = serial(async () => { log.push(2); });
  * await Promise.all([slow, fast]);
- * console.assert(log.join() === "1,2");
+ * assert.ok(log.join() === "1,2");
  * ```
  */
 export function serialQueue(): <T>(job: () => Promise<T>) => Promise<T> {
@@ -125,7 +126,8 @@ const THREAD_MIN_PAIRS = 1 << 20;
  * @example
  * ```ts
  * import { wasmBackend } from "./engine.ts";
- * console.assert(wasmBackend().name === "cpu-rust");
+ * import assert from "node:assert/strict";
+ * assert.ok(wasmBackend().name === "cpu-rust");
  * ```
  */
 export function wasmBackend(): Backend {

@@ -92,8 +92,9 @@ function nodePort(workers: NodeWorkers, source: string): Port {
  * @example
  * ```ts
  * import { threadSupport } from "./ports.ts";
+ * import assert from "node:assert/strict";
  * const t = threadSupport();
- * console.assert(t.ok ? t.kind === "web" || t.kind === "node" : t.reason.length > 0);
+ * assert.ok(t.ok ? t.kind === "web" || t.kind === "node" : t.reason.length > 0);
  * ```
  */
 export function threadSupport(): ThreadSupport {
@@ -126,8 +127,9 @@ let override: (() => ThreadSupport) | undefined;
  * @example
  * ```ts
  * import { setThreadSupport, threadSupport } from "./ports.ts";
+ * import assert from "node:assert/strict";
  * const old = setThreadSupport(() => ({ ok: false, reason: "no workers in this test" }));
- * console.assert(!threadSupport().ok);
+ * assert.ok(!threadSupport().ok);
  * setThreadSupport(old);
  * ```
  */

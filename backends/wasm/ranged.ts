@@ -18,6 +18,7 @@
  * @example
  * ```ts
  * import { runRanged, writeRangeTable } from "./ranged.ts";
+ * import assert from "node:assert/strict";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const fields = { count: 2, row0: 3, row1: 4, jbase: 5, flags: -1, acc: 16, vals: -1, idx: -1 };
  * const table = writeRangeTable(memory, 256, {
@@ -27,7 +28,7 @@
  * const seen: number[][] = [];
  * const h = new Int32Array(memory.buffer, 0, 22);
  * runRanged(() => seen.push([h[3], h[4], h[5], h[2]]), memory, 0, table, 128);
- * console.assert(seen.join(";") === "0,2,0,3;0,2,5,1");
+ * assert.ok(seen.join(";") === "0,2,0,3;0,2,5,1");
  * ```
  */
 export function runRanged(
@@ -108,7 +109,8 @@ export interface RangeTable {
  * @example
  * ```ts
  * import { rangeTableWords } from "./ranged.ts";
- * console.assert(rangeTableWords({ pieces: [[[0, 1, 0, 4, 3]]], pointers: [[0, 0, 4]] }) === 18 + 3 + 2 + 5);
+ * import assert from "node:assert/strict";
+ * assert.ok(rangeTableWords({ pieces: [[[0, 1, 0, 4, 3]]], pointers: [[0, 0, 4]] }) === 18 + 3 + 2 + 5);
  * ```
  */
 export function rangeTableWords(
@@ -127,10 +129,11 @@ export function rangeTableWords(
  * @example
  * ```ts
  * import { writeRangeTable } from "./ranged.ts";
+ * import assert from "node:assert/strict";
  * const memory = new WebAssembly.Memory({ initial: 1 });
  * const fields = { count: 2, row0: 3, row1: 4, jbase: 5, flags: -1, acc: 16, vals: -1, idx: -1 };
  * writeRangeTable(memory, 0, { fields, pieces: [[[0, 2, 0, 3, 1]]], pointers: [], jbase: 0, acc: [64, 8], vals: [0, 0], idx: [0, 0] });
- * console.assert(new Int32Array(memory.buffer)[0] === 1); // one piece
+ * assert.ok(new Int32Array(memory.buffer)[0] === 1); // one piece
  * ```
  */
 export function writeRangeTable(memory: WebAssembly.Memory, at: number, t: RangeTable): number {

@@ -99,9 +99,10 @@ export interface ThreadOptions {
  *
  * @example
  * ```ts
- * import { getThreads, setThreads } from "./threads.ts";
+ * import { getThreads, setThreads } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
  * setThreads(1);
- * console.assert(getThreads() === 1);
+ * assert.ok(getThreads() === 1);
  * ```
  */
 export function setThreads(n: number, options: ThreadOptions = {}): void {
@@ -145,8 +146,12 @@ function cores(): number {
  *
  * @example
  * ```ts
- * import { getThreads, threadsAvailable } from "./threads.ts";
- * console.assert(threadsAvailable() || getThreads() === 1);
+ * import { getThreads, setThreads } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * const before = getThreads();
+ * setThreads(1);
+ * assert.equal(getThreads(), 1);
+ * setThreads(before);
  * ```
  */
 export function getThreads(): number {
@@ -165,7 +170,8 @@ export function threadsUnavailable(): string | undefined {
  * @example
  * ```ts
  * import { threadJobs } from "./threads.ts";
- * console.assert(threadJobs() >= 0);
+ * import assert from "node:assert/strict";
+ * assert.ok(threadJobs() >= 0);
  * ```
  */
 export function threadJobs(): number {
@@ -253,7 +259,18 @@ async function start(size: number): Promise<Pool> {
   };
 }
 
-/** Terminates the worker threads (they restart on the next call). */
+/**
+ * Terminates the worker threads (they restart on the next call large enough for them); calls in
+ * flight on them fail.
+ *
+ * @example
+ * ```ts
+ * import { getThreads, shutdownThreads } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * shutdownThreads(); // e.g. before a script's end, so that no worker keeps it waiting
+ * assert.ok(getThreads() >= 1); // the setting stays
+ * ```
+ */
 export function shutdownThreads(): void {
   if (pool) {
     clearTimeout(pool.timer);

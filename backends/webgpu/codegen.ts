@@ -126,11 +126,12 @@ interface Lazy {
  * import { generate } from "./codegen.ts";
  * import { make } from "../../formula/ops.ts";
  * import { REDUCTIONS } from "../../formula/reductions.ts";
+ * import assert from "node:assert/strict";
  * const x = make("Var", [], [0, 3, 0]), y = make("Var", [], [1, 3, 1]);
  * const F = make("Exp", [make("Minus", [make("Sum", [make("Square", [make("Subtract", [x, y], [])], [])], [])], [])], []);
  * const plan = { reduction: REDUCTIONS.Sum, dims: { D: 1, K: 0, Dw: 1 }, formulas: [F], dtype: "float32" } as const;
  * const s = generate(plan, { workgroupSize: 64, tile: 64, rows: 2 });
- * console.assert(s.code.includes("@compute") && s.slots.length === 2 && s.layout.rows === 2);
+ * assert.ok(s.code.includes("@compute") && s.slots.length === 2 && s.layout.rows === 2);
  * ```
  */
 export function generate(plan: ReducePlan, layout: Layout): Shader {

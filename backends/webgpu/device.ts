@@ -26,7 +26,7 @@ let inUse: GPUDevice | undefined;
  *
  * @example
  * ```ts
- * import { setDevice } from "./device.ts";
+ * import { setDevice } from "@keops-ts/keops";
  * setDevice(undefined); // back to navigator.gpu
  * ```
  */
@@ -93,7 +93,8 @@ let probe: Promise<boolean> | undefined;
  * @example
  * ```ts
  * import { hardwareAdapter } from "./device.ts";
- * console.assert(typeof (await hardwareAdapter()) === "boolean");
+ * import assert from "node:assert/strict";
+ * assert.ok(typeof (await hardwareAdapter()) === "boolean");
  * ```
  */
 export function hardwareAdapter(): Promise<boolean> {

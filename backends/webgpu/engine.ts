@@ -51,8 +51,9 @@ let traffic = { uploaded: 0, readBack: 0 };
  * @example
  * ```ts
  * import { gpuTraffic } from "./engine.ts";
+ * import assert from "node:assert/strict";
  * const { uploaded, readBack } = gpuTraffic();
- * console.assert(uploaded >= 0 && readBack >= 0);
+ * assert.ok(uploaded >= 0 && readBack >= 0);
  * ```
  */
 export function gpuTraffic(): { uploaded: number; readBack: number } {
@@ -496,7 +497,8 @@ function collectJ(plan: ReducePlan): [number, number][] {
  * @example
  * ```ts
  * import { webgpuBackend } from "./engine.ts";
- * console.assert(webgpuBackend().name === "gpu");
+ * import assert from "node:assert/strict";
+ * assert.ok(webgpuBackend().name === "gpu");
  * ```
  */
 export function webgpuBackend(): Backend {

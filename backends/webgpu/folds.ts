@@ -17,10 +17,11 @@ import type { Family } from "./merge.ts";
  * @example
  * ```ts
  * import { Visits } from "./folds.ts";
+ * import assert from "node:assert/strict";
  * const v = new Visits();
- * console.assert(!v.loop("term", 3, (k) => `a[${k}] = 0.0;`).includes("for")); // written out
+ * assert.ok(!v.loop("term", 3, (k) => `a[${k}] = 0.0;`).includes("for")); // written out
  * v.loop("term", 100, (k) => `a[${k}] = 0.0;`);
- * console.assert(v.term === 1 + 101);
+ * assert.ok(v.term === 1 + 101);
  * ```
  */
 export class Visits {
@@ -44,8 +45,9 @@ export class Visits {
  * @example
  * ```ts
  * import { widths } from "./folds.ts";
+ * import assert from "node:assert/strict";
  * const w = widths({ fam: "kmin", mode: "raw" }, { D: 1, K: 10, Dw: 1 });
- * console.assert(w.accSize === 20 && w.valuesWidth === 10 && w.indicesWidth === 10);
+ * assert.ok(w.accSize === 20 && w.valuesWidth === 10 && w.indicesWidth === 10);
  * ```
  */
 export function widths(
@@ -83,8 +85,9 @@ export function widths(
  * @example
  * ```ts
  * import { kminInsert } from "./folds.ts";
+ * import assert from "node:assert/strict";
  * const code = kminInsert("acc", "idx", () => "v", 3, 1);
- * console.assert(code.includes("cv < acc[2]") && !code.includes("loop"));
+ * assert.ok(code.includes("cv < acc[2]") && !code.includes("loop"));
  * ```
  */
 export function kminInsert(A: string, I: string, f: (k: string) => string, K: number, D: number): string {

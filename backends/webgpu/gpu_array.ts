@@ -47,10 +47,14 @@ export async function uploadBuffer(data: Float32Array | Int32Array): Promise<GPU
  * Uploads an array to the GPU (float32).
  *
  * @example
- * ```ts ignore
- * import { fromGpu, toGpu } from "./gpu_array.ts";
- * const g = await toGpu({ data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] });
- * const back = await fromGpu(g);
+ * ```ts
+ * import { fromGpu, toGpu } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const g = await toGpu({ data: Float32Array.of(1, 2, 3, 4), shape: [2, 2] });
+ *   assert.deepEqual(g.shape, [2, 2]);
+ *   assert.deepEqual(Array.from((await fromGpu(g)).data), [1, 2, 3, 4]);
+ * }
  * ```
  */
 export async function toGpu(a: NDArray): Promise<GpuArray> {
@@ -76,7 +80,20 @@ export async function toGpu(a: NDArray): Promise<GpuArray> {
   };
 }
 
-/** Reads a GPU array back into host memory. */
+/**
+ * Reads a GPU array back into host memory.
+ *
+ * @example
+ * ```ts
+ * import { fromGpu, Genred, type GpuArray, toGpu } from "@keops-ts/keops";
+ * import assert from "node:assert/strict";
+ * if (await navigator.gpu?.requestAdapter()) {
+ *   const x = await toGpu({ data: Float32Array.of(1, 2), shape: [2, 1] });
+ *   const s = (await Genred("x*y", ["x = Vi(1)", "y = Vj(1)"], { axis: 1 })(x, [[3]], { backend: "gpu", output: "gpu" })) as unknown as GpuArray;
+ *   assert.deepEqual(Array.from((await fromGpu(s)).data), [3, 6]); // x_i · 3, left on the GPU until read
+ * }
+ * ```
+ */
 export async function fromGpu(a: GpuArray): Promise<NDArray> {
   if (isGpuArray(a)) checkShape(a.shape, "argument of fromGpu");
   else {

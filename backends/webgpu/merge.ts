@@ -35,8 +35,9 @@ export interface Family {
  * ```ts
  * import { familyOf } from "./merge.ts";
  * import { REDUCTIONS } from "../../formula/reductions.ts";
+ * import assert from "node:assert/strict";
  * const f = familyOf({ reduction: REDUCTIONS.ArgKMin, dims: { D: 1, K: 3, Dw: 1 }, formulas: [], dtype: "float32" });
- * console.assert(f.fam === "kmin");
+ * assert.ok(f.fam === "kmin");
  * ```
  */
 export function familyOf(plan: ReducePlan): Family {
@@ -64,8 +65,9 @@ export function familyOf(plan: ReducePlan): Family {
  * @example
  * ```ts
  * import { finalize } from "./merge.ts";
+ * import assert from "node:assert/strict";
  * const s = finalize({ fam: "lse", mode: "log" }, { D: 1, K: 0, Dw: 1 }, "acc", "idx", "vo", "io");
- * console.assert(s.includes("log(acc[1u + c])"));
+ * assert.ok(s.includes("log(acc[1u + c])"));
  * ```
  */
 export function finalize(
@@ -106,7 +108,8 @@ export function finalize(
  * @example
  * ```ts
  * import { initAcc } from "./merge.ts";
- * console.assert(initAcc({ fam: "min", mode: "raw" }, { D: 2, K: 0 }, "acc").includes("P.inf"));
+ * import assert from "node:assert/strict";
+ * assert.ok(initAcc({ fam: "min", mode: "raw" }, { D: 2, K: 0 }, "acc").includes("P.inf"));
  * ```
  */
 export function initAcc({ fam }: Family, { D, K }: { D: number; K: number }, A: string): string {
@@ -178,8 +181,9 @@ function mergeStmts({ fam, scheme }: Family, { D, K, Dw }: { D: number; K: numbe
  * @example
  * ```ts
  * import { generateMerge } from "./merge.ts";
+ * import assert from "node:assert/strict";
  * const code = generateMerge({ fam: "sum", mode: "raw" }, { D: 1, K: 0, Dw: 1 }, 1, 0, 1, 0, 64);
- * console.assert(code.includes("@compute"));
+ * assert.ok(code.includes("@compute"));
  * ```
  */
 export function generateMerge(

@@ -24,10 +24,11 @@ export interface Round {
  * @example
  * ```ts
  * import { gpuRounds } from "./ranges.ts";
+ * import assert from "node:assert/strict";
  * // One piece, two intervals of 10 and 30 terms, 1 visit per term, 25 visits per round.
  * const rounds = gpuRounds([[[0, 4, 0, 10, 1], [0, 4, 50, 30, 2]]], (n) => n, 25);
- * console.assert(rounds.length === 2 && rounds[0].table.join() === "0,4,0,2,1,0,10,50,65");
- * console.assert(rounds[1].table.join() === "0,4,0,1,2,65,80");
+ * assert.ok(rounds.length === 2 && rounds[0].table.join() === "0,4,0,2,1,0,10,50,65");
+ * assert.ok(rounds[1].table.join() === "0,4,0,1,2,65,80");
  * ```
  */
 export function gpuRounds(

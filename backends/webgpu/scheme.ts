@@ -35,8 +35,9 @@ let forced: { rows?: number; chunks?: number } | undefined;
  * @example
  * ```ts
  * import { forcedScheme, setGpuScheme } from "./scheme.ts";
+ * import assert from "node:assert/strict";
  * setGpuScheme({ chunks: 3 });
- * console.assert(forcedScheme()?.chunks === 3);
+ * assert.ok(forcedScheme()?.chunks === 3);
  * setGpuScheme(undefined);
  * ```
  */
@@ -50,9 +51,10 @@ export function forcedScheme(): { rows?: number; chunks?: number } | undefined {
  * @example
  * ```ts
  * import { forcedScheme, setGpuScheme } from "./scheme.ts";
+ * import assert from "node:assert/strict";
  * setGpuScheme({ rows: 2 });
  * setGpuScheme(undefined); // back to the choice by shape
- * console.assert(forcedScheme() === undefined);
+ * assert.ok(forcedScheme() === undefined);
  * ```
  */
 export function setGpuScheme(s: { rows?: number; chunks?: number } | undefined): void {
@@ -70,8 +72,9 @@ export function setGpuScheme(s: { rows?: number; chunks?: number } | undefined):
  * @example
  * ```ts
  * import { chooseScheme } from "./scheme.ts";
+ * import assert from "node:assert/strict";
  * const few = chooseScheme(64, 1 << 18, 64, 8, 4, false); // 64 rows: j split across workgroups
- * console.assert(few.chunks > 1);
+ * assert.ok(few.chunks > 1);
  * ```
  */
 export function chooseScheme(
@@ -111,8 +114,9 @@ export function chooseScheme(
  * @example
  * ```ts
  * import { packTerms } from "./scheme.ts";
+ * import assert from "node:assert/strict";
  * const p = packTerms([{ q: 1, dim: 3 }, { q: 2, dim: 1 }]); // y (3) and b (1): one vec4
- * console.assert(p.width === 1 && p.offset.get(2) === 3);
+ * assert.ok(p.width === 1 && p.offset.get(2) === 3);
  * ```
  */
 export function packTerms(
