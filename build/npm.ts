@@ -94,7 +94,7 @@ const pkg = {
   engines: { node: ">=20.16" },
 };
 await Deno.writeTextFile(out + "package.json", JSON.stringify(pkg, null, 2) + "\n");
-for (const f of ["README.md", "LICENSE"]) await Deno.copyFile(root + f, out + f);
+for (const f of ["README.md", "BENCHMARKS.md", "LICENSE"]) await Deno.copyFile(root + f, out + f);
 let files = 0, bytes = 0;
 for await (const e of walk(out)) {
   files++;
