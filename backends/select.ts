@@ -6,7 +6,8 @@
  * operations it does not compile; "cpu-rust" is the Rust-compiled engine of `wasm-cpu/` itself,
  * the CPU reference for tiled reductions; "gpu" the WebGPU engine; "reference" the float64
  * interpreter that every engine is tested against (slow, for tests and debugging). "auto" takes
- * the GPU only when it is a hardware adapter and the data is float32; otherwise "cpu".
+ * the GPU only when it is a hardware adapter, the data is float32 and the problem has at least
+ * `AUTO_GPU_MIN_PAIRS` pairs; otherwise "cpu".
  *
  * @module
  */
@@ -30,6 +31,13 @@ export type BackendChoice =
   | "CPU"
   | "GPU";
 
+/**
+ * Below this many pairs (all batch elements together) "auto" takes the CPU without asking
+ * for a GPU: a GPU call's fixed cost (submission, read-back: about a millisecond) is then
+ * larger than the whole reduction on the CPU engine.
+ */
+export const AUTO_GPU_MIN_PAIRS = 1 << 20;
+
 const reference = referenceBackend();
 const rust = wasmBackend();
 const cpu = jitBackend(rust);
@@ -51,11 +59,18 @@ function hardwareGpu(): Promise<boolean> {
  * assert.ok((await selectBackend("CPU", "float32")).name === "cpu"); // KeOps's spelling
  * ```
  */
-export async function selectBackend(choice: BackendChoice | undefined, dtype: DType): Promise<Backend> {
+export async function selectBackend(
+  choice: BackendChoice | undefined,
+  dtype: DType,
+  pairs?: number,
+): Promise<Backend> {
   // KeOps's names are upper case ("CPU", "GPU"): names are taken in either case.
   const name = typeof choice === "string" ? choice.toLowerCase() : choice;
   switch (name ?? "auto") {
     case "auto":
+      // A small problem is done on the CPU before a GPU call's fixed cost is paid: no adapter
+      // is asked for it at all.
+      if (pairs !== undefined && pairs < AUTO_GPU_MIN_PAIRS) return cpu;
       return dtype === "float32" && (await hardwareGpu()) ? gpu : cpu;
     case "cpu":
       return cpu;

@@ -434,7 +434,7 @@ async function callRoutine(
   }
   const ranges = opts.ranges === undefined ? undefined : checkRanges(opts.ranges, M, N);
   const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
-  const backend = await selectBackend(opts.backend, dtype);
+  const backend = await selectBackend(opts.backend, dtype, sizeOf(batch) * M * N);
   // Outputs stay on the GPU for output "gpu", unless a gradient's must be summed over
   // broadcast batch dimensions first (on the host).
   const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" &&
