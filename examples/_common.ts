@@ -5,17 +5,8 @@
  * @module
  */
 
-/** A seeded uniform generator in [0, 1). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform generator in [0, 1) (the tests' mulberry32). */
+export { rng as random } from "../tests/_helpers.ts";
 
 /** The sum of an array's values. */
 export function total(v: ArrayLike<number>): number {

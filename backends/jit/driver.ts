@@ -184,11 +184,7 @@ export async function runJit(
       const bounds = headers.map(() => [0, ibPad]);
       for (let j0 = 0; j0 < N; j0 += jBlock) {
         const jb = Math.min(jBlock, N - j0);
-        vars.forEach((v, k) => {
-          if (v.cat !== 1) return;
-          const o = offs[k][b] + j0 * v.dim;
-          F.set(slots[k].data.subarray(o, o + jb * v.dim), at[k] / es);
-        });
+        loadTerms(F, vars, slots, offs, at, b, j0, jb);
         headers.forEach((hd, t) => {
           const w = hd / 4;
           I32.fill(0, w, w + HEADER_WORDS);
@@ -333,11 +329,7 @@ async function runRangedJit(c: RangedContext): Promise<void> {
           if (list.length) items.push(list);
         }
         if (!items.length) continue;
-        vars.forEach((v, k) => {
-          if (v.cat !== 1) return;
-          const o = offs[k][b] + j0 * v.dim;
-          F.set(slots[k].data.subarray(o, o + jb * v.dim), at[k] / es);
-        });
+        loadTerms(F!, vars, slots, offs, at, b, j0, jb);
         headers.forEach((hd, t) => {
           const w = hd / 4;
           I32.fill(0, w, w + HEADER_WORDS);
@@ -375,4 +367,23 @@ async function runRangedJit(c: RangedContext): Promise<void> {
       }
     }
   }
+}
+
+/** Copies terms [j0, j0 + jb) of batch element b of every j-variable to its place, row-major. */
+function loadTerms(
+  F: Float32Array | Float64Array,
+  vars: readonly { cat: number; dim: number }[],
+  slots: readonly { data: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> } }[],
+  offs: readonly Int32Array[],
+  at: readonly number[],
+  b: number,
+  j0: number,
+  jb: number,
+): void {
+  const es = F.BYTES_PER_ELEMENT;
+  vars.forEach((v, k) => {
+    if (v.cat !== 1) return;
+    const o = offs[k][b] + j0 * v.dim;
+    F.set(slots[k].data.subarray(o, o + jb * v.dim), at[k] / es);
+  });
 }
