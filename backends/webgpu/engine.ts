@@ -334,6 +334,17 @@ async function run(
       (src instanceof Float32Array ? src : Float32Array.from(src)) as Float32Array<ArrayBuffer>,
     );
   };
+  /** Writes the shader's uniform Params: m, n, jbase, flags, ∞, NaN, cbase, clen, the slots' offsets. */
+  const writeParams = (m: number, n: number, jbase: number, flags: number, clen: number) => {
+    const u = new ArrayBuffer(uniBytes);
+    new Uint32Array(u, 0, 4).set([m, n, jbase, flags]);
+    new Float32Array(u, 16, 1)[0] = Infinity;
+    // NaN's bits (no WGSL literal or constant gives NaN), where the constants start, and the
+    // terms per chunk.
+    new Uint32Array(u, 20, 3).set([0x7fc00000, cbase, clen]);
+    new Uint32Array(u, 32, base.length).set(base);
+    device.queue.writeBuffer(uniform, 0, u);
+  };
   /** Copies the outputs of a block of rows (from `row` on) to the result buffers. */
   const copyOut = (row: number, ib: number) => {
     const enc = device.createCommandEncoder();
@@ -357,12 +368,8 @@ async function run(
           if (rngBuf) {
             for (const round of roundsOf[i0 / iBlock][j0 / jBlock]) {
               device.queue.writeBuffer(rngBuf, 0, round.table as Uint32Array<ArrayBuffer>);
-              const u = new ArrayBuffer(uniBytes);
-              new Uint32Array(u, 0, 4).set([ib, round.pieces, j0, 0]);
-              new Float32Array(u, 16, 1)[0] = Infinity;
-              new Uint32Array(u, 20, 3).set([0x7fc00000, cbase, 5 * round.pieces]);
-              new Uint32Array(u, 32, base.length).set(base);
-              device.queue.writeBuffer(uniform, 0, u);
+              // (Ranged shaders read n as the count of pieces, clen as where the intervals start.)
+              writeParams(ib, round.pieces, j0, 0, 5 * round.pieces);
               const enc = device.createCommandEncoder();
               const pass = enc.beginComputePass();
               pass.setPipeline(pipeline);
@@ -377,14 +384,7 @@ async function run(
           const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
           // Chunks of whole tiles; the last may be short, or empty when jb is small.
           const clen = chunks > 1 ? Math.ceil(jb / chunks / tile) * tile : jb;
-          const u = new ArrayBuffer(uniBytes);
-          new Uint32Array(u, 0, 4).set([ib, jb, j0, chunks > 1 ? 4 : flags]);
-          new Float32Array(u, 16, 1)[0] = Infinity;
-          // NaN's bits (no WGSL literal or constant gives NaN), where the constants start, and
-          // the terms per chunk.
-          new Uint32Array(u, 20, 3).set([0x7fc00000, cbase, clen]);
-          new Uint32Array(u, 32, base.length).set(base);
-          device.queue.writeBuffer(uniform, 0, u);
+          writeParams(ib, jb, j0, chunks > 1 ? 4 : flags, clen);
           const enc = device.createCommandEncoder();
           const pass = enc.beginComputePass();
           pass.setPipeline(pipeline);
