@@ -158,6 +158,12 @@ export interface ReduceOutput {
 /** A compiled reduction, to be run on many inputs. */
 export interface CompiledReduction {
   run(inputs: ReduceInputs): Promise<ReduceOutput>;
+  /**
+   * The same run, synchronously, on the calling thread (the CPU engines and the oracle). The
+   * GPU engine has one only for outputs left on the device (`keepOnDevice`), which need no
+   * read-back.
+   */
+  runSync?(inputs: ReduceInputs): ReduceOutput;
 }
 
 /** An engine. */

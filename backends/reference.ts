@@ -128,7 +128,7 @@ export function referenceBackend(): Backend {
   return {
     name: "reference",
     compile(plan: ReducePlan): CompiledReduction {
-      return { run: (inputs) => Promise.resolve(run(plan, inputs)) };
+      return { run: (inputs) => Promise.resolve(run(plan, inputs)), runSync: (inputs) => run(plan, inputs) };
     },
   };
 }

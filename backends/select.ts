@@ -64,14 +64,35 @@ export async function selectBackend(
   dtype: DType,
   pairs?: number,
 ): Promise<Backend> {
-  // KeOps's names are upper case ("CPU", "GPU"): names are taken in either case.
+  const named = byName(choice);
+  if (named) return named;
+  // "auto": a small problem is done on the CPU before a GPU call's fixed cost is paid: no
+  // adapter is asked for it at all.
+  if (pairs !== undefined && pairs < AUTO_GPU_MIN_PAIRS) return cpu;
+  return dtype === "float32" && (await hardwareGpu()) ? gpu : cpu;
+}
+
+/**
+ * The engine of a synchronous call: as `selectBackend`, but "auto" is the CPU (a GPU's results
+ * come back asynchronously; asking for an adapter is asynchronous too).
+ *
+ * @example
+ * ```ts
+ * import { selectBackendSync } from "./select.ts";
+ * import assert from "node:assert/strict";
+ * assert.ok(selectBackendSync("auto").name === "cpu");
+ * ```
+ */
+export function selectBackendSync(choice: BackendChoice | undefined): Backend {
+  return byName(choice) ?? cpu;
+}
+
+/** The engine a name asks for; undefined for "auto". KeOps's names are upper case: any case is taken. */
+function byName(choice: BackendChoice | undefined): Backend | undefined {
   const name = typeof choice === "string" ? choice.toLowerCase() : choice;
   switch (name ?? "auto") {
     case "auto":
-      // A small problem is done on the CPU before a GPU call's fixed cost is paid: no adapter
-      // is asked for it at all.
-      if (pairs !== undefined && pairs < AUTO_GPU_MIN_PAIRS) return cpu;
-      return dtype === "float32" && (await hardwareGpu()) ? gpu : cpu;
+      return undefined;
     case "cpu":
       return cpu;
     case "cpu-rust":

@@ -17,13 +17,15 @@ import {
   gradRoutine,
   outputSpec,
   type Routine,
+  routineSteps,
   type Rows,
-  runRoutine,
   type SlotSpec,
 } from "./routine.ts";
 import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import { checkShape, type DType, sizeOf, type Slot } from "../backends/backend.ts";
-import { type BackendChoice, selectBackend } from "../backends/select.ts";
+import { type BackendChoice, selectBackend, selectBackendSync } from "../backends/select.ts";
+import { runAsync, runSync, type Steps, wait } from "../backends/steps.ts";
+import { UnsupportedError } from "../formula/errors.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 import { checkRanges, type Ranges } from "./ranges.ts";
@@ -97,6 +99,22 @@ export interface GenredRoutine<Out extends NDArray | [NDArray, NDArray] = NDArra
    * at a position, counted from 0); takes e last.
    */
   grad(variable: string | number): GenredRoutine<NDArray>;
+  /**
+   * The same call, synchronously: the result itself rather than a promise, computed on the
+   * calling thread by the CPU engine (backend "auto" is "cpu" here; "gpu" is refused, its
+   * results arriving asynchronously). What TensorFlow.js ops, and a KeOps user's `a = K @ b`,
+   * expect.
+   *
+   * @example
+   * ```ts
+   * import { Genred } from "@keops-ts/keops";
+   * import assert from "node:assert/strict";
+   * const gauss = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(1)", "y = Vj(1)", "b = Vj(1)"], { axis: 1 });
+   * const a = gauss.sync([[0], [1]], [[0], [2]], [[1], [1]]); // no await
+   * assert.ok(Math.abs(a.data[0] - (1 + Math.exp(-4))) < 1e-6);
+   * ```
+   */
+  sync(...args: Array<Arg | CallOptions>): Out;
 }
 
 /** How one argument is read: its category, dimension and trailing shape. */
@@ -238,11 +256,21 @@ function varText(s: InputSpec, ind: number) {
   return `Var(${ind},${s.dim},${s.cat})`;
 }
 
+const SPECS = new WeakMap<object, RoutineSpec>();
+
+/** The spec of a routine made by `makeRoutine` (for wrappers such as the TensorFlow.js entry). */
+export function specOf(routine: GenredRoutine): RoutineSpec {
+  const spec = SPECS.get(routine);
+  if (!spec) throw new TypeError(`Expected a routine made by Genred, got ${show(routine)}`);
+  return spec;
+}
+
 /** The callable of a routine spec. */
 export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray | [NDArray, NDArray]>(
   spec: RoutineSpec,
 ): GenredRoutine<Out> {
-  const call = (...args: Array<Arg | CallOptions>) => callRoutine(spec, args);
+  const call = (...args: Array<Arg | CallOptions>) => runAsync(callSteps(spec, args, false));
+  const sync = (...args: Array<Arg | CallOptions>) => runSync(callSteps(spec, args, true));
   const grad = (variable: string | number): GenredRoutine<NDArray> => {
     const v = typeof variable === "string"
       ? spec.names.get(variable)
@@ -276,6 +304,8 @@ export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray |
   };
   Object.defineProperty(call, "formula", { value: spec.formula, enumerable: true });
   Object.defineProperty(call, "grad", { value: grad });
+  Object.defineProperty(call, "sync", { value: sync });
+  SPECS.set(call, spec);
   return call as unknown as GenredRoutine<Out>;
 }
 
@@ -310,10 +340,15 @@ function readArg(a: NDArray, s: InputSpec): Read {
   };
 }
 
-async function callRoutine(
+/**
+ * A call of a routine: its arguments validated, read and broadcast, its stages run, its
+ * outputs shaped. Synchronous (`sync`) on the calling thread, or asynchronous.
+ */
+export function* callSteps(
   spec: RoutineSpec,
   argsIn: Array<Arg | CallOptions>,
-): Promise<NDArray | [NDArray, NDArray]> {
+  sync: boolean,
+): Steps<NDArray | [NDArray, NDArray]> {
   const args = [...argsIn];
   let opts: CallOptions = {};
   if (args.length === spec.inputs.length + 1 && isCallOptions(args[args.length - 1])) {
@@ -333,7 +368,7 @@ async function callRoutine(
   const onGpu = args.map(isGpuArray);
   if (onGpu.some((g) => g)) {
     // Arrays on the GPU stay there for the GPU engine; any other engine reads them back.
-    const want = await selectBackend(opts.backend, "float32");
+    const want = sync ? selectBackendSync(opts.backend) : yield* wait(selectBackend(opts.backend, "float32"));
     const hostOnly = want.name !== "gpu" || spec.routine.stages.some((st) => st.kind === "sparse");
     for (const [k, a] of args.entries()) {
       if (!isGpuArray(a)) continue;
@@ -341,7 +376,14 @@ async function callRoutine(
         throw new TypeError(`The argument "${spec.inputs[k].label}" is an int32 GPU array: expected float32`);
       }
       if (hostOnly) {
-        args[k] = await fromGpu(a);
+        if (sync) {
+          throw new UnsupportedError(
+            `The argument "${
+              spec.inputs[k].label
+            }" is a GPU array, which a synchronous call cannot read back: await the call, or pass host arrays`,
+          );
+        }
+        args[k] = yield* wait(fromGpu(a));
         onGpu[k] = false;
       }
     }
@@ -434,12 +476,15 @@ async function callRoutine(
   }
   const ranges = opts.ranges === undefined ? undefined : checkRanges(opts.ranges, M, N);
   const slots = reads.map((r, k) => ({ ...r.slot, batch: padded[k] }));
-  const backend = await selectBackend(opts.backend, dtype, sizeOf(batch) * M * N);
+  const backend = sync
+    ? selectBackendSync(opts.backend)
+    : yield* wait(selectBackend(opts.backend, dtype, sizeOf(batch) * M * N));
   // Outputs stay on the GPU for output "gpu", unless a gradient's must be summed over
   // broadcast batch dimensions first (on the host).
   const keepOnDevice = opts.output === "gpu" && backend.name === "gpu" &&
     (!("like" in spec.output) || padded[spec.output.like].every((d, x) => d === batch[x]));
-  const outs = await runRoutine(spec.routine, slots, {
+  const outs = yield* routineSteps(spec.routine, slots, {
+    sync,
     backend,
     dtype,
     batch,
@@ -452,17 +497,24 @@ async function callRoutine(
   const result = shapeOutputs(spec, outs, reads, padded, batch, dtype);
   if (opts.output !== "gpu") return result;
   // Results leave on the GPU: the engine's buffers when it left them there, else an upload.
-  const gpuOut = async (o: NDArray, s: Slot): Promise<GpuArray> =>
-    s.gpu
-      ? { buffer: s.gpu, shape: o.shape, dtype: o.data instanceof Int32Array ? "int32" : "float32" }
-      : await toGpu(o);
+  function* gpuOut(o: NDArray, s: Slot): Steps<GpuArray> {
+    if (s.gpu) {
+      return { buffer: s.gpu, shape: o.shape, dtype: o.data instanceof Int32Array ? "int32" : "float32" };
+    }
+    if (sync) {
+      throw new UnsupportedError(
+        'A synchronous call leaves its result on the GPU only when the GPU engine computed it there: pass backend "gpu" and GPU arrays, or await the call',
+      );
+    }
+    return yield* wait(toGpu(o));
+  }
   if (Array.isArray(result)) {
-    return [await gpuOut(result[0], outs[0]), await gpuOut(result[1], outs[1])] as unknown as [
+    return [yield* gpuOut(result[0], outs[0]), yield* gpuOut(result[1], outs[1])] as unknown as [
       NDArray,
       NDArray,
     ];
   }
-  return (await gpuOut(result, outs[0])) as unknown as NDArray;
+  return (yield* gpuOut(result, outs[0])) as unknown as NDArray;
 }
 
 function shapeOutputs(

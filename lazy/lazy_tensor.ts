@@ -54,6 +54,36 @@ export type Reduced<S extends boolean, Out extends NDArray | [NDArray, NDArray] 
   : [S] extends [false] ? Promise<Out>
   : Promise<Out> | GenredRoutine<Out>;
 
+/** The reductions of a LazyTensor computed synchronously (`LazyTensor.sync`): results, not promises. */
+export interface SyncReductions {
+  /** Σ over i (dim = batch dims) or j (dim = batch dims + 1). */
+  sum(dim: number, options?: ReduceOptions): NDArray;
+  /** Min over the reduced index. */
+  min(dim: number, options?: ReduceOptions): NDArray;
+  /** Max over the reduced index. */
+  max(dim: number, options?: ReduceOptions): NDArray;
+  /** ArgMin over the reduced index (the smallest index on ties). */
+  argmin(dim: number, options?: ReduceOptions): NDArray;
+  /** ArgMax over the reduced index (the smallest index on ties). */
+  argmax(dim: number, options?: ReduceOptions): NDArray;
+  /** Min and ArgMin. */
+  minArgmin(dim: number, options?: ReduceOptions): [NDArray, NDArray];
+  /** Max and ArgMax. */
+  maxArgmax(dim: number, options?: ReduceOptions): [NDArray, NDArray];
+  /** The K smallest values. */
+  kmin(K: number, dim: number, options?: ReduceOptions): NDArray;
+  /** The indices of the K smallest values. */
+  argKmin(K: number, dim: number, options?: ReduceOptions): NDArray;
+  /** The K smallest values and their indices. */
+  kminArgKmin(K: number, dim: number, options?: ReduceOptions): [NDArray, NDArray];
+  /** log Σ exp(this) (times a weight, if given). */
+  logsumexp(dim: number, weight?: Operand, options?: ReduceOptions): NDArray;
+  /** Σ softmax(this)·weight. */
+  sumsoftmaxweight(weight: Operand, dim: number, options?: ReduceOptions): NDArray;
+  /** K @ b for a scalar K. */
+  matvec(b: Wrapped, options?: ReduceOptions): NDArray;
+}
+
 /**
  * A symbolic matrix K_ij (plus batch dimensions), reduced on demand. `S` is true for a
  * LazyTensor built on symbolic variables (`Vi(ind, dim)`, …): its reductions are routines.
@@ -1384,6 +1414,7 @@ export class LazyTensor<S extends boolean = boolean> {
     optionsIn: ReduceOptions = {},
     k?: number,
     weight?: LazyTensor,
+    sync = false,
   ): Reduced<S, Out> {
     // The accuracy options go to the routine (as pykeops passes them to Genred), the rest to
     // its call.
@@ -1425,11 +1456,68 @@ export class LazyTensor<S extends boolean = boolean> {
           "A symbolic LazyTensor's reduction is a routine: give its call options (backend, ranges, …) when calling it",
         );
       }
+      if (sync) {
+        throw new TypeError(
+          "A symbolic LazyTensor's reduction is a routine: call its sync method with the arrays instead",
+        );
+      }
       return routine as unknown as Reduced<S, Out>;
     }
     const values = leaves.map((l) => l.value as NDArray);
     const opts = this.ranges && options.ranges === undefined ? { ...options, ranges: this.ranges } : options;
-    return routine(...values, opts) as unknown as Reduced<S, Out>;
+    return (sync ? routine.sync(...values, opts) : routine(...values, opts)) as unknown as Reduced<S, Out>;
+  }
+
+  /**
+   * The reductions of this LazyTensor, computed synchronously: each returns its result rather
+   * than a promise, on the calling thread's CPU engine (backend "auto" is "cpu" here), as a
+   * KeOps user's `a = K @ b` is a value.
+   *
+   * @example
+   * ```ts
+   * import { Vi, Vj } from "@keops-ts/keops";
+   * import assert from "node:assert/strict";
+   * const K = Vi([[0], [1]]).sqdist(Vj([[0], [2]])).neg().exp();
+   * const a = K.sync.sum(1); // no await
+   * const [v, i] = Vi([[0], [5]]).sqdist(Vj([[1], [4]])).sync.minArgmin(1);
+   * assert.ok(Math.abs(a.data[0] - (1 + Math.exp(-4))) < 1e-6 && v.data[1] === 1 && i.data[1] === 1);
+   * ```
+   */
+  get sync(): SyncReductions {
+    if ([...this.leaves.values()].some((l) => l.ind !== undefined)) {
+      throw new TypeError(
+        "A symbolic LazyTensor's reduction is a routine: call its sync method with the arrays instead",
+      );
+    }
+    type Out = NDArray & [NDArray, NDArray];
+    const red = <O>(name: ReductionName, dim: number, o?: ReduceOptions, k?: number, w?: LazyTensor) =>
+      this.reduce<Out>(name, dim, o, k, w, true) as unknown as O;
+    return {
+      sum: (dim, o) => red("Sum", dim, o),
+      min: (dim, o) => red("Min", dim, o),
+      max: (dim, o) => red("Max", dim, o),
+      argmin: (dim, o) => red("ArgMin", dim, o),
+      argmax: (dim, o) => red("ArgMax", dim, o),
+      minArgmin: (dim, o) => red("Min_ArgMin", dim, o),
+      maxArgmax: (dim, o) => red("Max_ArgMax", dim, o),
+      kmin: (K, dim, o) => red("KMin", dim, o, K),
+      argKmin: (K, dim, o) => red("ArgKMin", dim, o, K),
+      kminArgKmin: (K, dim, o) => red("KMin_ArgKMin", dim, o, K),
+      logsumexp: (dim, w, o) =>
+        red(
+          w === undefined ? "LogSumExp" : "LogSumExpWeight",
+          dim,
+          o,
+          undefined,
+          w === undefined ? undefined : this.lift(w),
+        ),
+      sumsoftmaxweight: (w, dim, o) => red("SumSoftMaxWeight", dim, o, undefined, this.lift(w)),
+      matvec: (b, o) => {
+        const { bj, flat } = this.matvecOperand(b);
+        const out = (this.mul(bj) as LazyTensor<false>).sync.sum(this.batchShape.length + 1, o);
+        return flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out;
+      },
+    };
   }
 
   /** A reduction with two outputs, values and indices. */
@@ -1562,14 +1650,19 @@ export class LazyTensor<S extends boolean = boolean> {
    * ```
    */
   async matvec(b: Wrapped, options?: ReduceOptions): Promise<NDArray> {
+    const { bj, flat } = this.matvecOperand(b);
+    const out = await (this.mul(bj) as LazyTensor<false>).sum(this.batchShape.length + 1, options);
+    return flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out;
+  }
+
+  /** The j-variable of matvec's b, of shape (N, D) or (N,) (flat). */
+  private matvecOperand(b: Wrapped): { bj: LazyTensor<false>; flat: boolean } {
     if (this.ndim !== 1) {
       throw new TypeError(`LazyTensor.matvec needs a scalar LazyTensor, got dimension ${this.ndim}`);
     }
     const shape = shapeOf(b);
     const flat = shape.length === 1;
-    const bj = flat ? Vj(reshape(b, [shape[0], 1])) : Vj(b);
-    const out = await (this.mul(bj) as LazyTensor<false>).sum(this.batchShape.length + 1, options);
-    return flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out;
+    return { bj: flat ? Vj(reshape(b, [shape[0], 1])) : Vj(b), flat };
   }
 
   /**

@@ -39,6 +39,7 @@ import {
   batchOffsets,
   type BlockRanges,
   type DType,
+  type ReduceOutput,
   sizeOf,
   type Slot,
   type SumScheme,
@@ -48,6 +49,7 @@ import type { CheckedRanges } from "./ranges.ts";
 import { compileProgram } from "../backends/reference_program.ts";
 import { bindLoads, loadRow } from "../backends/reference.ts";
 import { LruMap } from "../backends/lru.ts";
+import { runAsync, runSync, type Steps, wait } from "../backends/steps.ts";
 
 /** How many rows a slot has: the problem's M, its N, or one. */
 export type Rows = "M" | "N" | "one";
@@ -343,6 +345,8 @@ export interface RunContext {
   readonly ranges?: CheckedRanges;
   /** The sums' accumulation (default: block sums in the data's dtype). */
   readonly accuracy?: { readonly acc64: boolean; readonly scheme: SumScheme };
+  /** Run every reduction synchronously, on the calling thread (`CompiledReduction.runSync`). */
+  readonly sync?: boolean;
 }
 
 /** Compiled plans per engine, by formula: the most recently used (a bounded cache). */
@@ -360,13 +364,13 @@ export function stagePlanFormulas(st: ReduceStage): Node[] {
   return [F, st.reduction === "SumSoftMaxWeight" ? make("Concat", [one, G], []) : G];
 }
 
-async function runReduce(
+function* reduceSteps(
   st: ReduceStage,
   values: Map<number, Slot>,
   ctx: RunContext,
   specs: readonly SlotSpec[],
   keep: boolean,
-) {
+): Steps<void> {
   if (!isReduction(st.reduction)) throw new TypeError(`Unknown reduction ${st.reduction}`);
   const formulas = stagePlanFormulas(st);
   const def = REDUCTIONS[st.reduction];
@@ -407,14 +411,16 @@ async function runReduce(
     }
     ranges = st.outCat === 1 ? ctx.ranges.j : ctx.ranges.i;
   }
-  const res = await c.run({
-    slots,
-    batch: ctx.batch,
-    M,
-    N,
-    keepOnDevice: keep && st.outCat !== 2,
-    ranges,
-  });
+  const inputs = { slots, batch: ctx.batch, M, N, keepOnDevice: keep && st.outCat !== 2, ranges };
+  let res: ReduceOutput;
+  if (ctx.sync) {
+    if (!c.runSync) {
+      throw new UnsupportedError(
+        `The ${ctx.backend.name} engine has no synchronous path here: use the CPU engine (backend "cpu") or await the call`,
+      );
+    }
+    res = c.runSync(inputs);
+  } else res = yield* wait(c.run(inputs));
   if (res.device) {
     // Empty host data of the slot's own type: int32 for indices, which is what fromGpu reads.
     const onDevice = (slot: number, gpu: GPUBuffer | undefined, data: Float32Array | Int32Array) =>
@@ -490,7 +496,17 @@ function slotsOf(values: Map<number, Slot>, loads: readonly { ind: number }[]) {
  * there): only what the host needs is read back, namely the inputs of sparse stages (which
  * run on the host), sums over rows, and the outputs unless the caller keeps them on the GPU.
  */
-export async function runRoutine(r: Routine, inputs: readonly Slot[], ctx: RunContext): Promise<Slot[]> {
+export function runRoutine(r: Routine, inputs: readonly Slot[], ctx: RunContext): Promise<Slot[]> {
+  return runAsync(routineSteps(r, inputs, { ...ctx, sync: false }));
+}
+
+/** `runRoutine`, synchronously on the calling thread (the engine must have `runSync`). */
+export function runRoutineSync(r: Routine, inputs: readonly Slot[], ctx: RunContext): Slot[] {
+  return runSync(routineSteps(r, inputs, { ...ctx, sync: true }));
+}
+
+/** The body of `runRoutine` and `runRoutineSync`. */
+export function* routineSteps(r: Routine, inputs: readonly Slot[], ctx: RunContext): Steps<Slot[]> {
   const values = new Map<number, Slot>();
   inputs.forEach((s, k) => values.set(k, s));
   const onHost = new Set<number>(ctx.keepOnDevice ? [] : r.outputs);
@@ -506,7 +522,7 @@ export async function runRoutine(r: Routine, inputs: readonly Slot[], ctx: RunCo
     for (const st of r.stages) {
       if (st.kind === "reduce") {
         const keep = gpu && [st.out, st.outIdx].every((o) => o === undefined || !onHost.has(o));
-        await runReduce(st, values, ctx, r.slots, keep);
+        yield* reduceSteps(st, values, ctx, r.slots, keep);
         for (const o of [st.out, st.outIdx]) {
           const b = o === undefined ? undefined : values.get(o)?.gpu;
           if (b && o !== undefined && o >= r.nInputs) made.push(b);

@@ -22,6 +22,7 @@ import {
 import { type Chunk, pairsPerCall } from "../wasm/driver.ts";
 import { rangeTableWords, writeRangeTable } from "../wasm/ranged.ts";
 import { HEADER_WORDS, type JitCode, SUM_BLOCK } from "./codegen.ts";
+import { runAsync, runSync, type Steps } from "../steps.ts";
 
 /** Where generated code runs: a memory, its first free byte, threads, and how to run headers. */
 export interface JitExecutor {
@@ -83,12 +84,22 @@ const align = (n: number, a = 16) => Math.ceil(n / a) * a;
  * assert.ok(out.values![0] === 12 && out.values![1] === 24); // Σ_j x_i·y_j
  * ```
  */
-export async function runJit(
+export function runJit(
   x: JitExecutor,
   code: JitCode,
   plan: ReducePlan,
   inp: ReduceInputs,
 ): Promise<ReduceOutput> {
+  return runAsync(jitSteps(x, code, plan, inp));
+}
+
+/** `runJit` on the calling thread, synchronously (the executor's runs must not wait). */
+export function runJitSync(x: JitExecutor, code: JitCode, plan: ReducePlan, inp: ReduceInputs): ReduceOutput {
+  return runSync(jitSteps(x, code, plan, inp));
+}
+
+/** The body of `runJit`: it yields what the executor's runs return (promises on threads). */
+function* jitSteps(x: JitExecutor, code: JitCode, plan: ReducePlan, inp: ReduceInputs): Steps<ReduceOutput> {
   const f64 = plan.dtype === "float64", es = f64 ? 8 : 4;
   const kern = plan.reduction.kernel(plan.dims);
   const { G, L, accSize, vars } = code;
@@ -149,7 +160,7 @@ export async function runJit(
       indices,
       top,
     };
-    await runRangedJit(ctx);
+    yield* rangedSteps(ctx);
     return { values, indices };
   }
   const buf0 = x.memory.buffer;
@@ -200,7 +211,7 @@ export async function runJit(
         // Several threads claim small chunks (about a quarter of a millisecond), so that the
         // last ones to finish wait little for each other.
         const pairs = T > 1 ? pairsPerCall() / 16 : pairsPerCall();
-        await x.exec(headers, {
+        yield x.exec(headers, {
           rows: Math.max(G, Math.floor(pairs / jb / G) * G),
           strides: [accSize * 8, 0, 0],
         }, counter);
@@ -246,7 +257,7 @@ interface RangedContext {
  * (the padding rows hold zeros, and their results are dropped); pieces go to memory in groups
  * that fit a block of rows, and the threads claim them through a range table (`runRanged`).
  */
-async function runRangedJit(c: RangedContext): Promise<void> {
+function* rangedSteps(c: RangedContext): Steps<void> {
   const { x, code, plan, inp, headers, scratch, at, acc, counter, iBlock, jBlock, values, indices } = c;
   const ranges = inp.ranges!;
   const f64 = plan.dtype === "float64", es = f64 ? 8 : 4;
@@ -349,7 +360,7 @@ async function runRangedJit(c: RangedContext): Promise<void> {
           idx: [0, 0],
         });
         I32![counter / 4] = 0;
-        await x.execRanged!(headers, table, counter);
+        yield x.execRanged!(headers, table, counter);
         views();
       }
       for (const { q, start } of group) {

@@ -16,7 +16,7 @@ import { runRanged } from "../wasm/ranged.ts";
 import { serialQueue } from "../wasm/engine.ts";
 import { wantedThreads, withThreads } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";
-import { runJit } from "./driver.ts";
+import { runJit, runJitSync } from "./driver.ts";
 import { HOST_FUNCTIONS, type HostName } from "./emit.ts";
 
 /** What generated modules import besides memory: JavaScript's exact float64 Math. */
@@ -68,6 +68,11 @@ export function setCodegenAllowed(on: boolean | undefined): boolean | undefined 
 
 /** The calling thread's memory for generated code (grown as needed, never shared). */
 let memory: WebAssembly.Memory | undefined;
+/**
+ * The synchronous path's memory: its own, since an asynchronous run on `memory` may be
+ * suspended between two blocks of terms when a synchronous run comes.
+ */
+let syncMemory: WebAssembly.Memory | undefined;
 const onMain = serialQueue();
 
 /**
@@ -84,6 +89,8 @@ class Compiled {
   readonly key = nextKey++;
   private modules: Partial<Record<"true" | "false", Promise<WebAssembly.Module>>> = {};
   private instance?: Promise<WebAssembly.Instance>;
+  private syncModule?: WebAssembly.Module;
+  private syncInstance?: WebAssembly.Instance;
   readonly code: JitCode;
   constructor(code: JitCode) {
     this.code = code;
@@ -95,6 +102,11 @@ class Compiled {
     return this.instance ??= this.module(false).then((m) =>
       WebAssembly.instantiate(m, { env: { memory: mem, ...HOST } })
     );
+  }
+  /** The instance of the synchronous path (its own memory), compiled synchronously. */
+  localSync(mem: WebAssembly.Memory): WebAssembly.Instance {
+    this.syncModule ??= new WebAssembly.Module(this.code.bytes(false));
+    return this.syncInstance ??= new WebAssembly.Instance(this.syncModule, { env: { memory: mem, ...HOST } });
   }
 }
 
@@ -146,6 +158,24 @@ function alone(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
   });
 }
 
+/** Runs one compiled plan on the calling thread, synchronously. */
+function aloneSync(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
+  const mem = syncMemory ??= new WebAssembly.Memory({ initial: 16 });
+  const go = c.localSync(mem).exports.run as (h: number) => void;
+  return runJitSync(
+    {
+      memory: mem,
+      heapBase: 0,
+      threads: 1,
+      exec: (headers, chunk) => headers.forEach((h) => runChunked(go, mem, h, chunk)),
+      execRanged: (headers, table, counter) => headers.forEach((h) => runRanged(go, mem, h, table, counter)),
+    },
+    c.code,
+    plan,
+    inputs,
+  );
+}
+
 /**
  * The compiling CPU engine as a backend, falling back to `fallback` (the Rust engine) for plans
  * it does not compile and where code generation is refused.
@@ -176,6 +206,8 @@ export function jitBackend(fallback: Backend, name = "cpu"): Backend {
       return {
         run: (inputs) =>
           codegenAllowed() ? run(c, plan, inputs) : (other ??= fallback.compile(plan)).run(inputs),
+        runSync: (inputs) =>
+          codegenAllowed() ? aloneSync(c, plan, inputs) : (other ??= fallback.compile(plan)).runSync!(inputs),
       };
     },
   };

@@ -26,6 +26,7 @@ import {
 } from "../backend.ts";
 import { INSTR_WORDS, Kind, type Program } from "./compile.ts";
 import { rangeTableWords, writeRangeTable } from "./ranged.ts";
+import { runAsync, runSync, type Steps } from "../steps.ts";
 
 /** The exports of the engine module. */
 export interface EngineExports {
@@ -220,12 +221,27 @@ function sizes(plan: ReducePlan, fam: number, mode: number) {
 }
 
 /** Runs a compiled program on an executor. */
-export async function runProgram(
+export function runProgram(
   x: Executor,
   prog: Program,
   plan: ReducePlan,
   inp: ReduceInputs,
 ): Promise<ReduceOutput> {
+  return runAsync(programSteps(x, prog, plan, inp));
+}
+
+/** `runProgram` on the calling thread, synchronously (the executor's runs must not wait). */
+export function runProgramSync(
+  x: Executor,
+  prog: Program,
+  plan: ReducePlan,
+  inp: ReduceInputs,
+): ReduceOutput {
+  return runSync(programSteps(x, prog, plan, inp));
+}
+
+/** The body of `runProgram`: it yields what the executor's runs return (promises on threads). */
+function* programSteps(x: Executor, prog: Program, plan: ReducePlan, inp: ReduceInputs): Steps<ReduceOutput> {
   const f64 = plan.dtype === "float64";
   const es = f64 ? 8 : 4;
   const [fam, mode] = familyOf(plan);
@@ -397,13 +413,13 @@ export async function runProgram(
           });
           new Int32Array(x.memory.buffer, ranged.counter, 1)[0] = 0;
           parts.forEach((p) => I32.set([jb, 0, 0], p.header / 4 + 2));
-          await x.execRanged(headers, stacks, ranged.table, ranged.counter);
+          yield x.execRanged(headers, stacks, ranged.table, ranged.counter);
           continue;
         }
         const flags = (j0 === 0 ? 1 : 0) | (j0 + jb >= N ? 2 : 0);
         parts.forEach((p, t) => I32.set([jb, bounds[t][0], bounds[t][1]], p.header / 4 + 2));
         parts.forEach((p) => I32.set([j0, flags], p.header / 4 + 20));
-        await x.exec(headers, stacks, {
+        yield x.exec(headers, stacks, {
           rows: Math.max(1, Math.floor(PAIRS_PER_CALL / jb)),
           strides: [sz.acc * 8, sz.wv * 8, sz.wi * 4],
         });

@@ -9,7 +9,7 @@
 
 import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
-import { type EngineExports, runChunked, runProgram } from "./driver.ts";
+import { type EngineExports, runChunked, runProgram, runProgramSync } from "./driver.ts";
 import { runRanged } from "./ranged.ts";
 import { wantedThreads, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
@@ -54,7 +54,6 @@ export function engineModule(): Promise<WebAssembly.Module> {
  * ```ts
  * import { setEngineModule } from "@keops-ts/keops";
  * import { engineBytes } from "./bytes.ts";
-import { show, UnsupportedError } from "../../formula/errors.ts";
  * import assert from "node:assert/strict";
  * const module = new WebAssembly.Module(engineBytes(false)); // where a runtime allows it
  * setEngineModule(module);
@@ -74,7 +73,9 @@ export function setEngineModule(module: WebAssembly.Module): void {
     );
   }
   modulePromise = Promise.resolve(module);
+  syncModule = module;
   main = undefined;
+  mainSync = undefined;
 }
 
 /** A fresh engine instance (its own linear memory). */
@@ -88,6 +89,31 @@ export async function engineInstance(): Promise<EngineExports> {
 }
 
 let main: Promise<EngineExports> | undefined;
+
+let syncModule: WebAssembly.Module | undefined;
+let mainSync: EngineExports | undefined;
+
+/**
+ * The synchronous path's engine instance: its own memory (an asynchronous run on the other
+ * may be suspended between blocks), from a module compiled synchronously once.
+ */
+function engineInstanceSync(): EngineExports {
+  if (mainSync) return mainSync;
+  try {
+    syncModule ??= new WebAssembly.Module(engineBytes(false));
+  } catch (e) {
+    throw new UnsupportedError(
+      `This runtime refuses to compile WebAssembly at run time (${
+        (e as Error)?.message ?? e
+      }): import "@keops-ts/keops/edge", whose engine is a static .wasm import, or give the engine to setEngineModule`,
+    );
+  }
+  const ex = new WebAssembly.Instance(syncModule, { env: hostImports() }).exports as unknown as EngineExports;
+  if (ex.abi_version() !== ABI_VERSION) {
+    throw new Error(`The WASM engine speaks ABI ${ex.abi_version()}, this driver ${ABI_VERSION}: rebuild it`);
+  }
+  return mainSync = ex;
+}
 
 /**
  * A first-in, first-out lock: `serial(job)` starts job once every job given before it has
@@ -163,6 +189,23 @@ export function wasmBackend(): Backend {
             return await withThreads((x) => runProgram(x, prog, plan, inputs), alone);
           }
           return await alone();
+        },
+        runSync(inputs) {
+          const ex = engineInstanceSync();
+          return runProgramSync(
+            {
+              memory: ex.memory!,
+              heapBase: ex.__heap_base.value as number,
+              threads: 1,
+              stackBytes: 0,
+              exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
+              execRanged: (h, _, table, counter) =>
+                runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
+            },
+            prog,
+            plan,
+            inputs,
+          );
         },
       };
     },
