@@ -21,6 +21,7 @@ import { Pm, shapeOf, Vi, Vj, type Wrapped } from "./variables.ts";
 import { isNDArray, type NDArray } from "./ndarray.ts";
 import { make } from "../formula/ops.ts";
 import { show } from "../formula/errors.ts";
+import { foreignOf } from "./foreign.ts";
 
 /** `LazyTensor(x, axis?)`, callable as pykeops's, and the class for `instanceof`. */
 export interface LazyTensorFunction {
@@ -32,6 +33,8 @@ export interface LazyTensorFunction {
 /** x with axis k (of size 1) removed: the same data, or the nested arrays one level flatter there. */
 function squeeze(x: Wrapped, k: number, shape: readonly number[]): Wrapped {
   if (isNDArray(x)) return { data: x.data, shape: shape.filter((_, q) => q !== k) } as NDArray;
+  const other = foreignOf(x);
+  if (other) return other.reshape(x, shape.filter((_, q) => q !== k)) as Wrapped;
   const go = (v: unknown, depth: number): unknown =>
     depth === k ? (v as unknown[])[0] : (v as unknown[]).map((e) => go(e, depth + 1));
   return go(x, 0) as Wrapped;

@@ -265,6 +265,37 @@ export function specOf(routine: GenredRoutine): RoutineSpec {
   return spec;
 }
 
+/**
+ * For a reduction of values and indices (Min_ArgMin, Max_ArgMax, KMin_ArgKMin), the routine of
+ * its values alone (Min, Max, KMin), over the same arguments: the indices have no gradient, the
+ * values have the gradient of that routine.
+ *
+ * @example
+ * ```ts
+ * import { Genred } from "@keops-ts/keops";
+ * import { valuesRoutine } from "./genred.ts";
+ * import assert from "node:assert/strict";
+ * const pair = Genred("SqDist(x,y)", ["x = Vi(1)", "y = Vj(1)"], { reduction: "Min_ArgMin", axis: 1 });
+ * const min = valuesRoutine(pair);
+ * assert.ok(min.sync([[0]], [[2], [1]]).data[0] === 1);
+ * ```
+ */
+export function valuesRoutine(routine: GenredRoutine): GenredRoutine<NDArray> {
+  const spec = specOf(routine);
+  const st = spec.routine.stages[0];
+  const name = st?.kind === "reduce"
+    ? ({ Min_ArgMin: "Min", Max_ArgMax: "Max", KMin_ArgKMin: "KMin" } as Record<string, ReductionName>)[
+      st.reduction
+    ]
+    : undefined;
+  if (!name || st.kind !== "reduce" || spec.routine.stages.length !== 1 || "like" in spec.output) {
+    throw new TypeError(`Expected a Min_ArgMin, Max_ArgMax or KMin_ArgKMin routine, got ${spec.formula}`);
+  }
+  const slots = spec.routine.slots.slice(0, spec.routine.nInputs);
+  const routineOfValues = forwardRoutine([...slots], name, st.F, st.G, st.K, st.outCat === 1 ? 1 : 0);
+  return makeRoutine<NDArray>({ ...spec, routine: routineOfValues, output: { values: spec.output.values } });
+}
+
 /** The callable of a routine spec. */
 export function makeRoutine<Out extends NDArray | [NDArray, NDArray] = NDArray | [NDArray, NDArray]>(
   spec: RoutineSpec,

@@ -31,6 +31,7 @@ import { type Leaf, Pm, ROLE, shapeOf, Vj, type Wrapped } from "./variables.ts";
 import { kernelSolver, SOLVE_OPTIONS, type SolveOptions, type SolveResult } from "./solve.ts";
 import { type Ranges, swapAxes } from "./ranges.ts";
 import { ComplexLazyTensor } from "./complex.ts";
+import { foreignOf } from "./foreign.ts";
 import { checkOptions, show } from "../formula/errors.ts";
 
 /**
@@ -1465,6 +1466,9 @@ export class LazyTensor<S extends boolean = boolean> {
     }
     const values = leaves.map((l) => l.value as NDArray);
     const opts = this.ranges && options.ranges === undefined ? { ...options, ranges: this.ranges } : options;
+    // Built on another library's arrays (TensorFlow.js tensors): its wrapper runs the routine.
+    const other = values.map(foreignOf).find((f) => f);
+    if (other) return other.reduce(routine, values, opts) as Reduced<S, Out>;
     return (sync ? routine.sync(...values, opts) : routine(...values, opts)) as unknown as Reduced<S, Out>;
   }
 
@@ -1649,10 +1653,18 @@ export class LazyTensor<S extends boolean = boolean> {
    * assert.ok(Math.abs(out.data[0] - (1 + 2 * Math.exp(-1))) < 1e-5);
    * ```
    */
-  async matvec(b: Wrapped, options?: ReduceOptions): Promise<NDArray> {
-    const { bj, flat } = this.matvecOperand(b);
-    const out = await (this.mul(bj) as LazyTensor<false>).sum(this.batchShape.length + 1, options);
-    return flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out;
+  matvec(b: Wrapped, options?: ReduceOptions): Promise<NDArray> {
+    // Built on another library's arrays: its wrapper's matvec, synchronous as that library's ops.
+    const other = [b, ...[...this.leaves.values()].map((l) => l.value)].map(foreignOf).find((f) => f);
+    if (other) return other.matvec(this as LazyTensor<false>, b, options ?? {}) as Promise<NDArray>;
+    try {
+      const { bj, flat } = this.matvecOperand(b);
+      return (this.mul(bj) as LazyTensor<false>).sum(this.batchShape.length + 1, options).then((out) =>
+        flat ? { data: out.data, shape: out.shape.slice(0, -1) } : out
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The j-variable of matvec's b, of shape (N, D) or (N,) (flat). */

@@ -11,6 +11,7 @@ import { make } from "../formula/ops.ts";
 import { show } from "../formula/errors.ts";
 import { isNDArray, type NDArray, type NestedNumbers } from "./ndarray.ts";
 import { LazyTensor } from "./lazy_tensor.ts";
+import { foreignOf } from "./foreign.ts";
 
 /** What a variable wraps: an NDArray, nested numbers, or a number (parameters). */
 export type Wrapped = NDArray | NestedNumbers;
@@ -36,6 +37,8 @@ let nextId = 0;
 /** The shape of an NDArray or of nested arrays. */
 export function shapeOf(x: Wrapped): number[] {
   if (isNDArray(x)) return [...x.shape];
+  const other = foreignOf(x);
+  if (other) return other.shape(x);
   const s: number[] = [];
   let p: unknown = x;
   while (Array.isArray(p)) {
@@ -49,10 +52,11 @@ export function shapeOf(x: Wrapped): number[] {
 export const ROLE = ["Vi", "Vj", "Pm"] as const;
 
 function leaf(x: Wrapped, cat: 0 | 1 | 2, what: string): LazyTensor<false> {
-  if (!isNDArray(x) && typeof x !== "number" && !Array.isArray(x)) {
+  const other = foreignOf(x);
+  if (!other && !isNDArray(x) && typeof x !== "number" && !Array.isArray(x)) {
     throw new TypeError(`${what} expects an NDArray or nested number arrays, got ${typeof x}`);
   }
-  const shape = shapeOf(x);
+  const shape = other ? other.shape(x) : shapeOf(x);
   const need = cat === 2 ? 1 : 2;
   if (cat === 2 && shape.length === 0) shape.push(1);
   if (shape.length < need) {

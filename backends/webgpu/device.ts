@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkOptions } from "../../formula/errors.ts";
+import { checkOptions, UnsupportedError } from "../../formula/errors.ts";
 
 /** The device and what "auto" needs to know of its adapter. */
 export interface DeviceInfo {
@@ -120,4 +120,30 @@ export function gpuDevice(): Promise<DeviceInfo | undefined> {
   }
   current ??= open();
   return current;
+}
+
+/**
+ * The device of a synchronous run: the injected one (`setDevice`), since opening one is
+ * asynchronous; an `UnsupportedError` without it.
+ *
+ * @example
+ * ```ts
+ * import { deviceNow, setDevice } from "./device.ts";
+ * import assert from "node:assert/strict";
+ * setDevice(undefined);
+ * assert.throws(() => deviceNow());
+ * ```
+ */
+export function deviceNow(): DeviceInfo {
+  if (lostReason !== undefined) {
+    const why = lostReason;
+    lostReason = undefined;
+    throw new Error(`The GPU device was lost (${why}); give a new one to setDevice`);
+  }
+  if (!injected) {
+    throw new UnsupportedError(
+      'A synchronous "gpu" call needs a device given to setDevice (opening one is asynchronous): use backend "cpu", or await the call',
+    );
+  }
+  return injected;
 }

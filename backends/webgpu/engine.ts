@@ -35,7 +35,8 @@ import { generateMerge } from "./merge.ts";
 import { gpuRounds, type Round } from "./ranges.ts";
 import { giveBuffer, takeBuffer } from "./buffers.ts";
 import { LruMap } from "../lru.ts";
-import { gpuDevice } from "./device.ts";
+import { deviceNow, gpuDevice } from "./device.ts";
+import { runAsync, runSync, type Steps, wait } from "../steps.ts";
 
 /** Pipelines per device, by shader source: the most recently used (a bounded cache). */
 const pipelines = new WeakMap<GPUDevice, LruMap<string, GPUComputePipeline>>();
@@ -95,17 +96,34 @@ export function setGpuBlockRows(i: number, j: number): [number, number] {
   return old;
 }
 
-async function run(
+/**
+ * A run, asynchronous or (`sync`) synchronous. A synchronous run needs the device already
+ * open or injected (`setDevice`, as the TensorFlow.js entry does with its backend's device) and
+ * leaves its outputs on the device, since reading a GPU buffer back is asynchronous in WebGPU;
+ * the device's validation errors then arrive later, and are thrown by the next call.
+ */
+function* gpuSteps(
   plan: ReducePlan,
   inp: ReduceInputs,
   generated: LruMap<string, Shader>,
-): Promise<ReduceOutput> {
+  sync: boolean,
+): Steps<ReduceOutput> {
   if (plan.dtype === "float64") {
     throw new UnsupportedError(
       'Float64 is not supported by the "gpu" backend (WGSL has no 64-bit floats): use backend "cpu", or "auto", which sends float64 to the CPU',
     );
   }
-  const info = await gpuDevice();
+  if (sync && !inp.keepOnDevice) {
+    throw new UnsupportedError(
+      'The "gpu" backend reads its results back asynchronously: await the call, or leave the results on the GPU',
+    );
+  }
+  if (lateError) {
+    const e = lateError;
+    lateError = undefined;
+    throw e;
+  }
+  const info = sync ? deviceNow() : yield* wait(gpuDevice());
   if (!info) {
     throw new UnsupportedError(
       'The "gpu" backend found no WebGPU adapter here: use backend "cpu", or inject a device with setDevice',
@@ -407,16 +425,23 @@ async function run(
         }
       }
     }
-    const error = await device.popErrorScope();
-    if (error) {
-      throw new UnsupportedError(
+    const rejected = (error: GPUError | null) =>
+      error &&
+      new UnsupportedError(
         `The WebGPU device rejected this formula's shader or dispatch (${error.message}): use backend "cpu"`,
       );
+    if (sync) {
+      device.popErrorScope().then((e) => (lateError ??= rejected(e) || undefined), () => {});
+    } else {
+      const error = rejected(yield* wait(device.popErrorScope()));
+      if (error) throw error;
     }
     if (inp.keepOnDevice) return { device: { values: readV, indices: readI } };
-    const values = readV ? await readBack(readV, kern.values, shader.valuesWidth, nb * M, "f32") : undefined;
+    const values = readV
+      ? yield* wait(readBack(readV, kern.values, shader.valuesWidth, nb * M, "f32"))
+      : undefined;
     const indices = readI
-      ? await readBack(readI, kern.indices, shader.indicesWidth, nb * M, "i32")
+      ? yield* wait(readBack(readI, kern.indices, shader.indicesWidth, nb * M, "i32"))
       : undefined;
     return {
       values: kern.values ? values as Float64Array : undefined,
@@ -426,6 +451,9 @@ async function run(
     for (const buf of taken) giveBuffer(device, buf);
   }
 }
+
+/** A device error of a synchronous run, reported by the next call. */
+let lateError: UnsupportedError | undefined;
 
 async function readBack(buf: GPUBuffer, width: number, stride: number, rows: number, kind: "f32" | "i32") {
   await buf.mapAsync(GPUMapMode.READ, 0, Math.max(4, rows * stride * 4));
@@ -506,7 +534,10 @@ export function webgpuBackend(): Backend {
     name: "gpu",
     compile(plan: ReducePlan): CompiledReduction {
       const generated = new LruMap<string, Shader>(SHADERS_KEPT);
-      return { run: (inputs) => run(plan, inputs, generated) };
+      return {
+        run: (inputs) => runAsync(gpuSteps(plan, inputs, generated, false)),
+        runSync: (inputs) => runSync(gpuSteps(plan, inputs, generated, true)),
+      };
     },
   };
 }

@@ -1,0 +1,205 @@
+/**
+ * The TensorFlow.js wrapper's gradients, through `tf.grad`, against the same losses written
+ * densely in TensorFlow.js (the M×N matrix formed, which these small sizes allow), on each
+ * TensorFlow.js backend: Sum, LogSumExp, SumSoftMaxWeight, Min and KMin, with respect to
+ * i-variables, j-variables and parameters; second order; and `Genred` as LazyTensors.
+ */
+
+import assert from "node:assert/strict";
+import { Genred, Pm, UnsupportedError, Vi, Vj } from "@keops-ts/keops/tfjs";
+import { BACKENDS, tf, useBackend, values } from "./_setup.ts";
+import { assertClose, assertThrowsClass, rng, uniform } from "../_helpers.ts";
+
+const M = 23, N = 17, D = 3;
+const r = rng(1414);
+const f32 = (a: Float64Array) => Float32Array.from(a);
+const X = f32(uniform(r, M * D)),
+  Y = f32(uniform(r, N * D)),
+  B = f32(uniform(r, N * 2)),
+  C = f32(uniform(r, M * 2));
+const CK = f32(uniform(r, M * 3));
+
+/** |x_i − y_j|², densely: (M, N). */
+function sqdist(x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  return tf.sum(tf.square(tf.sub(tf.expandDims(x, 1), tf.expandDims(y, 0))), 2);
+}
+
+interface Case {
+  name: string;
+  /** Whether the loss uses b (tf.grad refuses an argument that does not reach the loss). */
+  usesB: boolean;
+  /** The loss with this library, and densely; over (x, y, b, s). */
+  keops(x: tf.Tensor, y: tf.Tensor, b: tf.Tensor, s: tf.Tensor): tf.Scalar;
+  dense(x: tf.Tensor, y: tf.Tensor, b: tf.Tensor, s: tf.Tensor): tf.Scalar;
+}
+
+const c = () => tf.tensor2d(C, [M, 2], "float32");
+const CASES: Case[] = [
+  {
+    name: "Sum",
+    usesB: true,
+    keops: (x, y, b, s) =>
+      tf.sum(tf.mul(c(), Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().exp().mul(Vj(b)).sum(1) as tf.Tensor)),
+    dense: (x, y, b, s) => tf.sum(tf.mul(c(), tf.matMul(tf.exp(tf.neg(tf.mul(sqdist(x, y), s))), b))),
+  },
+  {
+    name: "LogSumExp",
+    usesB: false,
+    keops: (x, y, _b, s) =>
+      tf.sum(
+        tf.mul(tf.slice(c(), [0, 0], [M, 1]), Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().logsumexp(1) as tf.Tensor),
+      ),
+    dense: (x, y, _b, s) =>
+      tf.sum(tf.mul(tf.slice(c(), [0, 0], [M, 1]), tf.logSumExp(tf.neg(tf.mul(sqdist(x, y), s)), 1, true))),
+  },
+  {
+    name: "SumSoftMaxWeight",
+    usesB: true,
+    keops: (x, y, b, s) =>
+      tf.sum(tf.mul(c(), Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().sumsoftmaxweight(Vj(b), 1) as tf.Tensor)),
+    dense: (x, y, b, s) => tf.sum(tf.mul(c(), tf.matMul(tf.softmax(tf.neg(tf.mul(sqdist(x, y), s)), 1), b))),
+  },
+  {
+    name: "Min",
+    usesB: false,
+    keops: (x, y, _b, s) =>
+      tf.sum(tf.mul(tf.slice(c(), [0, 0], [M, 1]), Vi(x).sqdist(Vj(y)).mul(Pm(s)).min(1) as tf.Tensor)),
+    dense: (x, y, _b, s) =>
+      tf.sum(tf.mul(tf.slice(c(), [0, 0], [M, 1]), tf.min(tf.mul(sqdist(x, y), s), 1, true))),
+  },
+  {
+    name: "KMin",
+    usesB: false,
+    keops: (x, y, _b, s) =>
+      tf.sum(
+        tf.mul(tf.tensor2d(CK, [M, 3], "float32"), Vi(x).sqdist(Vj(y)).mul(Pm(s)).kmin(3, 1) as tf.Tensor),
+      ),
+    dense: (x, y, _b, s) => {
+      // The 3 smallest per row, selected by a one-hot mask (no gradient through the selection).
+      const d = tf.mul(sqdist(x, y), s);
+      // The selection from constant copies of the data (TopK has no gradient in TensorFlow.js).
+      const idx = tf.topk(tf.neg(sqdist(tf.tensor2d(X, [M, D]), tf.tensor2d(Y, [N, D]))), 3).indices;
+      const mask = tf.oneHot(idx, N); // (M, 3, N)
+      const picked = tf.sum(tf.mul(mask, tf.expandDims(d, 1)), 2); // (M, 3)
+      return tf.sum(tf.mul(tf.tensor2d(CK, [M, 3], "float32"), picked));
+    },
+  },
+];
+
+const inputs = () => [
+  tf.tensor2d(X, [M, D], "float32"),
+  tf.tensor2d(Y, [N, D], "float32"),
+  tf.tensor2d(B, [N, 2], "float32"),
+  tf.tensor1d([0.7], "float32"),
+];
+
+for (const backend of BACKENDS) {
+  for (const cs of CASES) {
+    Deno.test(`tfjs ${backend}: the ${cs.name} loss and its gradients in x, y, b and a parameter equal dense TensorFlow.js's`, async () => {
+      await useBackend(backend);
+      const all = inputs();
+      const full = (f: Case["keops"]) => (...a: tf.Tensor[]) => {
+        const args: tf.Tensor[] = [...all];
+        at.forEach((k, q) => (args[k] = a[q]));
+        return f(args[0], args[1], args[2], args[3]);
+      };
+      // The arguments differentiated: x, y, s, and b where the loss uses it.
+      const at = (cs.usesB ? [0, 1, 2, 3] : [0, 1, 3]).filter((k) => backend !== "webgpu" || k !== 3);
+      if (backend === "webgpu") {
+        // Not yet on this backend (their stages run on the host, which WebGPU cannot read
+        // synchronously): a parameter's gradient (a sum over rows), and Min's and KMin's
+        // (sums over the selected pairs). Refused with a clear error.
+        const why = cs.name === "Min" || cs.name === "KMin" ? [0] : [3];
+        for (const k of why) {
+          await assertThrowsClass(
+            () => {
+              const args = (t: tf.Tensor) => all.map((a, q) => (q === k ? t : a));
+              return tf.grad((t: tf.Tensor) =>
+                cs.keops(...(args(t) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]))
+              )(all[k]);
+            },
+            UnsupportedError,
+            /synchronous|asynchronously/,
+          );
+        }
+        if (cs.name === "Min" || cs.name === "KMin") {
+          const vk = cs.keops(all[0], all[1], all[2], all[3]), vd = cs.dense(all[0], all[1], all[2], all[3]);
+          assertClose(await values(vk), await values(vd), {
+            rtol: 1e-4,
+            atol: 1e-4,
+            what: `${cs.name} value`,
+          });
+          tf.dispose([vk, vd, ...all]);
+          return;
+        }
+      }
+      const ts = at.map((k) => all[k]);
+      const [vk, gk] = tf.tidy(() => {
+        const { value, grads } = tf.valueAndGrads(full(cs.keops))(ts);
+        return [value, grads];
+      }) as unknown as [tf.Scalar, tf.Tensor[]];
+      const [vd, gd] = tf.tidy(() => {
+        const { value, grads } = tf.valueAndGrads(full(cs.dense))(ts);
+        return [value, grads];
+      }) as unknown as [tf.Scalar, tf.Tensor[]];
+      assertClose(await values(vk), await values(vd), { rtol: 1e-4, atol: 1e-4, what: `${cs.name} value` });
+      for (let q = 0; q < at.length; q++) {
+        assert.deepEqual(gk[q].shape, ts[q].shape);
+        assertClose(await values(gk[q]), await values(gd[q]), {
+          rtol: 2e-3,
+          atol: 2e-4,
+          what: `${cs.name} d/d${"xybs"[at[q]]}`,
+        });
+      }
+      tf.dispose([vk, vd, ...gk, ...gd, ...all]);
+    });
+  }
+
+  Deno.test(`tfjs ${backend}: second order (the gradient of a gradient) equals finite differences of the gradient`, async () => {
+    await useBackend(backend);
+    const [x, y] = inputs();
+    const v = tf.tensor2d(f32(uniform(r, M * D)), [M, D], "float32");
+    // A Hessian-vector product H·v = d/dx ⟨∇ₓ L(x), v⟩, L = Σ_i Σ_j e^{-|x_i - y_j|²}, against
+    // (∇L(x + hv) − ∇L(x − hv)) / 2h of the dense gradient. (TensorFlow.js's own dense second
+    // order of this loss disagrees with both here: its expandDims/broadcast chain is not a
+    // reference for second derivatives.)
+    const Lk = (x: tf.Tensor) => tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor);
+    const Ld = (x: tf.Tensor) => tf.sum(tf.exp(tf.neg(sqdist(x, y))));
+    const hk = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.grad(Lk)(x), v)))(x);
+    const h = 1e-2;
+    const fd = tf.div(
+      tf.sub(tf.grad(Ld)(tf.add(x, tf.mul(h, v))), tf.grad(Ld)(tf.sub(x, tf.mul(h, v)))),
+      2 * h,
+    );
+    assertClose(await values(hk), await values(fd), {
+      rtol: 5e-3,
+      atol: 2e-3,
+      what: "Hessian-vector product",
+    });
+    tf.dispose([x, y, v, hk, fd]);
+  });
+
+  Deno.test(`tfjs ${backend}: Genred's routines, pairs of values and indices, and tf.grads through them`, async () => {
+    await useBackend(backend);
+    const [x, y, b] = inputs();
+    const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(2)"], { axis: 1 });
+    const out = g(x, y, b) as tf.Tensor;
+    assert.deepEqual(out.shape, [M, 2]);
+    assertClose(await values(out), await values(tf.matMul(tf.exp(tf.neg(sqdist(x, y))), b)), {
+      rtol: 1e-4,
+      atol: 1e-5,
+    });
+    const pair = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "Min_ArgMin", axis: 1 });
+    const [mv, mi] = pair(x, y) as [tf.Tensor, tf.Tensor];
+    assert.ok(mv.dtype === "float32" && mi.dtype === "int32");
+    const d = sqdist(x, y);
+    assertClose(await values(mv), await values(tf.min(d, 1)), { rtol: 1e-4, atol: 1e-5 });
+    assert.deepEqual(Array.from(await values(mi)), Array.from(await values(tf.argMin(d, 1))));
+    if (backend === "webgpu") return tf.dispose([x, y, b, out, mv, mi, d]);
+    // The values of a pair differentiate as Min's.
+    const gx = tf.grad((x: tf.Tensor) => tf.sum((pair(x, y) as tf.Tensor[])[0]))(x);
+    const gxd = tf.grad((x: tf.Tensor) => tf.sum(tf.min(sqdist(x, y), 1)))(x);
+    assertClose(await values(gx), await values(gxd), { rtol: 2e-3, atol: 2e-4 });
+    tf.dispose([x, y, b, out, mv, mi, d, gx, gxd]);
+  });
+}
