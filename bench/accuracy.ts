@@ -20,7 +20,9 @@ let exact = 0;
 for (const v of b) exact += v;
 const B = ndarray(b, [N, 1]);
 const gpu = !!(await navigator.gpu?.requestAdapter());
-for (const backend of gpu ? ["cpu", "cpu-rust", "gpu"] as const : ["cpu", "cpu-rust"] as const) {
+for (
+  const backend of gpu ? ["cpu", "cpu-rust", "gpu"] as const : ["cpu", "cpu-rust"] as const
+) {
   const row: string[] = [];
   for (
     const [name, o] of [
@@ -30,7 +32,8 @@ for (const backend of gpu ? ["cpu", "cpu-rust", "gpu"] as const : ["cpu", "cpu-r
       ["dtype_acc float64", { dtype_acc: "float64" }],
     ] as const
   ) {
-    const s = (await Genred("b", ["b = Vj(1)"], { axis: 1, ...o })(B, { backend })).data[0];
+    const s = (await Genred("b", ["b = Vj(1)"], { axis: 1, ...o })(B, { backend }))
+      .data[0];
     row.push(`${name} ${(Math.abs(s - exact) / exact).toExponential(1)}`);
   }
   console.log(`${backend}: ${row.join(", ")}`);

@@ -44,7 +44,9 @@ const centres = Float64Array.from({ length: clusters * D }, rand);
 const x = new Float32Array(n * D);
 for (let i = 0; i < n; i++) {
   const c = Math.floor(rand() * clusters);
-  for (let q = 0; q < D; q++) x[i * D + q] = centres[c * D + q] + spread * normal();
+  for (let q = 0; q < D; q++) {
+    x[i * D + q] = centres[c * D + q] + spread * normal();
+  }
 }
 const b = Float32Array.from({ length: n }, () => rand() - 0.5);
 
@@ -63,7 +65,9 @@ for (let k = 0; k < C; k++) {
   const row: boolean[] = [];
   for (let l = 0; l < C; l++) {
     let d2 = 0;
-    for (let q = 0; q < D; q++) d2 += (centroids.data[k * D + q] - centroids.data[l * D + q]) ** 2;
+    for (let q = 0; q < D; q++) {
+      d2 += (centroids.data[k * D + q] - centroids.data[l * D + q]) ** 2;
+    }
     row.push(d2 < cut);
     if (d2 < cut) {
       keptPairs += (ranges.data[2 * k + 1] - ranges.data[2 * k]) *
@@ -81,7 +85,11 @@ const fraction = keptPairs / (n * n);
 // underflow exp, which the engines evaluate more slowly than a value in range, so that per pair
 // the full tight reduction is dearer than the pairs the ranges keep.
 const kernel = (s: number) =>
-  Genred(`Exp(-SqDist(x,y)*${1 / (2 * s * s)})*b`, ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+  Genred(`Exp(-SqDist(x,y)*${1 / (2 * s * s)})*b`, [
+    "x = Vi(3)",
+    "y = Vj(3)",
+    "b = Vj(1)",
+  ], { axis: 1 });
 const tight = kernel(sigma), wide = kernel(1);
 const args = [xs, xs, ndarray(bs, [n, 1])];
 const time = async (f: () => Promise<NDArray>) => {
@@ -93,8 +101,15 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 
 // A warm-up on a thousand points (the plans' compilation), then the rounds, interleaved.
 const few = ndarray(xs.data.subarray(0, 3000), [1000, 3]);
-for (const g of [tight, wide]) await g(few, few, ndarray(bs.subarray(0, 1000), [1000, 1]), { backend });
-const ms: Record<string, number[]> = { tight: [], tightSparse: [], wide: [], wideSparse: [] };
+for (const g of [tight, wide]) {
+  await g(few, few, ndarray(bs.subarray(0, 1000), [1000, 1]), { backend });
+}
+const ms: Record<string, number[]> = {
+  tight: [],
+  tightSparse: [],
+  wide: [],
+  wideSparse: [],
+};
 let fullOut: NDArray | undefined, sparseOut: NDArray | undefined;
 for (let r = 0; r < rounds; r++) {
   for (const [name, g] of [["tight", tight], ["wide", wide]] as const) {
@@ -111,7 +126,9 @@ for (let i = 0; i < n; i++) {
   largest = Math.max(largest, Math.abs(fullOut!.data[i]));
 }
 const list = (v: number[]) => v.map((t) => t.toFixed(0)).join(", ");
-console.log(`block-sparse Gaussian sum, M = N = ${n}, D = 3, ${clusters} clusters, backend "${backend}"`);
+console.log(
+  `block-sparse Gaussian sum, M = N = ${n}, D = 3, ${clusters} clusters, backend "${backend}"`,
+);
 console.log(
   `  ${C} voxels, ${sparse[2].shape[0]} kept voxel pairs of ${C * C}: ${
     (100 * fraction).toFixed(2)
@@ -119,7 +136,9 @@ console.log(
 );
 console.log(`  clustering, sorting and ranges: ${prepMs.toFixed(0)} ms`);
 for (const [name, s] of [["tight", sigma], ["wide", 1]] as const) {
-  const full = median(ms[name]), part = median(ms[`${name}Sparse`]), ratio = part / full;
+  const full = median(ms[name]),
+    part = median(ms[`${name}Sparse`]),
+    ratio = part / full;
   console.log(
     `  σ = ${s}: full ${full.toFixed(0)} ms (${list(ms[name])}), block-sparse ${part.toFixed(0)} ms (${
       list(ms[`${name}Sparse`])
@@ -133,4 +152,6 @@ for (const [name, s] of [["tight", sigma], ["wide", 1]] as const) {
     } ns per kept pair`,
   );
 }
-console.log(`  σ = ${sigma}: max |full − sparse| / max |full| = ${(worst / largest).toExponential(2)}`);
+console.log(
+  `  σ = ${sigma}: max |full − sparse| / max |full| = ${(worst / largest).toExponential(2)}`,
+);

@@ -36,7 +36,8 @@ const opt = (name: string, dflt: string) => {
   return k >= 0 ? args[k + 1] : dflt;
 };
 const SIZE = Number(opt("size", "5000")), ROUNDS = Number(opt("rounds", "5"));
-const ONLY = opt("only", ""), DTYPE = opt("dtype", "float32") as "float32" | "float64";
+const ONLY = opt("only", ""),
+  DTYPE = opt("dtype", "float32") as "float32" | "float64";
 const M = SIZE, N = SIZE;
 const ALL = getThreads();
 
@@ -65,13 +66,19 @@ const KERNELS: [string, string, string][] = [
     "(1 + Math.sqrt(g * r2)) * Math.exp(-Math.sqrt(g * r2))",
   ],
   ["Cauchy", "Inv(IntCst(1)+SqDist(x,y))", "1 / (1 + r2)"],
-  ["inverse multiquadric", "Rsqrt(IntCst(1)+g*SqDist(x,y))", "1 / Math.sqrt(1 + g * r2)"],
+  [
+    "inverse multiquadric",
+    "Rsqrt(IntCst(1)+g*SqDist(x,y))",
+    "1 / Math.sqrt(1 + g * r2)",
+  ],
 ];
 
 const SUMS: KernelSum[] = [];
 for (const [name, formula, js] of KERNELS) {
   const shapes = name.startsWith("Gaussian") ? [[1, 1], [3, 1], [3, 4], [16, 1], [16, 4]] : [[3, 1], [3, 4]];
-  for (const [D, E] of shapes) SUMS.push({ name, formula: `${formula}*b`, js, D, E });
+  for (const [D, E] of shapes) {
+    SUMS.push({ name, formula: `${formula}*b`, js, D, E });
+  }
 }
 
 /** Unrolled sums of `D` terms. */
@@ -98,7 +105,9 @@ function plainSum(w: KernelSum) {
       ${terms(w.E, (e) => `out[${w.E} * i + ${e}] = s${e};`, " ")}
     }
     return out;`;
-  return new Function("x", "y", "b", "g", "M", "N", src) as (...a: unknown[]) => Float64Array;
+  return new Function("x", "y", "b", "g", "M", "N", src) as (
+    ...a: unknown[]
+  ) => Float64Array;
 }
 
 /** The plain K nearest neighbours: insertion into a sorted list, ties to the smaller index. */
@@ -118,7 +127,9 @@ function plainKnn(D: number) {
       out.set(idx, i * K);
     }
     return out;`;
-  return new Function("x", "y", "M", "N", "K", src) as (...a: unknown[]) => Int32Array;
+  return new Function("x", "y", "M", "N", "K", src) as (
+    ...a: unknown[]
+  ) => Int32Array;
 }
 
 /** The plain nearest neighbour (ArgMin of the squared distance). */
@@ -135,7 +146,9 @@ function plainArgMin(D: number) {
       out[i] = at;
     }
     return out;`;
-  return new Function("x", "y", "M", "N", src) as (...a: unknown[]) => Int32Array;
+  return new Function("x", "y", "M", "N", src) as (
+    ...a: unknown[]
+  ) => Int32Array;
 }
 
 /**
@@ -157,7 +170,9 @@ function plainLse(D: number, softmax: boolean) {
       out[i] = ${softmax ? "t / s" : "m + Math.log(s)"};
     }
     return out;`;
-  return new Function("x", "y", "h", "b", "eps", "M", "N", src) as (...a: unknown[]) => Float64Array;
+  return new Function("x", "y", "h", "b", "eps", "M", "N", src) as (
+    ...a: unknown[]
+  ) => Float64Array;
 }
 
 /**
@@ -180,7 +195,9 @@ function plainGrad(D: number, inY: boolean) {
       ${terms(D, (c) => `out[${D} * a + ${c}] = s${c};`, " ")}
     }
     return out;`;
-  return new Function("x", "y", "b", "e", "g", "M", "N", src) as (...a: unknown[]) => Float64Array;
+  return new Function("x", "y", "b", "e", "g", "M", "N", src) as (
+    ...a: unknown[]
+  ) => Float64Array;
 }
 
 interface Workload {
@@ -198,9 +215,19 @@ const workloads: Workload[] = [];
 for (const w of SUMS) {
   const X = fill(M * w.D), Y = fill(N * w.D), B = fill(N * w.E);
   const usesG = w.formula.includes("g*");
-  const aliases = [`x = Vi(${w.D})`, `y = Vj(${w.D})`, `b = Vj(${w.E})`, ...(usesG ? ["g = Pm(1)"] : [])];
+  const aliases = [
+    `x = Vi(${w.D})`,
+    `y = Vj(${w.D})`,
+    `b = Vj(${w.E})`,
+    ...(usesG ? ["g = Pm(1)"] : []),
+  ];
   const routine = Genred(w.formula, aliases, { axis: 1 });
-  const inputs = [arr(X, w.D), arr(Y, w.D), arr(B, w.E), ...(usesG ? [castG] : [])];
+  const inputs = [
+    arr(X, w.D),
+    arr(Y, w.D),
+    arr(B, w.E),
+    ...(usesG ? [castG] : []),
+  ];
   const plain = plainSum(w);
   workloads.push({
     name: `${w.name} \`${w.formula}\`, D = ${w.D}, b of dim ${w.E}`,
@@ -224,7 +251,10 @@ for (const D of [3, 64]) {
 }
 {
   const X = fill(M * 2), Y = fill(N * 2);
-  const routine = Genred("SqDist(x,y)", ["x = Vi(2)", "y = Vj(2)"], { reduction: "ArgMin", axis: 1 });
+  const routine = Genred("SqDist(x,y)", ["x = Vi(2)", "y = Vj(2)"], {
+    reduction: "ArgMin",
+    axis: 1,
+  });
   const plain = plainArgMin(2);
   workloads.push({
     name: "nearest neighbour: ArgMin of `SqDist(x,y)`, D = 2",
@@ -234,10 +264,23 @@ for (const D of [3, 64]) {
 }
 for (const softmax of [false, true]) {
   const X = fill(M * 2), Y = fill(N * 2), H = fill(N), B = fill(N);
-  const aliases = ["x = Vi(2)", "y = Vj(2)", "h = Vj(1)", "e = Pm(1)", "b = Vj(1)"];
+  const aliases = [
+    "x = Vi(2)",
+    "y = Vj(2)",
+    "h = Vj(1)",
+    "e = Pm(1)",
+    "b = Vj(1)",
+  ];
   const routine = softmax
-    ? Genred("h - SqDist(x,y)*e", aliases, { reduction: "SumSoftMaxWeight", formula2: "b", axis: 1 })
-    : Genred("h - SqDist(x,y)*e", aliases.slice(0, 4), { reduction: "LogSumExp", axis: 1 });
+    ? Genred("h - SqDist(x,y)*e", aliases, {
+      reduction: "SumSoftMaxWeight",
+      formula2: "b",
+      axis: 1,
+    })
+    : Genred("h - SqDist(x,y)*e", aliases.slice(0, 4), {
+      reduction: "LogSumExp",
+      axis: 1,
+    });
   const e = DTYPE === "float64" ? arr(Float64Array.of(EPS), 1) : arr(Float32Array.of(EPS), 1);
   const plain = plainLse(2, softmax);
   workloads.push({
@@ -253,7 +296,12 @@ for (const softmax of [false, true]) {
 }
 for (const v of ["x", "y"]) {
   const D = 3, X = fill(M * D), Y = fill(N * D), B = fill(N), E = fill(M);
-  const sum = Genred("Exp(-g*SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", "g = Pm(1)"], {
+  const sum = Genred("Exp(-g*SqDist(x,y))*b", [
+    "x = Vi(3)",
+    "y = Vj(3)",
+    "b = Vj(1)",
+    "g = Pm(1)",
+  ], {
     axis: 1,
   });
   const grad: GenredRoutine<NDArray> = sum.grad(v);
@@ -284,13 +332,22 @@ if (!ONLY) {
   for (const [k, [name, formula]] of KERNELS.entries()) {
     // A fresh constant per run, so that no plan of an earlier run is in the cache.
     const f = `${formula}*b + IntCst(${k + 1000 + Math.floor(rand() * 1e6)})`;
-    const aliases = ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", ...(formula.includes("g*") ? ["g = Pm(1)"] : [])];
+    const aliases = [
+      "x = Vi(3)",
+      "y = Vj(3)",
+      "b = Vj(1)",
+      ...(formula.includes("g*") ? ["g = Pm(1)"] : []),
+    ];
     const inputs = [x, y, b, ...(formula.includes("g*") ? [castG] : [])];
     const routine = Genred(f, aliases, { axis: 1 });
     const first = await time(() => routine(...inputs, { backend: "cpu" }));
     const again: number[] = [];
-    for (let r = 0; r < 5; r++) again.push(await time(() => routine(...inputs, { backend: "cpu" })));
-    console.log(`| ${name} | ${first.toFixed(1)} ms | ${median(again).toFixed(2)} ms |`);
+    for (let r = 0; r < 5; r++) {
+      again.push(await time(() => routine(...inputs, { backend: "cpu" })));
+    }
+    console.log(
+      `| ${name} | ${first.toFixed(1)} ms | ${median(again).toFixed(2)} ms |`,
+    );
   }
   console.log("");
 }
@@ -307,7 +364,13 @@ for (const w of workloads) {
   if (ONLY && !w.name.includes(ONLY)) continue;
   // Every contender in every round, one thread then all threads: interleaved, so that the
   // machine's moods (it is shared) fall on all of them alike.
-  const t: Record<string, number[]> = { plain: [], cpu1: [], rust1: [], cpuN: [], rustN: [] };
+  const t: Record<string, number[]> = {
+    plain: [],
+    cpu1: [],
+    rust1: [],
+    cpuN: [],
+    rustN: [],
+  };
   const both = async () => {
     await w.engine("cpu");
     await w.engine("cpu-rust");
@@ -347,15 +410,29 @@ for (const w of workloads) {
 // ---- the two CPU costs the targets name, interleaved in one loop ---------------------------------
 if (!ONLY) {
   setThreads(1);
-  console.log("\nA bandwidth's cost, one thread, the two formulas timed alternately (D = 3, b of dim 1):");
+  console.log(
+    "\nA bandwidth's cost, one thread, the two formulas timed alternately (D = 3, b of dim 1):",
+  );
   const X = fill(M * 3), Y = fill(N * 3), B = fill(N);
-  const unit = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
-  const band = Genred("Exp(-g*SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", "g = Pm(1)"], {
+  const unit = Genred("Exp(-SqDist(x,y))*b", [
+    "x = Vi(3)",
+    "y = Vj(3)",
+    "b = Vj(1)",
+  ], { axis: 1 });
+  const band = Genred("Exp(-g*SqDist(x,y))*b", [
+    "x = Vi(3)",
+    "y = Vj(3)",
+    "b = Vj(1)",
+    "g = Pm(1)",
+  ], {
     axis: 1,
   });
   const xyb = [arr(X, 3), arr(Y, 3), arr(B, 1)];
   for (let k = 0; k < 3; k++) {
-    await Promise.all([unit(...xyb, { backend: "cpu" }), band(...xyb, castG, { backend: "cpu" })]);
+    await Promise.all([
+      unit(...xyb, { backend: "cpu" }),
+      band(...xyb, castG, { backend: "cpu" }),
+    ]);
   }
   const tu: number[] = [], tb: number[] = [];
   for (let r = 0; r < 3 * ROUNDS; r++) {
@@ -390,7 +467,10 @@ if (!ONLY && ALL > 1) {
     self.postMessage("ready");`;
   const workers = Array.from(
     { length: ALL },
-    () => new Worker("data:text/javascript," + encodeURIComponent(src), { type: "module" }),
+    () =>
+      new Worker("data:text/javascript," + encodeURIComponent(src), {
+        type: "module",
+      }),
   );
   await Promise.all(workers.map((w) => new Promise((r) => (w.onmessage = r))));
   const go = (ws: Worker[], calls: number) =>
@@ -417,38 +497,87 @@ if (!ONLY && ALL > 1) {
 // ---- float64 against float32, interleaved, one thread --------------------------------------------
 if (!ONLY) {
   setThreads(1);
-  console.log("\nfloat64 against float32 on the cpu engine (one thread, interleaved):");
-  console.log("| workload | float32 M pairs/s | float64 M pairs/s | float64 / float32 |");
+  console.log(
+    "\nfloat64 against float32 on the cpu engine (one thread, interleaved):",
+  );
+  console.log(
+    "| workload | float32 M pairs/s | float64 M pairs/s | float64 / float32 |",
+  );
   console.log("|---|---|---|---|");
   const both = (n: number) => {
     const a = Float64Array.from({ length: n }, rand);
     return [Float32Array.from(a), a] as const;
   };
-  const [x32, x64] = both(M * 3), [y32, y64] = both(N * 3), [b32, b64] = both(N), [h32, h64] = both(N);
+  const [x32, x64] = both(M * 3),
+    [y32, y64] = both(N * 3),
+    [b32, b64] = both(N),
+    [h32, h64] = both(N);
   const g32 = arr(Float32Array.of(G), 1), g64 = arr(Float64Array.of(G), 1);
-  const cases: [string, GenredRoutine<NDArray | [NDArray, NDArray]>, (f64: boolean) => NDArray[]][] = [
+  const cases: [
+    string,
+    GenredRoutine<NDArray | [NDArray, NDArray]>,
+    (f64: boolean) => NDArray[],
+  ][] = [
     [
       "Gaussian, bandwidth g, D = 3",
-      Genred("Exp(-g*SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)", "g = Pm(1)"], { axis: 1 }),
-      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3), arr(f ? b64 : b32, 1), f ? g64 : g32],
+      Genred("Exp(-g*SqDist(x,y))*b", [
+        "x = Vi(3)",
+        "y = Vj(3)",
+        "b = Vj(1)",
+        "g = Pm(1)",
+      ], { axis: 1 }),
+      (
+        f,
+      ) => [
+        arr(f ? x64 : x32, 3),
+        arr(f ? y64 : y32, 3),
+        arr(f ? b64 : b32, 1),
+        f ? g64 : g32,
+      ],
     ],
     [
       "Cauchy, D = 3",
-      Genred("Inv(IntCst(1)+SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 }),
-      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3), arr(f ? b64 : b32, 1)],
+      Genred("Inv(IntCst(1)+SqDist(x,y))*b", [
+        "x = Vi(3)",
+        "y = Vj(3)",
+        "b = Vj(1)",
+      ], { axis: 1 }),
+      (
+        f,
+      ) => [
+        arr(f ? x64 : x32, 3),
+        arr(f ? y64 : y32, 3),
+        arr(f ? b64 : b32, 1),
+      ],
     ],
     [
       "kNN K = 10, D = 3",
-      Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "ArgKMin", k: 10, axis: 1 }),
+      Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], {
+        reduction: "ArgKMin",
+        k: 10,
+        axis: 1,
+      }),
       (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3)],
     ],
     [
       "LogSumExp (Sinkhorn step), D = 3",
-      Genred("h - SqDist(x,y)*g", ["x = Vi(3)", "y = Vj(3)", "h = Vj(1)", "g = Pm(1)"], {
+      Genred("h - SqDist(x,y)*g", [
+        "x = Vi(3)",
+        "y = Vj(3)",
+        "h = Vj(1)",
+        "g = Pm(1)",
+      ], {
         reduction: "LogSumExp",
         axis: 1,
       }),
-      (f) => [arr(f ? x64 : x32, 3), arr(f ? y64 : y32, 3), arr(f ? h64 : h32, 1), f ? g64 : g32],
+      (
+        f,
+      ) => [
+        arr(f ? x64 : x32, 3),
+        arr(f ? y64 : y32, 3),
+        arr(f ? h64 : h32, 1),
+        f ? g64 : g32,
+      ],
     ],
   ];
   for (const [name, routine, inputs] of cases) {
@@ -461,7 +590,9 @@ if (!ONLY) {
       t64.push(await time(() => routine(...i64, { backend: "cpu" })));
     }
     const [a, b] = [median(t32), median(t64)];
-    console.log(`| ${name} | ${mp(a)} | ${mp(b)} | **${((100 * a) / b).toFixed(0)} %** |`);
+    console.log(
+      `| ${name} | ${mp(a)} | ${mp(b)} | **${((100 * a) / b).toFixed(0)} %** |`,
+    );
   }
 }
 

@@ -15,11 +15,18 @@ let seed = 11;
 const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
 const fill = (n: number) => Float32Array.from({ length: n }, rand);
 const X = fill(M * 3), Y = fill(N * 3), B = fill(N), E = fill(M);
-const x = ndarray(X, [M, 3]), y = ndarray(Y, [N, 3]), b = ndarray(B, [N, 1]), e = ndarray(E, [M, 1]);
+const x = ndarray(X, [M, 3]),
+  y = ndarray(Y, [N, 3]),
+  b = ndarray(B, [N, 1]),
+  e = ndarray(E, [M, 1]);
 const aliases = ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"];
 const gauss = Genred("Exp(-SqDist(x,y))*b", aliases, { axis: 1 });
 const grad = gauss.grad("x");
-const argk = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "ArgKMin", k: 10, axis: 1 });
+const argk = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], {
+  reduction: "ArgKMin",
+  k: 10,
+  axis: 1,
+});
 
 async function median(f: () => unknown, runs: number): Promise<number> {
   const times: number[] = [];
@@ -33,7 +40,11 @@ async function median(f: () => unknown, runs: number): Promise<number> {
 
 const all = getThreads();
 const rows: string[] = [];
-async function workload(name: string, plain: () => unknown, engine: () => Promise<unknown>) {
+async function workload(
+  name: string,
+  plain: () => unknown,
+  engine: () => Promise<unknown>,
+) {
   await engine(); // compile and warm up
   const tPlain = await median(plain, 3);
   setThreads(1);
@@ -54,9 +65,15 @@ async function workload(name: string, plain: () => unknown, engine: () => Promis
 console.log(
   `M = N = ${M}, D = 3, float32, ${all} threads; ${Deno.build.os} ${Deno.build.arch}, Deno ${Deno.version.deno}`,
 );
-console.log("| workload | plain TypeScript loop | cpu, 1 thread | cpu, all threads |");
+console.log(
+  "| workload | plain TypeScript loop | cpu, 1 thread | cpu, all threads |",
+);
 console.log("|---|---|---|---|");
-await workload("Gaussian sum `Exp(-SqDist(x,y))*b`", () => gaussSum(X, Y, B, M, N), () => gauss(x, y, b));
+await workload(
+  "Gaussian sum `Exp(-SqDist(x,y))*b`",
+  () => gaussSum(X, Y, B, M, N),
+  () => gauss(x, y, b),
+);
 await workload("ArgKMin, K = 10", () => knn(X, Y, M, N, 10), () => argk(x, y));
 await workload(
   "gradient of the Gaussian sum in x",

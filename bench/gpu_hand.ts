@@ -26,7 +26,10 @@ function pipeline(device: GPUDevice, code: string): GPUComputePipeline {
   if (!p) {
     p = device.createComputePipeline({
       layout: "auto",
-      compute: { module: device.createShaderModule({ code }), entryPoint: "main" },
+      compute: {
+        module: device.createShaderModule({ code }),
+        entryPoint: "main",
+      },
     });
     m.set(code, p);
   }
@@ -43,11 +46,15 @@ async function runPasses(
   outBytes: number,
   int = false,
 ): Promise<Float32Array | Int32Array> {
-  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST |
+    GPUBufferUsage.COPY_SRC;
   const bufs = [
     ...inputs.map((d, k) => {
       const u = k === 0 ? GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST : usage;
-      const b = device.createBuffer({ size: Math.max(16, d.byteLength), usage: u });
+      const b = device.createBuffer({
+        size: Math.max(16, d.byteLength),
+        usage: u,
+      });
       device.queue.writeBuffer(b, 0, d as Float32Array<ArrayBuffer>);
       return b;
     }),
@@ -66,7 +73,10 @@ async function runPasses(
       0,
       device.createBindGroup({
         layout: pl.getBindGroupLayout(0),
-        entries: p.bind.map((b, binding) => ({ binding, resource: { buffer: bufs[b] } })),
+        entries: p.bind.map((b, binding) => ({
+          binding,
+          resource: { buffer: bufs[b] },
+        })),
       }),
     );
     pass.dispatchWorkgroups(...p.groups);
@@ -175,11 +185,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * in registers with an early-out against its 10th.
  */
 export function knn64(X: Float32Array, Y: Float32Array): HandJob {
-  const D = 64, K = 10, M = X.length / D, N = Y.length / D, T = 32, R = 2, WGK = 64;
-  const rows = [...Array(R).keys()], ks = [...Array(K).keys()], qs = [...Array(D / 4).keys()];
+  const D = 64,
+    K = 10,
+    M = X.length / D,
+    N = Y.length / D,
+    T = 32,
+    R = 2,
+    WGK = 64;
+  const rows = [...Array(R).keys()],
+    ks = [...Array(K).keys()],
+    qs = [...Array(D / 4).keys()];
   const dist = qs.map((q) =>
     `{ let t = ty[jj * 16u + ${q}u]; ${
-      rows.map((r) => `{ let e = x${r}[${q}] - t; d${r} += dot(e, e); }`).join(" ")
+      rows.map((r) => `{ let e = x${r}[${q}] - t; d${r} += dot(e, e); }`).join(
+        " ",
+      )
     } }`
   ).join("\n      ");
   const insert = (r: number) =>
@@ -226,7 +246,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   ${
     rows.map((r) =>
       `if (i0 + ${r * WGK}u < u.m) { ${
-        ks.map((k) => `out[(i0 + ${r * WGK}u) * ${K}u + ${k}u] = bi${r}[${k}];`).join(" ")
+        ks.map((k) => `out[(i0 + ${r * WGK}u) * ${K}u + ${k}u] = bi${r}[${k}];`)
+          .join(" ")
       } }`
     ).join("\n  ")
   }
@@ -252,8 +273,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
  * y_j read once for the four rows; 50 loop visits per term, within llvmpipe's cap at N = 1024),
  * x_i read as vec4 from the storage buffer.
  */
-export function gaussian784(X: Float32Array, Y: Float32Array, B: Float32Array, g: number): HandJob {
-  const D = 784, Q = D / 4, M = X.length / D, N = Y.length / D, T = 8, R = 4, WGK = 64;
+export function gaussian784(
+  X: Float32Array,
+  Y: Float32Array,
+  B: Float32Array,
+  g: number,
+): HandJob {
+  const D = 784,
+    Q = D / 4,
+    M = X.length / D,
+    N = Y.length / D,
+    T = 8,
+    R = 4,
+    WGK = 64;
   const rows = [...Array(R).keys()];
   const code = `
 struct U { m: u32, n: u32, g: f32, b: u32 }
@@ -302,7 +334,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         device,
         [uni, X, Y, B],
         [M * 4],
-        [{ code, bind: [0, 1, 2, 3, 4], groups: [Math.ceil(M / (WGK * R)), 1] }],
+        [{
+          code,
+          bind: [0, 1, 2, 3, 4],
+          groups: [Math.ceil(M / (WGK * R)), 1],
+        }],
         4,
         M * 4,
       ),

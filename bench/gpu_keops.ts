@@ -33,10 +33,24 @@ async function time(f: () => Promise<unknown>): Promise<number> {
   return median(t);
 }
 
-const gauss = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
-const knn = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "ArgKMin", k: 10, axis: 1 });
-const KEOPS: Record<number, string> = { 1e4: "0.7 ms", 1e5: "15 ms", 1e6: "1.39 s" };
-const fmt = (ms: number) => (ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+const gauss = Genred("Exp(-SqDist(x,y))*b", [
+  "x = Vi(3)",
+  "y = Vj(3)",
+  "b = Vj(1)",
+], { axis: 1 });
+const knn = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], {
+  reduction: "ArgKMin",
+  k: 10,
+  axis: 1,
+});
+const KEOPS: Record<number, string> = {
+  1e4: "0.7 ms",
+  1e5: "15 ms",
+  1e6: "1.39 s",
+};
+const fmt = (
+  ms: number,
+) => (ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 
 console.log(
   `adapter: ${info.description}${info.fallback ? " (software fallback adapter)" : ""}; float32, D = 3\n`,
@@ -44,13 +58,19 @@ console.log(
 console.log("| job | keops-ts (this device) | KeOps, RTX 2080 Ti |");
 console.log("|---|---|---|");
 for (const n of [1e4, 1e5, 1e6].filter((n) => n <= largest)) {
-  const x = ndarray(fill(n * 3), [n, 3]), y = ndarray(fill(n * 3), [n, 3]), b = ndarray(fill(n), [n, 1]);
+  const x = ndarray(fill(n * 3), [n, 3]),
+    y = ndarray(fill(n * 3), [n, 3]),
+    b = ndarray(fill(n), [n, 1]);
   const t = await time(() => gauss(x, y, b, { backend: "gpu" }));
-  console.log(`| Gaussian sum, M = N = ${n.toExponential(0)} | ${fmt(t)} | ${KEOPS[n]} |`);
+  console.log(
+    `| Gaussian sum, M = N = ${n.toExponential(0)} | ${fmt(t)} | ${KEOPS[n]} |`,
+  );
 }
 {
   const n = Math.min(largest, 1e6);
   const x = ndarray(fill(n * 3), [n, 3]);
   const t = await time(() => knn(x, x, { backend: "gpu" }));
-  console.log(`| kNN, ArgKMin K = 10, M = N = ${n.toExponential(0)} | ${fmt(t)} | — |`);
+  console.log(
+    `| kNN, ArgKMin K = 10, M = N = ${n.toExponential(0)} | ${fmt(t)} | — |`,
+  );
 }

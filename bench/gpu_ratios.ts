@@ -27,7 +27,9 @@ const fill = (n: number) => Float32Array.from({ length: n }, rand);
 
 const info = await gpuDevice();
 if (!info) {
-  throw new Error("No WebGPU adapter: install mesa-vulkan-drivers (lavapipe) or run where there is a GPU");
+  throw new Error(
+    "No WebGPU adapter: install mesa-vulkan-drivers (lavapipe) or run where there is a GPU",
+  );
 }
 const device = info.device;
 
@@ -43,14 +45,27 @@ interface Job {
 const relDiff = (h: Float32Array | Int32Array, o: NDArray) => {
   let worst = 0;
   for (let i = 0; i < h.length; i++) {
-    worst = Math.max(worst, Math.abs(o.data[i] - h[i]) / Math.max(1e-30, Math.abs(h[i])));
+    worst = Math.max(
+      worst,
+      Math.abs(o.data[i] - h[i]) / Math.max(1e-30, Math.abs(h[i])),
+    );
   }
   return `max rel. difference ${worst.toExponential(1)}`;
 };
 
-function gaussJob(name: string, M: number, N: number, chunks: number, wg: number): Job {
+function gaussJob(
+  name: string,
+  M: number,
+  N: number,
+  chunks: number,
+  wg: number,
+): Job {
   const X = fill(M * 3), Y = fill(N * 3), B = fill(N);
-  const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+  const g = Genred("Exp(-SqDist(x,y))*b", [
+    "x = Vi(3)",
+    "y = Vj(3)",
+    "b = Vj(1)",
+  ], { axis: 1 });
   const args = [ndarray(X, [M, 3]), ndarray(Y, [N, 3]), ndarray(B, [N, 1])];
   return {
     name,
@@ -65,12 +80,22 @@ const jobs: Job[] = [
   gaussJob("Gaussian sum, M = N = 8192, D = 3 (square)", 8192, 8192, 1, 64),
   // Few rows: one workgroup of 8 invocations × 8 rows, so the hand kernel splits j into 8
   // chunks (32,768 terms each, within llvmpipe's loop cap) and adds them in a second pass.
-  gaussJob("Gaussian sum, few rows: M = 64, N = 2^18, D = 3", 64, 2 ** 18, 8, 8),
+  gaussJob(
+    "Gaussian sum, few rows: M = 64, N = 2^18, D = 3",
+    64,
+    2 ** 18,
+    8,
+    8,
+  ),
 ];
 {
   const M = 4096, N = 4096, D = 64;
   const X = fill(M * D), Y = fill(N * D);
-  const g = Genred("SqDist(x,y)", [`x = Vi(${D})`, `y = Vj(${D})`], { reduction: "ArgKMin", k: 10, axis: 1 });
+  const g = Genred("SqDist(x,y)", [`x = Vi(${D})`, `y = Vj(${D})`], {
+    reduction: "ArgKMin",
+    k: 10,
+    axis: 1,
+  });
   const args = [ndarray(X, [M, D]), ndarray(Y, [N, D])];
   jobs.push({
     name: "kNN, ArgKMin K = 10 of SqDist, M = N = 4096, D = 64",
@@ -152,7 +177,10 @@ console.log(
 // Per pair, whole calls and at the margin: a call also pays the runtime's fixed latency (about
 // 11 ms on this adapter to map a buffer), so the cost of more pairs is measured between two
 // sizes of each shape, interleaved.
-const bigger = [gaussJob("square 16384", 16384, 16384, 1, 64), gaussJob("few rows 2^20", 64, 2 ** 20, 8, 8)];
+const bigger = [
+  gaussJob("square 16384", 16384, 16384, 1, 64),
+  gaussJob("few rows 2^20", 64, 2 ** 20, 8, 8),
+];
 const tb: number[][] = [[], []];
 for (const j of bigger) await j.ours();
 for (let r = 0; r < rounds; r++) {

@@ -15,7 +15,9 @@ const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
 
 /** The K nearest y_j of each x_i by insertion into a sorted list, ties to the smaller index. */
 function plainKnn(x: Float32Array, y: Float32Array, D: number): Int32Array {
-  const out = new Int32Array(M * K), dist = new Float64Array(K), idx = new Int32Array(K);
+  const out = new Int32Array(M * K),
+    dist = new Float64Array(K),
+    idx = new Int32Array(K);
   for (let i = 0; i < M; i++) {
     dist.fill(Infinity);
     idx.fill(0);
@@ -50,13 +52,22 @@ async function time(f: () => unknown) {
 }
 
 setThreads(1);
-console.log(`M = N = ${M}, K = ${K}, float32, one thread; Deno ${Deno.version.deno}`);
-console.log("| D | plain loop M pairs/s | cpu | cpu-rust | first call of cpu |");
+console.log(
+  `M = N = ${M}, K = ${K}, float32, one thread; Deno ${Deno.version.deno}`,
+);
+console.log(
+  "| D | plain loop M pairs/s | cpu | cpu-rust | first call of cpu |",
+);
 console.log("|---|---|---|---|---|");
 for (const D of [64, 256, 784]) {
-  const X = Float32Array.from({ length: M * D }, rand), Y = Float32Array.from({ length: N * D }, rand);
+  const X = Float32Array.from({ length: M * D }, rand),
+    Y = Float32Array.from({ length: N * D }, rand);
   const args = [ndarray(X, [M, D]), ndarray(Y, [N, D])];
-  const g = Genred("SqDist(x,y)", [`x = Vi(${D})`, `y = Vj(${D})`], { reduction: "ArgKMin", k: K, axis: 1 });
+  const g = Genred("SqDist(x,y)", [`x = Vi(${D})`, `y = Vj(${D})`], {
+    reduction: "ArgKMin",
+    k: K,
+    axis: 1,
+  });
   const first = await time(() => g(...args, { backend: "cpu" }));
   await g(...args, { backend: "cpu-rust" });
   const t: Record<string, number[]> = { plain: [], cpu: [], rust: [] };
@@ -68,6 +79,8 @@ for (const D of [64, 256, 784]) {
   const mp = (ms: number) => ((M * N) / ms / 1e3).toFixed(1);
   const p = median(t.plain);
   const cell = (k: string) => `${mp(median(t[k]))}, **${(p / median(t[k])).toFixed(1)}×**`;
-  console.log(`| ${D} | ${mp(p)} | ${cell("cpu")} | ${cell("rust")} | ${first.toFixed(0)} ms |`);
+  console.log(
+    `| ${D} | ${mp(p)} | ${cell("cpu")} | ${cell("rust")} | ${first.toFixed(0)} ms |`,
+  );
 }
 shutdownThreads();

@@ -23,7 +23,11 @@ const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
 const x = ndarray(Float32Array.from({ length: M * 3 }, rand), [M, 3]);
 const y = ndarray(Float32Array.from({ length: N * 3 }, rand), [N, 3]);
 const b = ndarray(Float32Array.from({ length: N }, rand), [N, 1]);
-const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { axis: 1 });
+const g = Genred(
+  "Exp(-SqDist(x,y))*b",
+  ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"],
+  { axis: 1 },
+);
 const before = await peakRssMB();
 const t0 = performance.now();
 const out = await g(x, y, b, { backend });

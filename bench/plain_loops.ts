@@ -55,7 +55,13 @@ export function gaussGradX(
 }
 
 /** The indices of the K nearest y_j of each x_i, ascending, ties to the smaller index. */
-export function knn(x: Float32Array, y: Float32Array, m: number, n: number, K: number): Int32Array {
+export function knn(
+  x: Float32Array,
+  y: Float32Array,
+  m: number,
+  n: number,
+  K: number,
+): Int32Array {
   const out = new Int32Array(m * K);
   const dist = new Float64Array(K), idx = new Int32Array(K);
   for (let i = 0; i < m; i++) {

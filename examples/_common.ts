@@ -21,7 +21,12 @@ export function normal(r: () => number): number {
 }
 
 /** n points in 2-D around `centres` (flat [x0, y0, x1, y1, …]) with spread s, row-major float32. */
-export function blobs(r: () => number, n: number, centres: number[], s: number): Float32Array {
+export function blobs(
+  r: () => number,
+  n: number,
+  centres: number[],
+  s: number,
+): Float32Array {
   const out = new Float32Array(2 * n), k = centres.length / 2;
   for (let i = 0; i < n; i++) {
     const c = Math.floor(r() * k);
@@ -66,10 +71,16 @@ export class Plot {
     return ((v - this.box[0]) / (this.box[1] - this.box[0])) * this.size;
   }
   private y(v: number) {
-    return this.size - ((v - this.box[2]) / (this.box[3] - this.box[2])) * this.size;
+    return this.size -
+      ((v - this.box[2]) / (this.box[3] - this.box[2])) * this.size;
   }
   /** Points (flat [x, y, …]), coloured by `labels` (or one colour). */
-  points(xy: ArrayLike<number>, labels?: ArrayLike<number>, r = 1.5, colour?: string): this {
+  points(
+    xy: ArrayLike<number>,
+    labels?: ArrayLike<number>,
+    r = 1.5,
+    colour?: string,
+  ): this {
     for (let i = 0; i < xy.length / 2; i++) {
       const c = colour ?? PALETTE[(labels ? labels[i] : 0) % PALETTE.length];
       this.parts.push(
@@ -91,13 +102,29 @@ export class Plot {
     return this;
   }
   /** A polyline through (xs[k], ys[k]). */
-  line(xs: ArrayLike<number>, ys: ArrayLike<number>, colour = "black", width = 2): this {
-    const pts = Array.from(xs, (v, k) => `${this.x(v).toFixed(1)},${this.y(ys[k]).toFixed(1)}`).join(" ");
-    this.parts.push(`<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="${width}"/>`);
+  line(
+    xs: ArrayLike<number>,
+    ys: ArrayLike<number>,
+    colour = "black",
+    width = 2,
+  ): this {
+    const pts = Array.from(
+      xs,
+      (v, k) => `${this.x(v).toFixed(1)},${this.y(ys[k]).toFixed(1)}`,
+    ).join(" ");
+    this.parts.push(
+      `<polyline points="${pts}" fill="none" stroke="${colour}" stroke-width="${width}"/>`,
+    );
     return this;
   }
   /** A segment from (x0, y0) to (x1, y1). */
-  segment(x0: number, y0: number, x1: number, y1: number, colour = "#888"): this {
+  segment(
+    x0: number,
+    y0: number,
+    x1: number,
+    y1: number,
+    colour = "#888",
+  ): this {
     this.parts.push(
       `<line x1="${this.x(x0).toFixed(1)}" y1="${this.y(y0).toFixed(1)}" x2="${this.x(x1).toFixed(1)}" y2="${
         this.y(y1).toFixed(1)

@@ -23,9 +23,14 @@ const X = ndarray(x, [N, 2]);
 
 /** The terms L_ij of the current parameters, as a LazyTensor. */
 const terms = () => {
-  const a = Float32Array.from(w, (wj, j) => Math.log(wj) - Math.log(2 * Math.PI * s2[j]));
+  const a = Float32Array.from(
+    w,
+    (wj, j) => Math.log(wj) - Math.log(2 * Math.PI * s2[j]),
+  );
   const b = Float32Array.from(s2, (v) => 1 / (2 * v));
-  return Vj(ndarray(a, [C, 1])).sub(Vi(X).sqdist(Vj(ndarray(mu, [C, 2]))).mul(Vj(ndarray(b, [C, 1]))));
+  return Vj(ndarray(a, [C, 1])).sub(
+    Vi(X).sqdist(Vj(ndarray(mu, [C, 2]))).mul(Vj(ndarray(b, [C, 1]))),
+  );
 };
 const history: number[] = [];
 const t0 = performance.now();
@@ -76,5 +81,10 @@ const plot = new Plot([-0.1, 1.1, -0.1, 1.1]).points(
   1,
   "#1f77b4",
 );
-for (let j = 0; j < C; j++) plot.circle(mu[2 * j], mu[2 * j + 1], 2 * Math.sqrt(s2[j]), "#d62728");
-await plot.write("gmm.svg", `Gaussian mixture by EM: ${C} components (circles: 2σ)`);
+for (let j = 0; j < C; j++) {
+  plot.circle(mu[2 * j], mu[2 * j + 1], 2 * Math.sqrt(s2[j]), "#d62728");
+}
+await plot.write(
+  "gmm.svg",
+  `Gaussian mixture by EM: ${C} components (circles: 2σ)`,
+);

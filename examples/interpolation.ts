@@ -25,7 +25,8 @@ const t0 = performance.now();
 const K = Vi(X).sqdist(Vj(X)).mul(-g).exp();
 const a = await K.solve(B, { alpha, eps: 1e-8 });
 const grid = Float64Array.from({ length: 200 }, (_, k) => k / 199);
-const fit = (await Vi(ndarray(grid, [200, 1])).sqdist(Vj(X)).mul(-g).exp().matvec(a)).data;
+const fit = (await Vi(ndarray(grid, [200, 1])).sqdist(Vj(X)).mul(-g).exp().matvec(a))
+  .data;
 const ms = performance.now() - t0;
 console.log(
   `kernel interpolation, N = ${N}: solve in ${a.info.iterations} iterations (converged: ${a.info.converged}), ${
@@ -39,15 +40,23 @@ if (N <= 2000) {
   let worst = 0;
   for (let i = 0; i < N; i++) {
     let s = alpha * a.data[i];
-    for (let j = 0; j < N; j++) s += Math.exp(-g * (x[i] - x[j]) ** 2) * a.data[j];
+    for (let j = 0; j < N; j++) {
+      s += Math.exp(-g * (x[i] - x[j]) ** 2) * a.data[j];
+    }
     worst = Math.max(worst, Math.abs(s - b[i]));
   }
-  check(worst < 1e-6, `the dense residual of the solve is ${worst.toExponential(1)}`);
+  check(
+    worst < 1e-6,
+    `the dense residual of the solve is ${worst.toExponential(1)}`,
+  );
 }
 // The ridge shrinks the interpolant a little; away from the edges it follows f within the noise.
 const inner = [...grid.keys()].filter((k) => grid[k] > 0.1 && grid[k] < 0.9);
 const err = Math.max(...inner.map((k) => Math.abs(fit[k] - f(grid[k]))));
-check(err < 0.2, `the interpolant follows f within ${err.toFixed(3)} on [0.1, 0.9]`);
+check(
+  err < 0.2,
+  `the interpolant follows f within ${err.toFixed(3)} on [0.1, 0.9]`,
+);
 
 await new Plot([0, 1, -0.2, 1.6]).points(
   Array.from(x.subarray(0, 2000)).flatMap((t, i) => [t, b[i]]),
@@ -57,4 +66,7 @@ await new Plot([0, 1, -0.2, 1.6]).points(
 )
   .line(grid, Array.from(grid, f), "#2ca02c", 1.5)
   .line(grid, fit, "#d62728", 2)
-  .write("interpolation.svg", `Kernel interpolation of ${N} noisy samples (red), f in green`);
+  .write(
+    "interpolation.svg",
+    `Kernel interpolation of ${N} noisy samples (red), f in green`,
+  );

@@ -37,7 +37,9 @@ for (let it = 0; it < iterations; it++) {
   if (it < iterations - 1) c = next;
 }
 const ms = performance.now() - t0;
-console.log(`K-means, N = ${N}, K = ${K}, ${iterations} iterations: ${ms.toFixed(0)} ms`);
+console.log(
+  `K-means, N = ${N}, K = ${K}, ${iterations} iterations: ${ms.toFixed(0)} ms`,
+);
 
 // The last assignment against a plain loop (first-index ties, as the reduction).
 let wrong = 0;
@@ -50,8 +52,17 @@ for (let i = 0; i < sample; i++) {
   }
   if (labels[i] !== best) wrong++;
 }
-check(wrong === 0, `the assignment of ${sample} points equals a plain loop's (${wrong} differ)`);
+check(
+  wrong === 0,
+  `the assignment of ${sample} points equals a plain loop's (${wrong} differ)`,
+);
 
-const plot = new Plot([-0.2, 1.2, -0.2, 1.2]).points(x.subarray(0, 2 * Math.min(N, 20000)), labels, 1.2);
-for (let k = 0; k < K; k++) plot.points([c[2 * k], c[2 * k + 1]], undefined, 3.5, "black");
+const plot = new Plot([-0.2, 1.2, -0.2, 1.2]).points(
+  x.subarray(0, 2 * Math.min(N, 20000)),
+  labels,
+  1.2,
+);
+for (let k = 0; k < K; k++) {
+  plot.points([c[2 * k], c[2 * k + 1]], undefined, 3.5, "black");
+}
 await plot.write("kmeans.svg", `K-means: ${N} points, ${K} clusters`);

@@ -17,7 +17,10 @@ import { check, SMALL } from "./_common.ts";
 
 type Digit = { length: number; get(k: number): number[] };
 const digits = mnist as unknown as Digit[];
-const perDigitTrain = SMALL ? 100 : 500, perDigitTest = SMALL ? 10 : 50, K = 10, D = 784;
+const perDigitTrain = SMALL ? 100 : 500,
+  perDigitTest = SMALL ? 10 : 50,
+  K = 10,
+  D = 784;
 const take = (from: number, count: number) => {
   const rows: number[] = [], labels: number[] = [];
   for (let d = 0; d < 10; d++) {
@@ -32,7 +35,9 @@ const train = take(0, perDigitTrain), test = take(perDigitTrain, perDigitTest);
 const Ntrain = train.labels.length, Ntest = test.labels.length;
 
 const t0 = performance.now();
-const D_ij = Vi(ndarray(test.x, [Ntest, D])).sqdist(Vj(ndarray(train.x, [Ntrain, D])));
+const D_ij = Vi(ndarray(test.x, [Ntest, D])).sqdist(
+  Vj(ndarray(train.x, [Ntrain, D])),
+);
 const nn = (await D_ij.argKmin(K, 1)).data as Int32Array;
 const ms = performance.now() - t0;
 let correct = 0;
@@ -55,7 +60,9 @@ let same = true;
 for (let i = 0; i < sample; i++) {
   const d = Array.from({ length: Ntrain }, (_, j) => {
     let s = 0;
-    for (let c = 0; c < D; c++) s += (test.x[i * D + c] - train.x[j * D + c]) ** 2;
+    for (let c = 0; c < D; c++) {
+      s += (test.x[i * D + c] - train.x[j * D + c]) ** 2;
+    }
     return s;
   });
   const order = [...d.keys()].sort((a, b) => d[a] - d[b] || a - b).slice(0, K);
@@ -63,4 +70,7 @@ for (let i = 0; i < sample; i++) {
   same &&= order.every((j, k) => Math.abs(d[j] - d[nn[i * K + k]]) <= 1e-4 * Math.max(1, d[j]));
 }
 check(same, `the ${K} neighbours of ${sample} test digits are a plain loop's`);
-check(accuracy > 0.8, `the accuracy (${(100 * accuracy).toFixed(1)} %) is far above chance (10 %)`);
+check(
+  accuracy > 0.8,
+  `the accuracy (${(100 * accuracy).toFixed(1)} %) is far above chance (10 %)`,
+);

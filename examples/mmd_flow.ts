@@ -15,11 +15,20 @@ import { Genred, ndarray } from "../mod.ts";
 import { blobs, check, Plot, random, SMALL, total } from "./_common.ts";
 
 const r = random(6);
-const N = SMALL ? 300 : 2000, M = SMALL ? 300 : 2000, sigma = 0.1, steps = 60, lr = 0.1;
-const x0 = blobs(r, N, [0.2, 0.5], 0.05), y = blobs(r, M, [0.6, 0.3, 0.8, 0.7, 0.6, 0.8], 0.04);
+const N = SMALL ? 300 : 2000,
+  M = SMALL ? 300 : 2000,
+  sigma = 0.1,
+  steps = 60,
+  lr = 0.1;
+const x0 = blobs(r, N, [0.2, 0.5], 0.05),
+  y = blobs(r, M, [0.6, 0.3, 0.8, 0.7, 0.6, 0.8], 0.04);
 const g = 1 / (2 * sigma * sigma);
 // Σ_j k(x_i, z_j) b_j, and its gradient in x: Σ_j ∇₁k(x_i, z_j) b_j e_i.
-const ksum = Genred(`Exp(-SqDist(x,z)*${g})*b`, ["x = Vi(2)", "z = Vj(2)", "b = Vj(1)"], { axis: 1 });
+const ksum = Genred(`Exp(-SqDist(x,z)*${g})*b`, [
+  "x = Vi(2)",
+  "z = Vj(2)",
+  "b = Vj(1)",
+], { axis: 1 });
 const kgrad = ksum.grad("x");
 const ones = (n: number) => ndarray(new Float32Array(n).fill(1), [n, 1]);
 
@@ -28,8 +37,12 @@ async function mmd(x: Float32Array) {
   const X = ndarray(x, [N, 2]), Y = ndarray(y, [M, 2]);
   const xx = total((await ksum(X, X, ones(N))).data) / (N * N);
   const xy = total((await ksum(X, Y, ones(M))).data) / (N * M);
-  const gx = (await kgrad(X, X, ones(N), ones(N))).data, gy = (await kgrad(X, Y, ones(M), ones(N))).data;
-  const grad = Float32Array.from(gx, (v, k) => (2 * v) / (N * N) - (2 * gy[k]) / (N * M));
+  const gx = (await kgrad(X, X, ones(N), ones(N))).data,
+    gy = (await kgrad(X, Y, ones(M), ones(N))).data;
+  const grad = Float32Array.from(
+    gx,
+    (v, k) => (2 * v) / (N * N) - (2 * gy[k]) / (N * M),
+  );
   return { loss: xx - 2 * xy, grad };
 }
 
@@ -45,8 +58,14 @@ const first = await mmd(x);
   for (let i = 0; i < Math.min(N, 50); i++) {
     for (let c = 0; c < 2; c++) {
       let s = 0;
-      for (let j = 0; j < N; j++) s += (2 * kd(x[2 * i], x[2 * i + 1], x[2 * j], x[2 * j + 1], c)) / (N * N);
-      for (let j = 0; j < M; j++) s -= (2 * kd(x[2 * i], x[2 * i + 1], y[2 * j], y[2 * j + 1], c)) / (N * M);
+      for (let j = 0; j < N; j++) {
+        s += (2 * kd(x[2 * i], x[2 * i + 1], x[2 * j], x[2 * j + 1], c)) /
+          (N * N);
+      }
+      for (let j = 0; j < M; j++) {
+        s -= (2 * kd(x[2 * i], x[2 * i + 1], y[2 * j], y[2 * j + 1], c)) /
+          (N * M);
+      }
       worst = Math.max(worst, Math.abs(s - first.grad[2 * i + c]));
       scale = Math.max(scale, Math.abs(s));
     }
@@ -69,9 +88,20 @@ console.log(
     ms.toFixed(0)
   } ms, MMD² + const ${first.loss.toFixed(5)} → ${last.loss.toFixed(5)}`,
 );
-check(last.loss < first.loss - 0.1 * Math.abs(first.loss), "the discrepancy fell");
+check(
+  last.loss < first.loss - 0.1 * Math.abs(first.loss),
+  "the discrepancy fell",
+);
 
-await new Plot([0, 1, 0, 1]).points(y.subarray(0, 2 * Math.min(M, 3000)), undefined, 1.4, "#d62728")
+await new Plot([0, 1, 0, 1]).points(
+  y.subarray(0, 2 * Math.min(M, 3000)),
+  undefined,
+  1.4,
+  "#d62728",
+)
   .points(x0.subarray(0, 2 * Math.min(N, 3000)), undefined, 1.2, "#aaaaaa")
   .points(x.subarray(0, 2 * Math.min(N, 3000)), undefined, 1.4, "#1f77b4")
-  .write("mmd_flow.svg", `MMD gradient flow: particles (grey → blue) towards the target (red)`);
+  .write(
+    "mmd_flow.svg",
+    `MMD gradient flow: particles (grey → blue) towards the target (red)`,
+  );

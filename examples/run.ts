@@ -6,10 +6,21 @@
  * @module
  */
 
-const EXAMPLES = ["kmeans", "knn_mnist", "gmm", "interpolation", "sinkhorn", "mmd_flow"];
+const EXAMPLES = [
+  "kmeans",
+  "knn_mnist",
+  "gmm",
+  "gmm_tfjs",
+  "interpolation",
+  "sinkhorn",
+  "mmd_flow",
+  "mmd_flow_tfjs",
+];
 const name = Deno.args[0];
 if (!name || (name !== "all" && !EXAMPLES.includes(name))) {
-  console.error(`usage: deno task example NAME [--small], NAME one of: all, ${EXAMPLES.join(", ")}`);
+  console.error(
+    `usage: deno task example NAME [--small], NAME one of: all, ${EXAMPLES.join(", ")}`,
+  );
   Deno.exit(2);
 }
 for (const ex of name === "all" ? EXAMPLES : [name]) {

@@ -31,13 +31,21 @@ const { port } = server.addr as Deno.NetAddr;
 if (Deno.args.includes("--once")) {
   const body = JSON.stringify({
     x: Array.from({ length: 1000 }, (_, i) => [Math.cos(i), Math.sin(i)]),
-    y: Array.from({ length: 2000 }, (_, j) => [Math.cos(0.5 * j), Math.sin(0.5 * j)]),
+    y: Array.from(
+      { length: 2000 },
+      (_, j) => [Math.cos(0.5 * j), Math.sin(0.5 * j)],
+    ),
   });
   const ask = async () => {
     const t = performance.now();
-    const res = await fetch(`http://127.0.0.1:${port}/nearest`, { method: "POST", body });
+    const res = await fetch(`http://127.0.0.1:${port}/nearest`, {
+      method: "POST",
+      body,
+    });
     const out = await res.json();
-    if (!Array.isArray(out.nearest) || out.nearest.length !== 1000) throw new Error(JSON.stringify(out));
+    if (!Array.isArray(out.nearest) || out.nearest.length !== 1000) {
+      throw new Error(JSON.stringify(out));
+    }
     return performance.now() - t;
   };
   const first = await ask(), second = await ask();

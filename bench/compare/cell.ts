@@ -28,7 +28,10 @@ const K = 10;
 let seed = 17;
 const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
 const fill = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rand() * scale);
-const X = fill(M * D, D === 64 ? 0.3 : 1), Y = fill(N * D, D === 64 ? 0.3 : 1), B = fill(N), E = fill(M);
+const X = fill(M * D, D === 64 ? 0.3 : 1),
+  Y = fill(N * D, D === 64 ? 0.3 : 1),
+  B = fill(N),
+  E = fill(M);
 
 async function peakMB(): Promise<number> {
   const status = await Deno.readTextFile("/proc/self/status");
@@ -70,8 +73,17 @@ function plainRunner(): () => unknown {
   throw new Error(`unknown workload ${workload}`);
 }
 
-function knnD(x: Float32Array, y: Float32Array, m: number, n: number, d: number, k: number): Int32Array {
-  const out = new Int32Array(m * k), dist = new Float64Array(k), idx = new Int32Array(k);
+function knnD(
+  x: Float32Array,
+  y: Float32Array,
+  m: number,
+  n: number,
+  d: number,
+  k: number,
+): Int32Array {
+  const out = new Int32Array(m * k),
+    dist = new Float64Array(k),
+    idx = new Int32Array(k);
   for (let i = 0; i < m; i++) {
     dist.fill(Infinity);
     for (let j = 0; j < n; j++) {
@@ -106,7 +118,9 @@ function plainApply(v: ArrayLike<number>): Float64Array {
   for (let i = 0; i < N; i++) {
     let s = 0;
     for (let j = 0; j < N; j++) {
-      const d0 = X[3 * i] - X[3 * j], d1 = X[3 * i + 1] - X[3 * j + 1], d2 = X[3 * i + 2] - X[3 * j + 2];
+      const d0 = X[3 * i] - X[3 * j],
+        d1 = X[3 * i + 1] - X[3 * j + 1],
+        d2 = X[3 * i + 2] - X[3 * j + 2];
       s += Math.exp(-10 * (d0 * d0 + d1 * d1 + d2 * d2)) * v[j];
     }
     out[i] = s + v[i];
@@ -121,7 +135,10 @@ async function cg(
   apply: (v: Float64Array) => Float64Array | Promise<Float64Array>,
   b: Float64Array,
 ): Promise<Float64Array> {
-  const n = b.length, a = new Float64Array(n), r = Float64Array.from(b), p = Float64Array.from(b);
+  const n = b.length,
+    a = new Float64Array(n),
+    r = Float64Array.from(b),
+    p = Float64Array.from(b);
   const dot = (u: Float64Array, v: Float64Array) => u.reduce((s, x, k) => s + x * v[k], 0);
   let rr = dot(r, r);
   for (let it = 0; it < CG_ITERATIONS && rr >= n * 1e-12; it++) {
@@ -139,8 +156,13 @@ async function cg(
 }
 
 /** keops-ts on one of its engines. */
-function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknown> {
-  const x = ndarray(X, [M, D]), y = ndarray(Y, [N, D]), b = ndarray(B, [N, 1]), e = ndarray(E, [M, 1]);
+function keopsRunner(
+  backend: "cpu" | "gpu" | "reference",
+): () => Promise<unknown> {
+  const x = ndarray(X, [M, D]),
+    y = ndarray(Y, [N, D]),
+    b = ndarray(B, [N, 1]),
+    e = ndarray(E, [M, 1]);
   const aliases = [`x = Vi(${D})`, `y = Vj(${D})`, "b = Vj(1)"];
   const gauss = Genred("Exp(-SqDist(x,y))*b", aliases, { axis: 1 });
   switch (kind) {
@@ -152,11 +174,18 @@ function keopsRunner(backend: "cpu" | "gpu" | "reference"): () => Promise<unknow
     }
     case "knn3":
     case "knn64": {
-      const g = Genred("SqDist(x,y)", aliases.slice(0, 2), { reduction: "ArgKMin", k: K, axis: 1 });
+      const g = Genred("SqDist(x,y)", aliases.slice(0, 2), {
+        reduction: "ArgKMin",
+        k: K,
+        axis: 1,
+      });
       return () => g(x, y, { backend });
     }
     case "lse": {
-      const g = Genred("-SqDist(x,y)", aliases.slice(0, 2), { reduction: "LogSumExp", axis: 1 });
+      const g = Genred("-SqDist(x,y)", aliases.slice(0, 2), {
+        reduction: "LogSumExp",
+        axis: 1,
+      });
       return () => g(x, y, { backend });
     }
     case "solve": {
@@ -174,11 +203,17 @@ async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
   if (name === "cpu") await import("npm:@tensorflow/tfjs-backend-cpu@4.22.0");
   if (name === "wasm") {
     const w = await import("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
-    const entry = import.meta.resolve("npm:@tensorflow/tfjs-backend-wasm@4.22.0");
+    const entry = import.meta.resolve(
+      "npm:@tensorflow/tfjs-backend-wasm@4.22.0",
+    );
     w.setWasmPaths(entry.slice(0, entry.lastIndexOf("/") + 1));
   }
-  if (name === "webgpu") await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
-  if (!(await tf.setBackend(name))) throw new Error(`tfjs backend ${name} did not initialise`);
+  if (name === "webgpu") {
+    await import("npm:@tensorflow/tfjs-backend-webgpu@4.22.0");
+  }
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`tfjs backend ${name} did not initialise`);
+  }
   await tf.ready();
   const x = tf.tensor2d(X, [M, D]),
     y = tf.tensor2d(Y, [N, D]),
@@ -188,7 +223,10 @@ async function tfjsRunner(name: string): Promise<() => Promise<unknown>> {
   // deno-lint-ignore no-explicit-any
   const sqdist = (p: any, q: any) =>
     tf.add(
-      tf.sub(tf.sum(tf.square(p), 1, true), tf.mul(2, tf.matMul(p, q, false, true))),
+      tf.sub(
+        tf.sum(tf.square(p), 1, true),
+        tf.mul(2, tf.matMul(p, q, false, true)),
+      ),
       tf.transpose(tf.sum(tf.square(q), 1, true)),
     );
   // deno-lint-ignore no-explicit-any
@@ -236,7 +274,9 @@ async function main() {
   else if (engine.startsWith("tfjs-")) run = await tfjsRunner(engine.slice(5));
   else {
     if (engine === "keops-cpu-1") setThreads(1);
-    run = keopsRunner(engine === "keops-gpu" ? "gpu" : engine === "reference" ? "reference" : "cpu");
+    run = keopsRunner(
+      engine === "keops-gpu" ? "gpu" : engine === "reference" ? "reference" : "cpu",
+    );
   }
   const runs: number[] = [];
   let last: unknown;
@@ -252,18 +292,31 @@ async function main() {
     const first = await timed(); // warm-up: compilation, memory growth
     // A warm-up over the limit is the answer: the cell is over the time limit.
     if (first > limitMs) runs.push(first);
-    else for (let k = 0; k < (first > 4000 ? 1 : first > 1000 ? 2 : 3); k++) runs.push(await timed());
+    else {for (let k = 0; k < (first > 4000 ? 1 : first > 1000 ? 2 : 3); k++) {
+        runs.push(await timed());
+      }}
   }
   // The result of the last run is checked (not timed).
   const wrong = check(last);
   shutdownThreads();
-  if (wrong) console.log(JSON.stringify({ ok: false, oom: false, error: `wrong result: ${wrong}` }));
-  else console.log(JSON.stringify({ ok: true, runs, peakMB: await peakMB() }));
+  if (wrong) {
+    console.log(
+      JSON.stringify({
+        ok: false,
+        oom: false,
+        error: `wrong result: ${wrong}`,
+      }),
+    );
+  } else {console.log(
+      JSON.stringify({ ok: true, runs, peakMB: await peakMB() }),
+    );}
 }
 
 /** The values of a result, whatever the engine returned. */
 function valuesOf(out: unknown): ArrayLike<number> {
-  if (out && typeof out === "object" && "data" in out) return (out as NDArray).data;
+  if (out && typeof out === "object" && "data" in out) {
+    return (out as NDArray).data;
+  }
   return out as ArrayLike<number>;
 }
 
@@ -301,13 +354,19 @@ function check(out: unknown): string | undefined {
       if (!close(v[i], want)) return `row ${i}: ${v[i]} instead of ${want}`;
     } else if (kind === "grad") {
       let g0 = 0;
-      for (let j = 0; j < N; j++) g0 += -2 * (X[i * 3] - Y[j * 3]) * Math.exp(-d2(i, j)) * B[j];
-      if (!close(v[i * 3], g0 * E[i])) return `row ${i}: ${v[i * 3]} instead of ${g0 * E[i]}`;
+      for (let j = 0; j < N; j++) {
+        g0 += -2 * (X[i * 3] - Y[j * 3]) * Math.exp(-d2(i, j)) * B[j];
+      }
+      if (!close(v[i * 3], g0 * E[i])) {
+        return `row ${i}: ${v[i * 3]} instead of ${g0 * E[i]}`;
+      }
     } else if (kind === "knn3" || kind === "knn64") {
       // The K-th nearest distance must match (indices may differ on ties).
       const ds = Array.from({ length: N }, (_, j) => d2(i, j)).sort((a, b) => a - b);
       const got = d2(i, v[i * K + K - 1]);
-      if (!close(got, ds[K - 1])) return `row ${i}: the 10th neighbour is at ${got}, not ${ds[K - 1]}`;
+      if (!close(got, ds[K - 1])) {
+        return `row ${i}: the 10th neighbour is at ${got}, not ${ds[K - 1]}`;
+      }
     }
   }
   return undefined;
@@ -317,9 +376,10 @@ try {
   await main();
 } catch (err) {
   const msg = String((err as Error)?.message ?? err);
-  const oom = /memory|allocat|Array buffer|invalid array length|too large|exceed|RangeError/i.test(
-    msg + (err as Error)?.name,
-  );
+  const oom = /memory|allocat|Array buffer|invalid array length|too large|exceed|RangeError/i
+    .test(
+      msg + (err as Error)?.name,
+    );
   console.log(JSON.stringify({ ok: false, oom, error: msg.slice(0, 200) }));
 }
 Deno.exit(0);

@@ -38,11 +38,22 @@ const ENGINES = [
 ] as const;
 
 const WORKLOADS: [string, string, number[]][] = [
-  ["gauss", "Gaussian kernel product `Exp(-SqDist(x,y))*b`, D = 3", [1000, 8000, 20000, 100000, 1000000]],
+  ["gauss", "Gaussian kernel product `Exp(-SqDist(x,y))*b`, D = 3", [
+    1000,
+    8000,
+    20000,
+    100000,
+    1000000,
+  ]],
   ["knn3", "kNN by ArgKMin, K = 10, D = 3", [1000, 8000, 20000, 100000]],
   ["knn64", "kNN by ArgKMin, K = 10, D = 64", [1000, 8000, 20000]],
   ["lse", "LogSumExp of `-SqDist(x,y)`, D = 3", [1000, 8000, 20000, 100000]],
-  ["grad", "gradient of the Gaussian product with respect to x, D = 3", [1000, 8000, 20000, 100000]],
+  ["grad", "gradient of the Gaussian product with respect to x, D = 3", [
+    1000,
+    8000,
+    20000,
+    100000,
+  ]],
   [
     "solve",
     "kernel solve (Id + K) a = b, 20 conjugate-gradient iterations, K = exp(-10·|x_i - x_j|²), D = 3 (dense peers build K once; keops-ts recomputes it each iteration)",
@@ -57,9 +68,20 @@ const WORKLOADS: [string, string, number[]][] = [
 /** Rows M of a workload at size n (M = N but for the memory table). */
 const rowsOf = (w: string, n: number) => (w === "mem" ? 100 : n);
 
-async function runCell(engine: string, workload: string, n: number): Promise<Cell> {
+async function runCell(
+  engine: string,
+  workload: string,
+  n: number,
+): Promise<Cell> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: [...RUN, root + "bench/compare/cell.ts", engine, workload, String(n), String(LIMIT_MS)],
+    args: [
+      ...RUN,
+      root + "bench/compare/cell.ts",
+      engine,
+      workload,
+      String(n),
+      String(LIMIT_MS),
+    ],
     stdout: "piped",
     stderr: "piped",
   });
@@ -73,8 +95,11 @@ async function runCell(engine: string, workload: string, n: number): Promise<Cel
   }, 2 * LIMIT_MS + 10_000); // a warm-up and one run of up to the limit each
   const out = await child.output();
   clearTimeout(timer);
-  if (timedOut) return { kind: "time", why: `over the time limit (${LIMIT_MS / 1000} s)` };
-  const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+  if (timedOut) {
+    return { kind: "time", why: `over the time limit (${LIMIT_MS / 1000} s)` };
+  }
+  const line = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ??
+    "";
   try {
     const r = JSON.parse(line);
     if (!r.ok) {
@@ -83,7 +108,12 @@ async function runCell(engine: string, workload: string, n: number): Promise<Cel
     const runs: number[] = r.runs;
     const sorted = [...runs].sort((a, b) => a - b);
     const ms = sorted[Math.floor(sorted.length / 2)];
-    if (ms > LIMIT_MS) return { kind: "time", why: `over the time limit (${(ms / 1000).toFixed(0)} s)` };
+    if (ms > LIMIT_MS) {
+      return {
+        kind: "time",
+        why: `over the time limit (${(ms / 1000).toFixed(0)} s)`,
+      };
+    }
     return { kind: "ok", ms, runs: runs.length, peakMB: r.peakMB };
   } catch {
     const err = new TextDecoder().decode(out.stderr);
@@ -112,10 +142,15 @@ for (const [w, , sizes] of WORKLOADS) {
             : "cut: over the time limit at a smaller size",
         };
       } else if (
-        prev && w !== "solve" && prev.ms * (n / prev.n) * (rowsOf(w, n) / rowsOf(w, prev.n)) > LIMIT_MS
+        prev && w !== "solve" &&
+        prev.ms * (n / prev.n) * (rowsOf(w, n) / rowsOf(w, prev.n)) > LIMIT_MS
       ) {
-        const predicted = prev.ms * (n / prev.n) * (rowsOf(w, n) / rowsOf(w, prev.n));
-        cell = { kind: "time", why: `over the time limit (predicted ${(predicted / 1000).toFixed(0)} s)` };
+        const predicted = prev.ms * (n / prev.n) *
+          (rowsOf(w, n) / rowsOf(w, prev.n));
+        cell = {
+          kind: "time",
+          why: `over the time limit (predicted ${(predicted / 1000).toFixed(0)} s)`,
+        };
       } else {
         const t0 = performance.now();
         cell = await runCell(e, w, n);
@@ -141,7 +176,9 @@ for (const [e] of ENGINES) {
   });
   const out = await cmd.output();
   try {
-    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").pop()!);
+    const r = JSON.parse(
+      new TextDecoder().decode(out.stdout).trim().split("\n").pop()!,
+    );
     if (!r.ok) throw new Error(r.error);
     const rest = (r.runs as number[]).slice(1).sort((a, b) => a - b);
     latency.set(e, {
@@ -152,7 +189,10 @@ for (const [e] of ENGINES) {
       first: r.runs[0],
     });
   } catch (err) {
-    latency.set(e, { kind: "error", why: String((err as Error).message ?? err).slice(0, 80) });
+    latency.set(e, {
+      kind: "error",
+      why: String((err as Error).message ?? err).slice(0, 80),
+    });
   }
 }
 
@@ -171,7 +211,9 @@ const gpuRatios = await script("bench/gpu_ratios.ts");
 
 // ---- the report ------------------------------------------------------------------------------
 
-const fmtN = (n: number) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : `${n}`);
+const fmtN = (
+  n: number,
+) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : `${n}`);
 function fmt(c: Cell | undefined, n: number, w: string): string {
   if (!c) return "";
   if (c.kind !== "ok") return c.kind === "skip" ? `_${c.why}_` : `**${c.why}**`;
@@ -182,8 +224,11 @@ function fmt(c: Cell | undefined, n: number, w: string): string {
 
 const cpuInfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
 const model = /model name\s*:\s*(.*)/.exec(cpuInfo)?.[1] ?? Deno.build.arch;
-const memGB =
-  Number(/MemTotal:\s+(\d+)/.exec(await Deno.readTextFile("/proc/meminfo").catch(() => ""))?.[1] ?? 0) /
+const memGB = Number(
+  /MemTotal:\s+(\d+)/.exec(
+    await Deno.readTextFile("/proc/meminfo").catch(() => ""),
+  )?.[1] ?? 0,
+) /
   2 ** 20;
 const adapter = await navigator.gpu?.requestAdapter();
 const gpuName = adapter
@@ -199,8 +244,14 @@ const ok = (e: string, w: string, n: number) => {
   return c?.kind === "ok" ? c.ms : undefined;
 };
 const ratio = (a?: number, b?: number) => (a && b ? b / a : undefined);
-const rWasm = ratio(ok("keops-cpu", "gauss", 8000), ok("tfjs-wasm", "gauss", 8000));
-const rPlain = ratio(ok("keops-cpu", "gauss", 20000), ok("plain", "gauss", 20000));
+const rWasm = ratio(
+  ok("keops-cpu", "gauss", 8000),
+  ok("tfjs-wasm", "gauss", 8000),
+);
+const rPlain = ratio(
+  ok("keops-cpu", "gauss", 20000),
+  ok("plain", "gauss", 20000),
+);
 
 const lines: string[] = [
   "# Benchmarks",
@@ -239,7 +290,9 @@ for (const [w, title, sizes] of WORKLOADS) {
     `|---|${sizes.map(() => "---").join("|")}|`,
   );
   for (const [e, label] of ENGINES) {
-    lines.push(`| ${label} | ${sizes.map((n) => fmt(results.get(key(e, w, n)), n, w)).join(" | ")} |`);
+    lines.push(
+      `| ${label} | ${sizes.map((n) => fmt(results.get(key(e, w, n)), n, w)).join(" | ")} |`,
+    );
   }
   lines.push("");
 }
@@ -265,11 +318,16 @@ lines.push(
   "",
   "| workload | plain TypeScript loop | cpu, 1 thread | cpu, all threads |",
   "|---|---|---|---|",
-  ...([["gauss", "Gaussian sum `Exp(-SqDist(x,y))*b`"], ["knn3", "ArgKMin, K = 10"], [
+  ...([["gauss", "Gaussian sum `Exp(-SqDist(x,y))*b`"], [
+    "knn3",
+    "ArgKMin, K = 10",
+  ], [
     "grad",
     "gradient of the Gaussian sum in x",
   ]] as const).map(([w, label]) => {
-    const plain = ok("plain", w, 20000), one = ok("keops-cpu-1", w, 20000), all = ok("keops-cpu", w, 20000);
+    const plain = ok("plain", w, 20000),
+      one = ok("keops-cpu-1", w, 20000),
+      all = ok("keops-cpu", w, 20000);
     const cell = (t?: number) =>
       t === undefined ? "n/a" : `${t.toFixed(0)} ms, **${plain ? (plain / t).toFixed(2) : "n/a"}×**`;
     return `| ${label} | ${plain?.toFixed(0) ?? "n/a"} ms | ${cell(one)} | ${cell(all)} |`;
@@ -296,7 +354,16 @@ const [W, H, L, R, T, Bm] = [860, 440, 70, 290, 20, 50];
 const gaussSizes = WORKLOADS[0][2];
 const xs = (n: number) => L + ((Math.log10(n) - 3) / 3) * (W - L - R);
 const ys = (ms: number) => T + (1 - (Math.log10(ms) + 1) / 6) * (H - T - Bm); // 0.1 ms … 100 s
-const colors = ["#444", "#e08214", "#b35806", "#fdb863", "#2166ac", "#4393c3", "#1a9850", "#999"];
+const colors = [
+  "#444",
+  "#e08214",
+  "#b35806",
+  "#fdb863",
+  "#2166ac",
+  "#4393c3",
+  "#1a9850",
+  "#999",
+];
 const svg: string[] = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
   `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -311,8 +378,12 @@ for (let p = -1; p <= 5; p++) {
   );
 }
 for (const n of [1e3, 1e4, 1e5, 1e6]) {
-  svg.push(`<line x1="${xs(n)}" x2="${xs(n)}" y1="${T}" y2="${H - Bm}" stroke="#eee"/>`);
-  svg.push(`<text x="${xs(n)}" y="${H - Bm + 18}" text-anchor="middle">N = ${fmtN(n)}</text>`);
+  svg.push(
+    `<line x1="${xs(n)}" x2="${xs(n)}" y1="${T}" y2="${H - Bm}" stroke="#eee"/>`,
+  );
+  svg.push(
+    `<text x="${xs(n)}" y="${H - Bm + 18}" text-anchor="middle">N = ${fmtN(n)}</text>`,
+  );
 }
 svg.push(
   `<text x="${(L + W - R) / 2}" y="${
@@ -330,10 +401,14 @@ ENGINES.forEach(([e, label], k) => {
         pts.map((p) => p.join(",")).join(" ")
       }"/>`,
     );
-    for (const [x, y] of pts) svg.push(`<circle cx="${x}" cy="${y}" r="3" fill="${colors[k]}"/>`);
+    for (const [x, y] of pts) {
+      svg.push(`<circle cx="${x}" cy="${y}" r="3" fill="${colors[k]}"/>`);
+    }
   }
   const y = T + 14 + k * 18;
-  svg.push(`<rect x="${W - R + 10}" y="${y - 9}" width="12" height="4" fill="${colors[k]}"/>`);
+  svg.push(
+    `<rect x="${W - R + 10}" y="${y - 9}" width="12" height="4" fill="${colors[k]}"/>`,
+  );
   svg.push(
     `<text x="${W - R + 28}" y="${y - 3}">${label}${pts.length < gaussSizes.length ? " (cut)" : ""}</text>`,
   );

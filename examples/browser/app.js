@@ -16,7 +16,9 @@ function spiral() {
   labels = [];
   for (let c = 0; c < 3; c++) {
     for (let k = 0; k < 300; k++) {
-      const t = k / 300, a = 2 * Math.PI * (c / 3 + 1.2 * t), r = 0.1 + 0.75 * t;
+      const t = k / 300,
+        a = 2 * Math.PI * (c / 3 + 1.2 * t),
+        r = 0.1 + 0.75 * t;
       pts.push(
         0.5 + 0.5 * r * Math.cos(a) + 0.04 * (rand() - 0.5),
         0.5 + 0.5 * r * Math.sin(a) + 0.04 * (rand() - 0.5),
@@ -28,7 +30,9 @@ function spiral() {
 
 const grid = new Float32Array(2 * G * G);
 for (let i = 0; i < G; i++) {
-  for (let j = 0; j < G; j++) grid.set([(j + 0.5) / G, 1 - (i + 0.5) / G], 2 * (i * G + j));
+  for (let j = 0; j < G; j++) {
+    grid.set([(j + 0.5) / G, 1 - (i + 0.5) / G], 2 * (i * G + j));
+  }
 }
 
 /** The class of each grid point by majority of its K neighbours (ties: the nearest's). */
@@ -47,7 +51,9 @@ function vote(nn) {
 function plainNeighbours(q) {
   const d = [];
   for (let j = 0; j < pts.length / 2; j++) {
-    d.push((grid[2 * q] - pts[2 * j]) ** 2 + (grid[2 * q + 1] - pts[2 * j + 1]) ** 2);
+    d.push(
+      (grid[2 * q] - pts[2 * j]) ** 2 + (grid[2 * q + 1] - pts[2 * j + 1]) ** 2,
+    );
   }
   return [...d.keys()].sort((a, b) => d[a] - d[b] || a - b).slice(0, K);
 }
@@ -65,7 +71,13 @@ function draw(classes) {
   for (let j = 0; j < pts.length / 2; j++) {
     ctx.fillStyle = `rgb(${COLOURS[labels[j]].join(",")})`;
     ctx.beginPath();
-    ctx.arc(pts[2 * j] * canvas.width, (1 - pts[2 * j + 1]) * canvas.height, 3, 0, 2 * Math.PI);
+    ctx.arc(
+      pts[2 * j] * canvas.width,
+      (1 - pts[2 * j + 1]) * canvas.height,
+      3,
+      0,
+      2 * Math.PI,
+    );
     ctx.fill();
   }
 }
@@ -75,25 +87,33 @@ async function classify() {
   const engines = ["cpu"];
   const adapter = await navigator.gpu?.requestAdapter();
   if (adapter) engines.push("gpu");
-  const rows = [], sample = Array.from({ length: 40 }, (_, k) => Math.floor((k * G * G) / 40));
+  const rows = [],
+    sample = Array.from({ length: 40 }, (_, k) => Math.floor((k * G * G) / 40));
   let shown;
   for (const backend of engines) {
     try {
       const t = performance.now();
-      const nn =
-        (await Vi(ndarray(grid, [G * G, 2])).sqdist(Vj(ndarray(y, [N, 2]))).argKmin(K, 1, { backend })).data;
+      const nn = (await Vi(ndarray(grid, [G * G, 2])).sqdist(Vj(ndarray(y, [N, 2])))
+        .argKmin(K, 1, { backend })).data;
       const ms = performance.now() - t;
       // The same neighbours as plain JavaScript (their distances: float32 may swap equal ones).
       const agree = sample.every((q) => {
         const want = plainNeighbours(q);
         return want.every((j, k) => {
-          const dj = (grid[2 * q] - pts[2 * j]) ** 2 + (grid[2 * q + 1] - pts[2 * j + 1]) ** 2;
+          const dj = (grid[2 * q] - pts[2 * j]) ** 2 +
+            (grid[2 * q + 1] - pts[2 * j + 1]) ** 2;
           const g = nn[q * K + k],
-            dg = (grid[2 * q] - pts[2 * g]) ** 2 + (grid[2 * q + 1] - pts[2 * g + 1]) ** 2;
+            dg = (grid[2 * q] - pts[2 * g]) ** 2 +
+              (grid[2 * q + 1] - pts[2 * g + 1]) ** 2;
           return Math.abs(dj - dg) <= 1e-5;
         });
       });
-      rows.push({ backend, ms: Math.round(ms * 10) / 10, agree, pairs: G * G * N });
+      rows.push({
+        backend,
+        ms: Math.round(ms * 10) / 10,
+        agree,
+        pairs: G * G * N,
+      });
       shown ??= vote(nn);
     } catch (e) {
       rows.push({ backend, error: String(e && e.message) });
@@ -112,12 +132,20 @@ async function classify() {
       }</td>`;
     table.append(tr);
   }
-  const env = { threads: getThreads(), crossOriginIsolated: self.crossOriginIsolated, webgpu: !!adapter };
+  const env = {
+    threads: getThreads(),
+    crossOriginIsolated: self.crossOriginIsolated,
+    webgpu: !!adapter,
+  };
   document.getElementById("env").textContent =
     `CPU threads: ${env.threads} (cross-origin isolated: ${env.crossOriginIsolated}); WebGPU: ${
       env.webgpu ? "yes" : "no"
     }`;
-  document.getElementById("result").textContent = JSON.stringify({ ...env, points: N, engines: rows });
+  document.getElementById("result").textContent = JSON.stringify({
+    ...env,
+    points: N,
+    engines: rows,
+  });
 }
 
 document.getElementById("classes").innerHTML = COLOURS.map((_, k) =>

@@ -25,7 +25,10 @@ const files: Record<string, [URL, string]> = {
 const headers = (type: string): Record<string, string> => ({
   "content-type": `${type}; charset=utf-8`,
   ...(mode !== "plain"
-    ? { "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" }
+    ? {
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    }
     : {}),
   ...(mode === "csp"
     ? {

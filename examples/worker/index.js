@@ -6,7 +6,9 @@ import { Vi, Vj } from "@keops-ts/keops/edge";
 
 export default {
   async fetch(request) {
-    if (request.method !== "POST") return new Response("POST {x, y}: the nearest y of each x\n");
+    if (request.method !== "POST") {
+      return new Response("POST {x, y}: the nearest y of each x\n");
+    }
     try {
       const { x, y } = await request.json();
       const nn = await Vi(x).sqdist(Vj(y)).argmin(1);
