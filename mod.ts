@@ -39,7 +39,7 @@ export type { Node, Param } from "./formula/tree.ts";
 export type { Leaf } from "./lazy/variables.ts";
 export { Pm, Vi, Vj } from "./lazy/variables.ts";
 export type { Wrapped } from "./lazy/variables.ts";
-export type { Operand, Or, Reduced, ReduceOptions } from "./lazy/lazy_tensor.ts";
+export type { Operand, Or, Reduced, ReduceOptions, SyncReductions } from "./lazy/lazy_tensor.ts";
 export { LazyTensor } from "./lazy/construct.ts";
 export type { LazyTensor as LazyTensorClass } from "./lazy/lazy_tensor.ts";
 export type { LazyTensorFunction } from "./lazy/construct.ts";
