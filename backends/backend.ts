@@ -172,6 +172,16 @@ export interface Backend {
   readonly name: string;
   /** Compiles a plan; cached by the caller per plan. */
   compile(plan: ReducePlan): CompiledReduction;
+  /** For an engine that keeps arrays on a device (the GPU's): what routines need there. */
+  readonly device?: DeviceHelpers;
+}
+
+/** Arrays an engine makes on its device for a routine's intermediates, synchronously. */
+export interface DeviceHelpers {
+  /** The int32 values of a buffer as float32 (exact below 2^24), in a new buffer. */
+  indexFloats(indices: GPUBuffer, count: number): GPUBuffer;
+  /** 0, 1, …, n − 1 as float32, in a new buffer. */
+  ramp(n: number): GPUBuffer;
 }
 
 /** Product of a shape's dimensions. */

@@ -400,7 +400,8 @@ export function* callSteps(
   if (onGpu.some((g) => g)) {
     // Arrays on the GPU stay there for the GPU engine; any other engine reads them back.
     const want = sync ? selectBackendSync(opts.backend) : yield* wait(selectBackend(opts.backend, "float32"));
-    const hostOnly = want.name !== "gpu" || spec.routine.stages.some((st) => st.kind === "sparse");
+    // (A synchronous GPU call runs sparse stages on the device; an asynchronous one on the host.)
+    const hostOnly = want.name !== "gpu" || (!sync && spec.routine.stages.some((st) => st.kind === "sparse"));
     for (const [k, a] of args.entries()) {
       if (!isGpuArray(a)) continue;
       if (a.dtype !== "float32") {

@@ -411,7 +411,17 @@ function* reduceSteps(
     }
     ranges = st.outCat === 1 ? ctx.ranges.j : ctx.ranges.i;
   }
-  const inputs = { slots, batch: ctx.batch, M, N, keepOnDevice: keep && st.outCat !== 2, ranges };
+  // A synchronous GPU run cannot read back: a parameter's per-row terms stay on the device too,
+  // and are summed there (below).
+  const deviceSums = !!ctx.sync && ctx.backend.name === "gpu";
+  const inputs = {
+    slots,
+    batch: ctx.batch,
+    M,
+    N,
+    keepOnDevice: keep && (st.outCat !== 2 || deviceSums),
+    ranges,
+  };
   let res: ReduceOutput;
   if (ctx.sync) {
     if (!c.runSync) {
@@ -425,6 +435,40 @@ function* reduceSteps(
     // Empty host data of the slot's own type: int32 for indices, which is what fromGpu reads.
     const onDevice = (slot: number, gpu: GPUBuffer | undefined, data: Float32Array | Int32Array) =>
       values.set(slot, { data, gpu, batch: ctx.batch, rows: M, dim: specs[slot].dim });
+    if (st.outCat === 2 && st.out !== undefined) {
+      // Σ over the rows of the per-row terms, on the device: a Sum over j of a j-variable
+      // holding them, with one output row.
+      const rows = ROW_TERMS;
+      values.set(rows, {
+        data: new Float32Array(0),
+        gpu: res.device.values,
+        batch: ctx.batch,
+        rows: M,
+        dim: specs[st.out].dim,
+      });
+      try {
+        yield* reduceSteps(
+          {
+            kind: "reduce",
+            reduction: "Sum",
+            F: make("Var", [], [rows, specs[st.out].dim, 1]),
+            K: 0,
+            outCat: 0,
+            iRows: "one",
+            jRows: iR,
+            out: st.out,
+          },
+          values,
+          { ...ctx, ranges: undefined },
+          specs,
+          keep,
+        );
+      } finally {
+        res.device.values?.destroy();
+        values.delete(rows);
+      }
+      return;
+    }
     if (st.out !== undefined) onDevice(st.out, res.device.values, new Float32Array(0));
     if (st.outIdx !== undefined) onDevice(st.outIdx, res.device.indices, new Int32Array(0));
     return;
@@ -441,6 +485,80 @@ function* reduceSteps(
   if (st.outIdx !== undefined) {
     values.set(st.outIdx, { data: res.indices!, batch: ctx.batch, rows: M, dim: specs[st.outIdx].dim });
   }
+}
+
+/**
+ * Slots of intermediates that only the synchronous GPU path makes (numbered far above any
+ * routine's): per-row terms of a parameter's gradient, and a sparse stage's selected indices as
+ * floats and the indices 0…n−1 of the terms they select from.
+ */
+const ROW_TERMS = 1 << 29, SELECTED = ROW_TERMS + 1, TERM_INDEX = ROW_TERMS + 2;
+
+/**
+ * A sparse stage on the device, for the synchronous GPU path (which cannot read the selected
+ * indices back): the sum over the selected pairs (r, I[r, s]) of terms[s] becomes a Sum over all
+ * pairs (r, j) of Σ_s [j = I[r, s]]·terms[s](r, j), the selection an IfElse on j − I[r, s]
+ * (exact: indices below 2^24 are exact floats), so that a term not selected, even infinite,
+ * adds nothing. O(rows × terms) work instead of O(rows × S), all of it on the GPU.
+ */
+function* sparseOnDevice(
+  st: SparseStage,
+  values: Map<number, Slot>,
+  ctx: RunContext,
+  specs: readonly SlotSpec[],
+  keep: boolean,
+): Steps<GPUBuffer[]> {
+  const helpers = ctx.backend.device;
+  if (!helpers) throw new UnsupportedError(`The ${ctx.backend.name} engine keeps no arrays on a device`);
+  const idx = values.get(st.index)!;
+  if (!idx.gpu) throw new TypeError("Internal error: a sparse stage's indices are not on the device");
+  const S = idx.dim, selCat = (1 - st.rowCat) as 0 | 1;
+  const rowsOf = (cat: 0 | 1) => sizeOfRows(cat === 0 ? st.iRows : st.jRows, ctx.M, ctx.N);
+  const selected = helpers.indexFloats(idx.gpu, sizeOf(ctx.batch) * idx.rows * S);
+  const termIndex = helpers.ramp(rowsOf(selCat));
+  values.set(SELECTED, {
+    data: new Float32Array(0),
+    gpu: selected,
+    batch: idx.batch,
+    rows: idx.rows,
+    dim: S,
+  });
+  values.set(TERM_INDEX, {
+    data: new Float32Array(0),
+    gpu: termIndex,
+    batch: ctx.batch.map(() => 1),
+    rows: rowsOf(selCat),
+    dim: 1,
+  });
+  const I = make("Var", [], [SELECTED, S, st.rowCat]), J = make("Var", [], [TERM_INDEX, 1, selCat]);
+  const picked = st.terms.map((t, s) => {
+    const Is = S === 1 ? I : make("Elem", [I], [s]);
+    const miss = make("Minus", [make("Square", [make("Subtract", [J, Is], [])], [])], []); // 0 iff j = I[r, s]
+    return make("IfElse", [miss, t, make("Zero", [], [t.dim])], []);
+  });
+  const F = picked.reduce((a, b) => make("Add", [a, b], []));
+  try {
+    yield* reduceSteps(
+      {
+        kind: "reduce",
+        reduction: "Sum",
+        F,
+        K: 0,
+        outCat: st.outCat,
+        iRows: st.iRows,
+        jRows: st.jRows,
+        out: st.out,
+      },
+      values,
+      { ...ctx, ranges: undefined },
+      specs,
+      keep,
+    );
+  } finally {
+    values.delete(SELECTED);
+    values.delete(TERM_INDEX);
+  }
+  return [selected, termIndex];
 }
 
 function sumRows(data: Float32Array | Float64Array, nb: number, rows: number, d: number): Float64Array {
@@ -510,8 +628,10 @@ export function* routineSteps(r: Routine, inputs: readonly Slot[], ctx: RunConte
   const values = new Map<number, Slot>();
   inputs.forEach((s, k) => values.set(k, s));
   const onHost = new Set<number>(ctx.keepOnDevice ? [] : r.outputs);
+  // The synchronous GPU path runs sparse stages on the device too.
+  const deviceSparse = !!ctx.sync && ctx.backend.name === "gpu";
   for (const st of r.stages) {
-    if (st.kind === "sparse") {
+    if (st.kind === "sparse" && !deviceSparse) {
       onHost.add(st.index);
       for (const v of variablesOf(...st.terms)) onHost.add(v.params[0] as number);
     }
@@ -527,6 +647,11 @@ export function* routineSteps(r: Routine, inputs: readonly Slot[], ctx: RunConte
           const b = o === undefined ? undefined : values.get(o)?.gpu;
           if (b && o !== undefined && o >= r.nInputs) made.push(b);
         }
+      } else if (deviceSparse) {
+        const keep = !onHost.has(st.out);
+        made.push(...(yield* sparseOnDevice(st, values, ctx, r.slots, keep)));
+        const b = values.get(st.out)?.gpu;
+        if (b && st.out >= r.nInputs) made.push(b);
       } else runSparse(st, values, ctx, r.slots);
     }
   } finally {

@@ -36,6 +36,7 @@ import { gpuRounds, type Round } from "./ranges.ts";
 import { giveBuffer, takeBuffer } from "./buffers.ts";
 import { LruMap } from "../lru.ts";
 import { deviceNow, gpuDevice } from "./device.ts";
+import { deviceHelpers } from "./helpers.ts";
 import { runAsync, runSync, type Steps, wait } from "../steps.ts";
 
 /** Pipelines per device, by shader source: the most recently used (a bounded cache). */
@@ -532,6 +533,7 @@ function collectJ(plan: ReducePlan): [number, number][] {
 export function webgpuBackend(): Backend {
   return {
     name: "gpu",
+    device: deviceHelpers(),
     compile(plan: ReducePlan): CompiledReduction {
       const generated = new LruMap<string, Shader>(SHADERS_KEPT);
       return {
