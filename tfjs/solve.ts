@@ -72,9 +72,12 @@ export function KernelSolve(
         throw new RangeError(`The solve's ${name} must be a finite non-negative number, got ${show(v)}`);
       }
     }
-    if (tf.getBackend() === "webgpu") {
+    // On webgpu the residual cannot be read synchronously: the iteration runs maxIterations
+    // steps on the device, each step frozen once the residual is below the tolerance.
+    const onDevice = tf.getBackend() === "webgpu";
+    if (onDevice && maxIterations === undefined) {
       throw new UnsupportedError(
-        "KernelSolve on tensors reads the residual at every step, which TensorFlow.js's webgpu backend cannot do synchronously: solve on the cpu or wasm backend",
+        "KernelSolve on TensorFlow.js's webgpu backend cannot read the residual synchronously: give maxIterations, the number of steps it then runs",
       );
     }
     const tensors = args as tf.Tensor[];
@@ -88,7 +91,27 @@ export function KernelSolve(
     }
     const apply = (inputs: tf.Tensor[], v: tf.Tensor) =>
       tf.add(tf.mul(alpha, v), K(...inputs.map((t, k) => (k === unknown ? v : t)), call) as tf.Tensor);
+    const cgOnDevice = (inputs: tf.Tensor[], rhs: tf.Tensor): tf.Tensor => {
+      let a = tf.zerosLike(rhs), r = tf.clone(rhs), p = tf.clone(rhs), rr = tf.sum(tf.square(r));
+      const tol = rhs.size * eps * eps;
+      for (let it = 0; it < maxIt; it++) {
+        const next = tf.tidy(() => {
+          const active = tf.greaterEqual(rr, tol);
+          const q = apply(inputs, p);
+          const s = tf.where(active, tf.div(rr, tf.sum(tf.mul(p, q))), tf.zerosLike(rr));
+          const an = tf.add(a, tf.mul(s, p)), rn = tf.sub(r, tf.mul(s, q));
+          const rrn = tf.sum(tf.square(rn));
+          const beta = tf.where(active, tf.div(rrn, rr), tf.zerosLike(rr));
+          return [an, rn, tf.where(active, tf.add(rn, tf.mul(beta, p)), p), tf.where(active, rrn, rr)];
+        });
+        tf.dispose([a, r, p, rr]);
+        [a, r, p, rr] = next;
+      }
+      tf.dispose([r, p, rr]);
+      return a;
+    };
     const cg = (inputs: tf.Tensor[], rhs: tf.Tensor): tf.Tensor => {
+      if (onDevice) return cgOnDevice(inputs, rhs);
       let a = tf.zerosLike(rhs), r = tf.clone(rhs), p = tf.clone(rhs);
       let rr = tf.sum(tf.square(r)).dataSync()[0];
       const tol = rhs.size * eps * eps;
