@@ -4,7 +4,9 @@
  * rewritten from `.ts` to `.js` — and writes its `package.json` (`exports`, `types`,
  * `sideEffects: false`; the WebGPU types, which the declarations name, as a dependency that the
  * entry's declarations reference), the engine as `backends/wasm/engine.wasm` and the entry point
- * `@keops-ts/keops/edge` that imports it statically. TypeScript and the WebGPU types are this
+ * `@keops-ts/keops/edge` that imports it statically, and the TensorFlow.js entry
+ * `@keops-ts/keops/tfjs` (TensorFlow.js a peer dependency). TypeScript, the WebGPU types and
+ * TensorFlow.js's are this
  * script's own dependencies (build/deno.json, build/deno.lock), never the library's.
  *
  *     deno task build:npm        then   cd dist/npm && npm pack
@@ -14,8 +16,9 @@
 
 // deno-lint-ignore-file no-import-prefix
 import ts from "npm:typescript@5.9.3";
-// Installed into build/node_modules for the compiler (a type-only import: nothing runs).
+// Installed into build/node_modules for the compiler (type-only imports: nothing runs).
 import type {} from "npm:@webgpu/types@0.1.66";
+import type {} from "npm:@tensorflow/tfjs-core@4.22.0";
 
 const root = new URL("../", import.meta.url).pathname;
 const out = root + "dist/npm/";
@@ -36,10 +39,12 @@ const options: ts.CompilerOptions = {
   erasableSyntaxOnly: true,
   skipLibCheck: true,
   rootDir: root,
+  // The TensorFlow.js entry's peer, for its types (the package lists it as a peer dependency).
+  paths: { "@tensorflow/tfjs-core": [root + "build/node_modules/@tensorflow/tfjs-core"] },
   outDir: out,
   newLine: ts.NewLineKind.LineFeed,
 };
-const program = ts.createProgram([root + "mod.ts", webgpuTypes], options);
+const program = ts.createProgram([root + "mod.ts", root + "tfjs/mod.ts", webgpuTypes], options);
 const emitted = program.emit();
 const problems = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics];
 if (problems.length) {
@@ -86,10 +91,15 @@ const pkg = {
   exports: {
     ".": { types: "./mod.d.ts", default: "./mod.js" },
     "./edge": { types: "./edge.d.ts", default: "./edge.js" },
+    "./tfjs": { types: "./tfjs/mod.d.ts", default: "./tfjs/mod.js" },
   },
-  // Every module is free of side effects but the edge entry, which hands the engine over.
-  sideEffects: ["./edge.js"],
+  // Every module is free of side effects but the edge entry, which hands the engine over, and
+  // the TensorFlow.js entry's, which installs its tensors as LazyTensor variables.
+  sideEffects: ["./edge.js", "./tfjs/lazy.js"],
   dependencies: { "@webgpu/types": "^0.1.66" },
+  // TensorFlow.js: the user's own, for the "./tfjs" entry only.
+  peerDependencies: { "@tensorflow/tfjs-core": "^4.22.0" },
+  peerDependenciesMeta: { "@tensorflow/tfjs-core": { optional: true } },
   keywords: ["keops", "kernel", "webgpu", "wasm", "simd", "nearest-neighbors", "optimal-transport"],
   engines: { node: ">=20.16" },
 };

@@ -264,7 +264,7 @@ function forwardGpu(
   const arrays: GpuArray[] = infos.map((info) => {
     backend.uploadToGPU(info.dataId);
     const buffer = backend.tensorMap.get(info.dataId)?.resource;
-    if (!(buffer instanceof GPUBuffer)) {
+    if (typeof GPUBuffer === "undefined" || !(buffer instanceof GPUBuffer)) {
       throw new UnsupportedError(
         "A tensor of TensorFlow.js's webgpu backend is not in a GPU buffer (a texture?)",
       );

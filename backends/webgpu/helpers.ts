@@ -21,7 +21,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 }`;
 
 const pipelines = new WeakMap<GPUDevice, GPUComputePipeline>();
-const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+// (Read at use: GPUBufferUsage exists only where WebGPU does.)
+const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
 /**
  * The GPU engine's device helpers, on the injected device.
@@ -45,7 +46,7 @@ export function deviceHelpers(): DeviceHelpers {
         });
         pipelines.set(device, pipeline);
       }
-      const out = device.createBuffer({ size: Math.max(16, 4 * count), usage: STORAGE });
+      const out = device.createBuffer({ size: Math.max(16, 4 * count), usage: storage() });
       const uniform = device.createBuffer({
         size: 16,
         usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -68,7 +69,7 @@ export function deviceHelpers(): DeviceHelpers {
     },
     ramp(n: number): GPUBuffer {
       const device = deviceNow().device;
-      const out = device.createBuffer({ size: Math.max(16, 4 * n), usage: STORAGE });
+      const out = device.createBuffer({ size: Math.max(16, 4 * n), usage: storage() });
       if (n > 0) device.queue.writeBuffer(out, 0, Float32Array.from({ length: n }, (_, k) => k));
       return out;
     },

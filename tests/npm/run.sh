@@ -15,4 +15,9 @@ npx tsc -p tsconfig.json
 npx tsc consumer.ts --outDir . --target ES2022 --module NodeNext --moduleResolution NodeNext --skipLibCheck false
 node consumer.js
 bun consumer.ts
+# The TensorFlow.js entry, with its peer installed as a user would.
+cp "$here/consumer_tfjs.ts" "$scratch/"
+npm install --silent --no-audit --no-fund @tensorflow/tfjs@4.22.0 >/dev/null
+npx tsc consumer_tfjs.ts --outDir . --target ES2022 --module NodeNext --moduleResolution NodeNext --skipLibCheck --strict
+node consumer_tfjs.js
 echo "npm tarball: $(du -k "$tarball" | cut -f1) KiB"
