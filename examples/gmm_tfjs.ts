@@ -87,7 +87,7 @@ export function denseLoss(
 }
 
 /** N points from a known mixture of three Gaussians; and its mean log-likelihood (dense). */
-export function data(N: number, seed = 1): { x: tf.Tensor2D; trueLL: number } {
+export function data(N: number, seed = 1): { x: tf.Tensor2D; trueLL: tf.Scalar } {
   const centers = [[-1.5, 0], [1.5, 0.5], [0, 2]], scale = [0.35, 0.5, 0.3];
   const k = tf.tensor1d(Array.from({ length: N }, (_, i) => i % 3), "int32");
   const c = tf.gather(tf.tensor2d(centers), k),
@@ -114,7 +114,7 @@ export function data(N: number, seed = 1): { x: tf.Tensor2D; trueLL: number } {
     ),
     1,
   );
-  return { x, trueLL: tf.mean(logp).dataSync()[0] };
+  return { x, trueLL: tf.mean(logp) as tf.Scalar };
 }
 
 // Run as a script, or by `deno task example gmm_tfjs`, not when the bench imports the model.
@@ -125,7 +125,8 @@ if (import.meta.main || ["gmm_tfjs", "all"].includes(Deno.args[0])) {
     M = 6,
     sparsity = 0.5,
     steps = small ? 150 : 300;
-  const { x, trueLL } = data(N);
+  const { x, trueLL: ll } = data(N);
+  const trueLL = (await ll.data())[0];
   const m = mixture(x, M);
   const opt = tf.train.adam(0.05);
   const first = loss(x, m, sparsity).dataSync()[0];
