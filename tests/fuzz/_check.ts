@@ -197,7 +197,8 @@ async function conditioningOf(
 /**
  * Runs a case on the reference and on each target.
  *
- * @param gpuArrays also pass the inputs as GPU arrays and take the result as one (gpu targets)
+ * @param gpuArrays also pass the inputs as GPU arrays and take the result as one (gpu targets),
+ *   and call the CPU targets through the synchronous path (`routine.sync`)
  */
 export async function runCase(c: FuzzCase, targets: readonly Target[], gpuArrays = false): Promise<Outcome> {
   const findings: Finding[] = [];
@@ -257,14 +258,10 @@ export async function runCase(c: FuzzCase, targets: readonly Target[], gpuArrays
       let args: (NDArray | GpuArray)[] = shapeArgs(c, values, t.dtype, eShape);
       const onGpu = gpuArrays && t.backend === "gpu";
       if (onGpu) args = await Promise.all(args.map((a) => toGpu(a as NDArray)));
+      const opts = { backend: t.backend, ranges: c.ranges, ...(onGpu ? { output: "gpu" as const } : {}) };
+      const sync = gpuArrays && t.backend === "cpu";
       const out = await limited(
-        g(...args, {
-          backend: t.backend,
-          ranges: c.ranges,
-          ...(onGpu ? { output: "gpu" as const } : {}),
-        }) as Promise<
-          Out
-        >,
+        (sync ? Promise.resolve().then(() => g.sync(...args, opts)) : g(...args, opts)) as Promise<Out>,
         60_000,
       );
       got = onGpu ? await Promise.all(parts(out).map((o) => fromGpu(o as unknown as GpuArray))) : parts(out);
