@@ -16,14 +16,19 @@
  *   backend's `readSync`, reduced synchronously by the CPU engine on the calling thread, and
  *   written back once as the output's data.
  * - `webgpu`: the inputs' own GPU buffers are read by the GPU engine on TensorFlow.js's
- *   `GPUDevice`, and the output buffer becomes the output tensor's buffer: no read-back, no
- *   copy through the host.
+ *   `GPUDevice`, and its output is copied on the device into a buffer of TensorFlow.js's pool,
+ *   the output tensor's: no read-back, nothing through the host.
  *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import { type GenredRoutine, type RoutineSpec, specOf, valuesRoutine } from "../lazy/genred.ts";
+import {
+  type GenredRoutine,
+  type RoutineSpec,
+  specOf,
+  valuesRoutine,
+} from "../lazy/genred.ts";
 import type { Ranges } from "../lazy/ranges.ts";
 import type { GpuArray } from "../backends/webgpu/gpu_array.ts";
 import { hardwareAdapter, setDevice } from "../backends/webgpu/device.ts";
@@ -78,7 +83,9 @@ function routineKey(spec: RoutineSpec): string {
       ? `r:${st.reduction}:${st.K}:${st.outCat}:${st.iRows}:${st.jRows}:${st.out}:${st.outIdx}:${
         keyOf(st.F)
       }:${st.G ? keyOf(st.G) : ""}`
-      : `s:${st.index}:${st.rowCat}:${st.outCat}:${st.out}:${st.terms.map(keyOf).join(",")}`
+      : `s:${st.index}:${st.rowCat}:${st.outCat}:${st.out}:${
+        st.terms.map(keyOf).join(",")
+      }`
   );
   return JSON.stringify([
     stages,
@@ -108,7 +115,9 @@ function routineKey(spec: RoutineSpec): string {
  * assert.ok(Math.abs(g.dataSync()[1] - (-2 * Math.exp(-1) + 2 * Math.exp(-1))) < 1e-6);
  * ```
  */
-export function tfRoutine<Out extends TfOutput = TfOutput>(core: GenredRoutine): TfRoutine<Out> {
+export function tfRoutine<Out extends TfOutput = TfOutput>(
+  core: GenredRoutine,
+): TfRoutine<Out> {
   const known = byRoutine.get(core);
   if (known) return known.wrapped as TfRoutine<Out>;
   const spec = specOf(core);
@@ -123,16 +132,31 @@ export function tfRoutine<Out extends TfOutput = TfOutput>(core: GenredRoutine):
   const grads = new Map<number, TfRoutine<tf.Tensor>>();
   const call = (...args: Array<tf.Tensor | TfCallOptions>) => invoke(op, args);
   const grad = (variable: string | number) => {
-    const v = typeof variable === "string" ? spec.names.get(variable) : variable;
-    const k = typeof v === "number" && Number.isInteger(v) && v >= 0 && v < inputs.length ? v : undefined;
+    const v = typeof variable === "string"
+      ? spec.names.get(variable)
+      : variable;
+    const k = typeof v === "number" && Number.isInteger(v) && v >= 0 &&
+        v < inputs.length
+      ? v
+      : undefined;
     if (k === undefined) return tfRoutine<tf.Tensor>(core.grad(variable)); // the core's error
     let g = grads.get(k);
     if (!g) grads.set(k, g = tfRoutine<tf.Tensor>(core.grad(k)));
     return g;
   };
-  Object.defineProperty(call, "formula", { value: spec.formula, enumerable: true });
+  Object.defineProperty(call, "formula", {
+    value: spec.formula,
+    enumerable: true,
+  });
   Object.defineProperty(call, "grad", { value: grad });
-  const op: Op = { name, core, spec, inputs, grads, wrapped: call as unknown as TfRoutine };
+  const op: Op = {
+    name,
+    core,
+    spec,
+    inputs,
+    grads,
+    wrapped: call as unknown as TfRoutine,
+  };
   byRoutine.set(core, op);
   byKey.set(key, op);
   registerGradientOf(op);
@@ -140,31 +164,51 @@ export function tfRoutine<Out extends TfOutput = TfOutput>(core: GenredRoutine):
 }
 
 /** Checks a call's arguments before TensorFlow.js runs it; returns the tensors and options. */
-function checkArgs(op: Op, argsIn: Array<tf.Tensor | TfCallOptions>): [tf.Tensor[], TfCallOptions] {
+function checkArgs(
+  op: Op,
+  argsIn: Array<tf.Tensor | TfCallOptions>,
+): [tf.Tensor[], TfCallOptions] {
   const args = [...argsIn];
   const n = op.inputs.length;
   let opts: TfCallOptions = {};
   const last = args[args.length - 1];
-  if (args.length === n + 1 && !(last instanceof tf.Tensor) && typeof last === "object" && last !== null) {
+  if (
+    args.length === n + 1 && !(last instanceof tf.Tensor) &&
+    typeof last === "object" && last !== null
+  ) {
     opts = args.pop() as TfCallOptions;
   }
   const labels = op.spec.inputs.map((s) => s.label);
   if (args.length !== n) {
-    throw new TypeError(`This routine expects ${n} tensors (${labels.join(", ")}), got ${args.length}`);
+    throw new TypeError(
+      `This routine expects ${n} tensors (${
+        labels.join(", ")
+      }), got ${args.length}`,
+    );
   }
   checkOptions(opts, CALL_OPTIONS, "call");
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) {
     throw new TypeError(
-      `Unknown backend ${show(opts.backend)}: expected ${BACKENDS.map((b) => `"${b}"`).join(", ")}`,
+      `Unknown backend ${show(opts.backend)}: expected ${
+        BACKENDS.map((b) => `"${b}"`).join(", ")
+      }`,
     );
   }
   args.forEach((a, k) => {
     if (!(a instanceof tf.Tensor)) {
-      throw new TypeError(`The argument "${labels[k]}" is ${show(a)}: expected a tf.Tensor`);
+      throw new TypeError(
+        `The argument "${labels[k]}" is ${show(a)}: expected a tf.Tensor`,
+      );
     }
-    if (a.isDisposed) throw new TypeError(`The argument "${labels[k]}" is a disposed tf.Tensor`);
+    if (a.isDisposed) {
+      throw new TypeError(
+        `The argument "${labels[k]}" is a disposed tf.Tensor`,
+      );
+    }
     if (a.dtype !== "float32") {
-      throw new TypeError(`The argument "${labels[k]}" is a ${a.dtype} tensor: expected float32`);
+      throw new TypeError(
+        `The argument "${labels[k]}" is a ${a.dtype} tensor: expected float32`,
+      );
     }
   });
   return [args as tf.Tensor[], opts];
@@ -188,10 +232,14 @@ function invoke(op: Op, argsIn: Array<tf.Tensor | TfCallOptions>): TfOutput {
         ),
     });
   }
-  const inputs = Object.fromEntries(op.inputs.map((name, k) => [name, tensors[k]]));
+  const inputs = Object.fromEntries(
+    op.inputs.map((name, k) => [name, tensors[k]]),
+  );
   // The options travel as an attribute: the gradient functions receive them too.
   const attrs = { options: opts } as unknown as tf.NamedAttrMap;
-  const out = tf.engine().runKernel(op.name, inputs, attrs) as tf.Tensor | tf.Tensor[];
+  const out = tf.engine().runKernel(op.name, inputs, attrs) as
+    | tf.Tensor
+    | tf.Tensor[];
   if (Array.isArray(out)) return out.length === 1 ? out[0] : [out[0], out[1]];
   return out;
 }
@@ -199,7 +247,9 @@ function invoke(op: Op, argsIn: Array<tf.Tensor | TfCallOptions>): TfOutput {
 /** The subset of TensorFlow.js's WebGPU backend this module uses (it has no public types for it). */
 interface WebGpuBackend {
   readonly device: GPUDevice;
-  readonly tensorMap: { get(dataId: object): { resource?: unknown } | undefined };
+  readonly tensorMap: {
+    get(dataId: object): { resource?: unknown } | undefined;
+  };
   commandEncoder: GPUCommandEncoder | null;
   uploadToGPU(dataId: object): void;
   endComputePassEncoder(): void;
@@ -217,13 +267,16 @@ function forward(
 ): tf.TensorInfo | tf.TensorInfo[] {
   const infos = op.inputs.map((name) => inputs[name]!);
   const { backend: engine = "auto", ranges } = options;
-  const onGpu = backendName === "webgpu" && (engine === "auto" || engine === "gpu");
+  const onGpu = backendName === "webgpu" &&
+    (engine === "auto" || engine === "gpu");
   if (engine === "gpu" && !onGpu) {
     throw new UnsupportedError(
       `Backend "gpu" runs synchronously only on TensorFlow.js's webgpu backend (this is "${backendName}"): use "auto" or "cpu"`,
     );
   }
-  if (onGpu) return forwardGpu(op, infos, backend as unknown as WebGpuBackend, ranges);
+  if (onGpu) {
+    return forwardGpu(op, infos, backend as unknown as WebGpuBackend, ranges);
+  }
   if (backendName === "webgpu") {
     throw new UnsupportedError(
       `Backend "${engine}" reads the tensors on the host, which TensorFlow.js's webgpu backend cannot do synchronously: use "auto"`,
@@ -233,12 +286,23 @@ function forward(
     data: backend.readSync(info.dataId) as Float32Array,
     shape: info.shape,
   }));
-  const res = op.core.sync(...arrays, { backend: engine, ...(ranges ? { ranges } : {}) });
+  const res = op.core.sync(...arrays, {
+    backend: engine,
+    ...(ranges ? { ranges } : {}),
+  });
   const outs = Array.isArray(res) ? res : [res];
   return outs.map((o) => {
-    const dtype: tf.DataType = o.data instanceof Int32Array ? "int32" : "float32";
-    const data = o.data instanceof Float64Array ? Float32Array.from(o.data) : o.data;
-    return { dataId: backend.write(data, [...o.shape], dtype), shape: [...o.shape], dtype };
+    const dtype: tf.DataType = o.data instanceof Int32Array
+      ? "int32"
+      : "float32";
+    const data = o.data instanceof Float64Array
+      ? Float32Array.from(o.data)
+      : o.data;
+    return {
+      dataId: backend.write(data, [...o.shape], dtype),
+      shape: [...o.shape],
+      dtype,
+    };
   });
 }
 
@@ -256,7 +320,9 @@ function forwardGpu(
     // TensorFlow.js's device becomes the GPU engine's. Whether its adapter is a software one
     // (which caps the engine's loops) is asked once, asynchronously: until the answer comes,
     // the engine takes the cautious software settings.
-    if (hardware === undefined) hardwareAdapter().then((h) => (hardware = h), () => {});
+    if (hardware === undefined) {
+      hardwareAdapter().then((h) => (hardware = h), () => {});
+    }
     setDevice(backend.device, { fallback: !hardware });
     deviceGiven = backend.device;
     if (hardware === undefined) deviceGiven = undefined; // asked again at the next call
@@ -277,7 +343,11 @@ function forwardGpu(
     backend.endComputePassEncoder();
     backend.submitQueue();
   }
-  const res = op.core.sync(...arrays, { backend: "gpu", output: "gpu", ...(ranges ? { ranges } : {}) });
+  const res = op.core.sync(...arrays, {
+    backend: "gpu",
+    output: "gpu",
+    ...(ranges ? { ranges } : {}),
+  });
   const outs = (Array.isArray(res) ? res : [res]) as unknown as GpuArray[];
   const device = backend.device;
   const enc = device.createCommandEncoder();
@@ -304,13 +374,17 @@ function registerGradientOf(op: Op): void {
     kernelName: op.name,
     inputsToSave: [...op.inputs],
     gradFunc: (dy, saved, attrs) => {
-      const options = (attrs as { options?: TfCallOptions } | undefined)?.options ?? {};
+      const options =
+        (attrs as { options?: TfCallOptions } | undefined)?.options ?? {};
       // [values, indices]: the indices have no gradient; the values have that of the
       // reduction of values alone (Min for Min_ArgMin, KMin for KMin_ArgKMin).
       const e = Array.isArray(dy) ? dy[0] : dy;
       const source = pair ? tfRoutine(valuesRoutine(op.core)) : op.wrapped;
       return Object.fromEntries(
-        op.inputs.map((name, k) => [name, () => source.grad(k)(...saved, e, options)]),
+        op.inputs.map((
+          name,
+          k,
+        ) => [name, () => source.grad(k)(...saved, e, options)]),
       );
     },
   });

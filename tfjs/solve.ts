@@ -29,7 +29,9 @@ export interface TfSolveOptions extends TfCallOptions {
 }
 
 /** A kernel solver on tensors: one tensor per alias (b for the unknown's), the solution a back. */
-export type TfKernelSolveRoutine = (...args: Array<tf.Tensor | TfSolveOptions>) => tf.Tensor;
+export type TfKernelSolveRoutine = (
+  ...args: Array<tf.Tensor | TfSolveOptions>
+) => tf.Tensor;
 
 /**
  * A kernel solver on tensors, as KeOps's `KernelSolve(formula, aliases, varinvalias, axis)`.
@@ -57,19 +59,30 @@ export function KernelSolve(
   coreKernelSolve(formula, aliases, varInvAlias, options); // validates as the core does
   const { axis = 0, ...accuracy } = options;
   const K = tfRoutine(coreGenred(formula, aliases, { axis, ...accuracy }));
-  const unknown = parseAliases(aliases).find((a) => a.name === varInvAlias)!.ind;
+  const unknown =
+    parseAliases(aliases).find((a) => a.name === varInvAlias)!.ind;
   return (...argsIn) => {
     const args = [...argsIn];
     let opts: TfSolveOptions = {};
     const last = args[args.length - 1];
-    if (!(last instanceof tf.Tensor) && typeof last === "object" && last !== null) {
+    if (
+      !(last instanceof tf.Tensor) && typeof last === "object" && last !== null
+    ) {
       opts = args.pop() as TfSolveOptions;
     }
-    checkOptions(opts, ["backend", "ranges", "alpha", "eps", "maxIterations"], "solve");
+    checkOptions(
+      opts,
+      ["backend", "ranges", "alpha", "eps", "maxIterations"],
+      "solve",
+    );
     const { alpha = 1e-10, eps = 1e-6, maxIterations, ...call } = opts;
     for (const [name, v] of [["alpha", alpha], ["eps", eps]] as const) {
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-        throw new RangeError(`The solve's ${name} must be a finite non-negative number, got ${show(v)}`);
+        throw new RangeError(
+          `The solve's ${name} must be a finite non-negative number, got ${
+            show(v)
+          }`,
+        );
       }
     }
     // On webgpu the residual cannot be read synchronously: the iteration runs maxIterations
@@ -82,27 +95,46 @@ export function KernelSolve(
     }
     const tensors = args as tf.Tensor[];
     const b = tensors[unknown];
-    if (!(b instanceof tf.Tensor)) throw new TypeError(`The argument "${varInvAlias}" is not a tf.Tensor`);
+    if (!(b instanceof tf.Tensor)) {
+      throw new TypeError(`The argument "${varInvAlias}" is not a tf.Tensor`);
+    }
     const maxIt = maxIterations ?? 10 * b.size;
     if (!Number.isSafeInteger(maxIt) || maxIt < 1) {
       throw new RangeError(
-        `The solve's maxIterations must be a positive integer, got ${show(maxIterations)}`,
+        `The solve's maxIterations must be a positive integer, got ${
+          show(maxIterations)
+        }`,
       );
     }
     const apply = (inputs: tf.Tensor[], v: tf.Tensor) =>
-      tf.add(tf.mul(alpha, v), K(...inputs.map((t, k) => (k === unknown ? v : t)), call) as tf.Tensor);
+      tf.add(
+        tf.mul(alpha, v),
+        K(...inputs.map((t, k) => (k === unknown ? v : t)), call) as tf.Tensor,
+      );
     const cgOnDevice = (inputs: tf.Tensor[], rhs: tf.Tensor): tf.Tensor => {
-      let a = tf.zerosLike(rhs), r = tf.clone(rhs), p = tf.clone(rhs), rr = tf.sum(tf.square(r));
+      let a = tf.zerosLike(rhs),
+        r = tf.clone(rhs),
+        p = tf.clone(rhs),
+        rr = tf.sum(tf.square(r));
       const tol = rhs.size * eps * eps;
       for (let it = 0; it < maxIt; it++) {
         const next = tf.tidy(() => {
           const active = tf.greaterEqual(rr, tol);
           const q = apply(inputs, p);
-          const s = tf.where(active, tf.div(rr, tf.sum(tf.mul(p, q))), tf.zerosLike(rr));
+          const s = tf.where(
+            active,
+            tf.div(rr, tf.sum(tf.mul(p, q))),
+            tf.zerosLike(rr),
+          );
           const an = tf.add(a, tf.mul(s, p)), rn = tf.sub(r, tf.mul(s, q));
           const rrn = tf.sum(tf.square(rn));
           const beta = tf.where(active, tf.div(rrn, rr), tf.zerosLike(rr));
-          return [an, rn, tf.where(active, tf.add(rn, tf.mul(beta, p)), p), tf.where(active, rrn, rr)];
+          return [
+            an,
+            rn,
+            tf.where(active, tf.add(rn, tf.mul(beta, p)), p),
+            tf.where(active, rrn, rr),
+          ];
         });
         tf.dispose([a, r, p, rr]);
         [a, r, p, rr] = next;
@@ -143,7 +175,13 @@ export function KernelSolve(
           const ts = kept.slice(0, -1), a = kept[kept.length - 1];
           const abar = cg(ts, dy);
           return ts.map((_, k) =>
-            k === unknown ? abar : tf.neg(K.grad(k)(...ts.map((t, q) => (q === unknown ? a : t)), abar, call))
+            k === unknown ? abar : tf.neg(
+              K.grad(k)(
+                ...ts.map((t, q) => (q === unknown ? a : t)),
+                abar,
+                call,
+              ),
+            )
           );
         },
       };

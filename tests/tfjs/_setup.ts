@@ -26,15 +26,21 @@ async function hasAdapter(): Promise<boolean> {
 
 const gpuHere = await hasAdapter();
 if (!gpuHere && Deno.env.get("CI") === "true") {
-  throw new Error("CI=true but this runtime has no WebGPU adapter: the webgpu backend's tests cannot run");
+  throw new Error(
+    "CI=true but this runtime has no WebGPU adapter: the webgpu backend's tests cannot run",
+  );
 }
 
 /** The TensorFlow.js backends to test on. */
-export const BACKENDS: readonly string[] = gpuHere ? ["cpu", "wasm", "webgpu"] : ["cpu", "wasm"];
+export const BACKENDS: readonly string[] = gpuHere
+  ? ["cpu", "wasm", "webgpu"]
+  : ["cpu", "wasm"];
 
 /** Makes `name` TensorFlow.js's backend. */
 export async function useBackend(name: string): Promise<void> {
-  if (!(await tf.setBackend(name))) throw new Error(`TensorFlow.js's ${name} backend did not start`);
+  if (!(await tf.setBackend(name))) {
+    throw new Error(`TensorFlow.js's ${name} backend did not start`);
+  }
   await tf.ready();
 }
 

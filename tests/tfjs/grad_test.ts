@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { Genred, Pm, Vi, Vj } from "@keops-ts/keops/tfjs";
 import { BACKENDS, tf, useBackend, values } from "./_setup.ts";
+import { Genred as coreGenred } from "@keops-ts/keops";
 import { assertClose, rng, uniform } from "../_helpers.ts";
 
 const M = 23, N = 17, D = 3;
@@ -39,46 +40,94 @@ const CASES: Case[] = [
     name: "Sum",
     usesB: true,
     keops: (x, y, b, s) =>
-      tf.sum(tf.mul(c(), Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().exp().mul(Vj(b)).sum(1) as tf.Tensor)),
-    dense: (x, y, b, s) => tf.sum(tf.mul(c(), tf.matMul(tf.exp(tf.neg(tf.mul(sqdist(x, y), s))), b))),
+      tf.sum(
+        tf.mul(
+          c(),
+          Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().exp().mul(Vj(b)).sum(
+            1,
+          ) as tf.Tensor,
+        ),
+      ),
+    dense: (x, y, b, s) =>
+      tf.sum(
+        tf.mul(c(), tf.matMul(tf.exp(tf.neg(tf.mul(sqdist(x, y), s))), b)),
+      ),
   },
   {
     name: "LogSumExp",
     usesB: false,
     keops: (x, y, _b, s) =>
       tf.sum(
-        tf.mul(tf.slice(c(), [0, 0], [M, 1]), Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().logsumexp(1) as tf.Tensor),
+        tf.mul(
+          tf.slice(c(), [0, 0], [M, 1]),
+          Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().logsumexp(1) as tf.Tensor,
+        ),
       ),
     dense: (x, y, _b, s) =>
-      tf.sum(tf.mul(tf.slice(c(), [0, 0], [M, 1]), tf.logSumExp(tf.neg(tf.mul(sqdist(x, y), s)), 1, true))),
+      tf.sum(
+        tf.mul(
+          tf.slice(c(), [0, 0], [M, 1]),
+          tf.logSumExp(tf.neg(tf.mul(sqdist(x, y), s)), 1, true),
+        ),
+      ),
   },
   {
     name: "SumSoftMaxWeight",
     usesB: true,
     keops: (x, y, b, s) =>
-      tf.sum(tf.mul(c(), Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().sumsoftmaxweight(Vj(b), 1) as tf.Tensor)),
-    dense: (x, y, b, s) => tf.sum(tf.mul(c(), tf.matMul(tf.softmax(tf.neg(tf.mul(sqdist(x, y), s)), 1), b))),
+      tf.sum(
+        tf.mul(
+          c(),
+          Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().sumsoftmaxweight(
+            Vj(b),
+            1,
+          ) as tf.Tensor,
+        ),
+      ),
+    dense: (x, y, b, s) =>
+      tf.sum(
+        tf.mul(
+          c(),
+          tf.matMul(tf.softmax(tf.neg(tf.mul(sqdist(x, y), s)), 1), b),
+        ),
+      ),
   },
   {
     name: "Min",
     usesB: false,
     keops: (x, y, _b, s) =>
-      tf.sum(tf.mul(tf.slice(c(), [0, 0], [M, 1]), Vi(x).sqdist(Vj(y)).mul(Pm(s)).min(1) as tf.Tensor)),
+      tf.sum(
+        tf.mul(
+          tf.slice(c(), [0, 0], [M, 1]),
+          Vi(x).sqdist(Vj(y)).mul(Pm(s)).min(1) as tf.Tensor,
+        ),
+      ),
     dense: (x, y, _b, s) =>
-      tf.sum(tf.mul(tf.slice(c(), [0, 0], [M, 1]), tf.min(tf.mul(sqdist(x, y), s), 1, true))),
+      tf.sum(
+        tf.mul(
+          tf.slice(c(), [0, 0], [M, 1]),
+          tf.min(tf.mul(sqdist(x, y), s), 1, true),
+        ),
+      ),
   },
   {
     name: "KMin",
     usesB: false,
     keops: (x, y, _b, s) =>
       tf.sum(
-        tf.mul(tf.tensor2d(CK, [M, 3], "float32"), Vi(x).sqdist(Vj(y)).mul(Pm(s)).kmin(3, 1) as tf.Tensor),
+        tf.mul(
+          tf.tensor2d(CK, [M, 3], "float32"),
+          Vi(x).sqdist(Vj(y)).mul(Pm(s)).kmin(3, 1) as tf.Tensor,
+        ),
       ),
     dense: (x, y, _b, s) => {
       // The 3 smallest per row, selected by a one-hot mask (no gradient through the selection).
       const d = tf.mul(sqdist(x, y), s);
       // The selection from constant copies of the data (TopK has no gradient in TensorFlow.js).
-      const idx = tf.topk(tf.neg(sqdist(tf.tensor2d(X, [M, D]), tf.tensor2d(Y, [N, D]))), 3).indices;
+      const idx = tf.topk(
+        tf.neg(sqdist(tf.tensor2d(X, [M, D]), tf.tensor2d(Y, [N, D]))),
+        3,
+      ).indices;
       const mask = tf.oneHot(idx, N); // (M, 3, N)
       const picked = tf.sum(tf.mul(mask, tf.expandDims(d, 1)), 2); // (M, 3)
       return tf.sum(tf.mul(tf.tensor2d(CK, [M, 3], "float32"), picked));
@@ -114,7 +163,11 @@ for (const backend of BACKENDS) {
         const { value, grads } = tf.valueAndGrads(full(cs.dense))(ts);
         return [value, grads];
       }) as unknown as [tf.Scalar, tf.Tensor[]];
-      assertClose(await values(vk), await values(vd), { rtol: 1e-4, atol: 1e-4, what: `${cs.name} value` });
+      assertClose(await values(vk), await values(vd), {
+        rtol: 1e-4,
+        atol: 1e-4,
+        what: `${cs.name} value`,
+      });
       for (let q = 0; q < at.length; q++) {
         assert.deepEqual(gk[q].shape, ts[q].shape);
         assertClose(await values(gk[q]), await values(gd[q]), {
@@ -135,12 +188,16 @@ for (const backend of BACKENDS) {
     // (∇L(x + hv) − ∇L(x − hv)) / 2h of the dense gradient. (TensorFlow.js's own dense second
     // order of this loss disagrees with both here: its expandDims/broadcast chain is not a
     // reference for second derivatives.)
-    const Lk = (x: tf.Tensor) => tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor);
+    const Lk = (x: tf.Tensor) =>
+      tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor);
     const Ld = (x: tf.Tensor) => tf.sum(tf.exp(tf.neg(sqdist(x, y))));
     const hk = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.grad(Lk)(x), v)))(x);
     const h = 1e-2;
     const fd = tf.div(
-      tf.sub(tf.grad(Ld)(tf.add(x, tf.mul(h, v))), tf.grad(Ld)(tf.sub(x, tf.mul(h, v)))),
+      tf.sub(
+        tf.grad(Ld)(tf.add(x, tf.mul(h, v))),
+        tf.grad(Ld)(tf.sub(x, tf.mul(h, v))),
+      ),
       2 * h,
     );
     assertClose(await values(hk), await values(fd), {
@@ -154,23 +211,98 @@ for (const backend of BACKENDS) {
   Deno.test(`tfjs ${backend}: Genred's routines, pairs of values and indices, and tf.grads through them`, async () => {
     await useBackend(backend);
     const [x, y, b] = inputs();
-    const g = Genred("Exp(-SqDist(x,y))*b", ["x = Vi(3)", "y = Vj(3)", "b = Vj(2)"], { axis: 1 });
+    const g = Genred("Exp(-SqDist(x,y))*b", [
+      "x = Vi(3)",
+      "y = Vj(3)",
+      "b = Vj(2)",
+    ], { axis: 1 });
     const out = g(x, y, b) as tf.Tensor;
     assert.deepEqual(out.shape, [M, 2]);
-    assertClose(await values(out), await values(tf.matMul(tf.exp(tf.neg(sqdist(x, y))), b)), {
-      rtol: 1e-4,
-      atol: 1e-5,
+    assertClose(
+      await values(out),
+      await values(tf.matMul(tf.exp(tf.neg(sqdist(x, y))), b)),
+      {
+        rtol: 1e-4,
+        atol: 1e-5,
+      },
+    );
+    const pair = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], {
+      reduction: "Min_ArgMin",
+      axis: 1,
     });
-    const pair = Genred("SqDist(x,y)", ["x = Vi(3)", "y = Vj(3)"], { reduction: "Min_ArgMin", axis: 1 });
     const [mv, mi] = pair(x, y) as [tf.Tensor, tf.Tensor];
     assert.ok(mv.dtype === "float32" && mi.dtype === "int32");
     const d = sqdist(x, y);
-    assertClose(await values(mv), await values(tf.min(d, 1)), { rtol: 1e-4, atol: 1e-5 });
-    assert.deepEqual(Array.from(await values(mi)), Array.from(await values(tf.argMin(d, 1))));
+    assertClose(await values(mv), await values(tf.min(d, 1)), {
+      rtol: 1e-4,
+      atol: 1e-5,
+    });
+    assert.deepEqual(
+      Array.from(await values(mi)),
+      Array.from(await values(tf.argMin(d, 1))),
+    );
     // The values of a pair differentiate as Min's.
-    const gx = tf.grad((x: tf.Tensor) => tf.sum((pair(x, y) as tf.Tensor[])[0]))(x);
+    const gx = tf.grad((x: tf.Tensor) =>
+      tf.sum((pair(x, y) as tf.Tensor[])[0])
+    )(x);
     const gxd = tf.grad((x: tf.Tensor) => tf.sum(tf.min(sqdist(x, y), 1)))(x);
-    assertClose(await values(gx), await values(gxd), { rtol: 2e-3, atol: 2e-4 });
+    assertClose(await values(gx), await values(gxd), {
+      rtol: 2e-3,
+      atol: 2e-4,
+    });
     tf.dispose([x, y, b, out, mv, mi, d, gx, gxd]);
+  });
+}
+
+for (const backend of BACKENDS) {
+  Deno.test(`tfjs ${backend}: block-sparse ranges, and their gradients, as the core's oracle`, async () => {
+    await useBackend(backend);
+    const [x, y, b] = inputs();
+    // Two blocks of rows, each seeing one interval of terms.
+    const ranges = [
+      [[0, 10], [10, M]],
+      [1, 2],
+      [[0, 9], [5, N]],
+      [[0, 9], [9, N]],
+      [1, 2],
+      [[0, 10], [0, M]],
+    ];
+    const aliases = ["x = Vi(3)", "y = Vj(3)", "b = Vj(2)"];
+    const g = Genred("Exp(-SqDist(x,y))*b", aliases, { axis: 1 });
+    const core = coreGenred("Exp(-SqDist(x,y))*b", aliases, { axis: 1 });
+    const host = [
+      { data: X, shape: [M, D] },
+      { data: Y, shape: [N, D] },
+      { data: B, shape: [N, 2] },
+    ];
+    const out = g(x, y, b, { ranges: ranges as never }) as tf.Tensor;
+    const want = await core(...host, {
+      ranges: ranges as never,
+      backend: "reference",
+    });
+    assertClose(await values(out), want.data, {
+      rtol: 1e-4,
+      atol: 1e-5,
+      what: "ranged Sum",
+    });
+    const e = { data: C, shape: [M, 2] };
+    const gx = tf.grad((x: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.tensor2d(C, [M, 2]),
+          g(x, y, b, { ranges: ranges as never }) as tf.Tensor,
+        ),
+      )
+    )(x);
+    const gxWant = await core.grad("x")(...host, e, {
+      ranges: ranges as never,
+      backend: "reference",
+    });
+    assertClose(await values(gx), gxWant.data, {
+      rtol: 2e-3,
+      atol: 2e-4,
+      what: "ranged d/dx",
+    });
+    tf.dispose([x, y, b, out, gx]);
   });
 }

@@ -6,7 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { Genred, KernelSolve, UnsupportedError, Vi, Vj } from "@keops-ts/keops/tfjs";
+import {
+  Genred,
+  KernelSolve,
+  UnsupportedError,
+  Vi,
+  Vj,
+} from "@keops-ts/keops/tfjs";
 import { gpuTraffic } from "../../backends/webgpu/engine.ts";
 import { BACKENDS, tf, useBackend, values } from "./_setup.ts";
 import { assertThrowsClass } from "../_helpers.ts";
@@ -15,7 +21,8 @@ for (const backend of BACKENDS) {
   Deno.test(`tfjs ${backend}: a reduction and its gradient in a tf.tidy leave no tensor behind`, async () => {
     await useBackend(backend);
     const x = tf.randomNormal([40, 3]), y = tf.randomNormal([30, 3]);
-    const loss = (x: tf.Tensor) => tf.sum(Vi(x).sqdist(Vj(y)).neg().logsumexp(1) as tf.Tensor);
+    const loss = (x: tf.Tensor) =>
+      tf.sum(Vi(x).sqdist(Vj(y)).neg().logsumexp(1) as tf.Tensor);
     tf.tidy(() => tf.valueAndGrad(loss)(x)); // once, for whatever a first call sets up
     const before = tf.memory().numTensors;
     const kept = tf.tidy(() => {
@@ -52,11 +59,31 @@ for (const backend of BACKENDS) {
     );
     const gone = tf.zeros([3, 2]);
     gone.dispose();
-    await assertThrowsClass(() => g(gone, y), TypeError, /"x" is a disposed tf.Tensor/);
-    await assertThrowsClass(() => g(x), TypeError, /expects 2 tensors \(x, y\), got 1/);
-    await assertThrowsClass(() => g(x, [[1, 2]] as never), TypeError, /"y" is .*: expected a tf.Tensor/);
-    await assertThrowsClass(() => g(x, y, { backnd: "cpu" } as never), TypeError, /Unknown .*backnd/);
-    await assertThrowsClass(() => g(x, y, { backend: "tpu" } as never), TypeError, /Unknown backend "tpu"/);
+    await assertThrowsClass(
+      () => g(gone, y),
+      TypeError,
+      /"x" is a disposed tf.Tensor/,
+    );
+    await assertThrowsClass(
+      () => g(x),
+      TypeError,
+      /expects 2 tensors \(x, y\), got 1/,
+    );
+    await assertThrowsClass(
+      () => g(x, [[1, 2]] as never),
+      TypeError,
+      /"y" is .*: expected a tf.Tensor/,
+    );
+    await assertThrowsClass(
+      () => g(x, y, { backnd: "cpu" } as never),
+      TypeError,
+      /Unknown .*backnd/,
+    );
+    await assertThrowsClass(
+      () => g(x, y, { backend: "tpu" } as never),
+      TypeError,
+      /Unknown backend "tpu"/,
+    );
     tf.dispose([x, y]);
   });
 
@@ -65,7 +92,10 @@ for (const backend of BACKENDS) {
     // Pull a cloud y towards x: minimise −Σ_ij e^{−|x_i − y_j|²} (a kernel attraction).
     const x = tf.add(tf.randomNormal([60, 2], 0, 0.3, "float32", 1), 2);
     const y = tf.variable(tf.randomNormal([40, 2], 0, 0.3, "float32", 2));
-    const loss = () => tf.neg(tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor)) as tf.Scalar;
+    const loss = () =>
+      tf.neg(
+        tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor),
+      ) as tf.Scalar;
     const first = (await values(loss()))[0];
     const opt = tf.train.adam(0.1);
     for (let k = 0; k < 30; k++) tf.dispose(opt.minimize(loss, true) ?? []);
@@ -88,24 +118,43 @@ Deno.test("tfjs webgpu: the reduction reads the tensors' buffers and leaves its 
   const after = gpuTraffic();
   assert.deepEqual(after, before); // nothing uploaded from the host, nothing read back
   const dense = tf.sum(
-    tf.exp(tf.neg(tf.sum(tf.square(tf.sub(tf.expandDims(x, 1), tf.expandDims(y, 0))), 2))),
+    tf.exp(
+      tf.neg(
+        tf.sum(tf.square(tf.sub(tf.expandDims(x, 1), tf.expandDims(y, 0))), 2),
+      ),
+    ),
     1,
   );
   const a = await values(out), b = await values(dense);
-  for (let k = 0; k < 50; k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-4 * Math.max(1, Math.abs(b[k])));
+  for (let k = 0; k < 50; k++) {
+    assert.ok(Math.abs(a[k] - b[k]) < 1e-4 * Math.max(1, Math.abs(b[k])));
+  }
   tf.dispose([x, y, out, dense]);
 });
 
 for (const backend of BACKENDS) {
   Deno.test(`tfjs ${backend}: KernelSolve on tensors solves, and differentiates by the implicit function theorem`, async () => {
     await useBackend(backend);
-    const solve = KernelSolve("Exp(-SqDist(x,y))*a", ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)"], "a", {
-      axis: 1,
-    });
-    const x = tf.tensor2d([[0], [0.5], [1.5], [3]]), b = tf.tensor2d([[1], [2], [0], [1]]);
+    const solve = KernelSolve(
+      "Exp(-SqDist(x,y))*a",
+      ["x = Vi(1)", "y = Vj(1)", "a = Vj(1)"],
+      "a",
+      {
+        axis: 1,
+      },
+    );
+    const x = tf.tensor2d([[0], [0.5], [1.5], [3]]),
+      b = tf.tensor2d([[1], [2], [0], [1]]);
     // (On webgpu the number of steps is given: the residual cannot be read synchronously.)
-    const opts = { alpha: 0.3, eps: 1e-7, ...(backend === "webgpu" ? { maxIterations: 12 } : {}) };
-    const A = tf.add(tf.mul(0.3, tf.eye(4)), tf.exp(tf.neg(tf.square(tf.sub(x, tf.transpose(x))))));
+    const opts = {
+      alpha: 0.3,
+      eps: 1e-7,
+      ...(backend === "webgpu" ? { maxIterations: 12 } : {}),
+    };
+    const A = tf.add(
+      tf.mul(0.3, tf.eye(4)),
+      tf.exp(tf.neg(tf.square(tf.sub(x, tf.transpose(x))))),
+    );
     const a = solve(x, x, b, opts);
     const residual = tf.sub(tf.matMul(A, a), b);
     assert.ok(Math.max(...Array.from(await values(tf.abs(residual)))) < 1e-4);
@@ -116,7 +165,11 @@ for (const backend of BACKENDS) {
     assert.ok(Math.max(...Array.from(await values(tf.abs(check)))) < 1e-3);
     tf.dispose([x, b, A, a, residual, db, ones, check]);
     if (backend === "webgpu") {
-      await assertThrowsClass(() => solve(x, x, b, { alpha: 0.3 }), UnsupportedError, /maxIterations/);
+      await assertThrowsClass(
+        () => solve(x, x, b, { alpha: 0.3 }),
+        UnsupportedError,
+        /maxIterations/,
+      );
     }
   });
 }
