@@ -23,12 +23,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  type GenredRoutine,
-  type RoutineSpec,
-  specOf,
-  valuesRoutine,
-} from "../lazy/genred.ts";
+import { type GenredRoutine, type RoutineSpec, specOf, valuesRoutine } from "../lazy/genred.ts";
 import type { Ranges } from "../lazy/ranges.ts";
 import type { GpuArray } from "../backends/webgpu/gpu_array.ts";
 import { hardwareAdapter, setDevice } from "../backends/webgpu/device.ts";
@@ -83,9 +78,7 @@ function routineKey(spec: RoutineSpec): string {
       ? `r:${st.reduction}:${st.K}:${st.outCat}:${st.iRows}:${st.jRows}:${st.out}:${st.outIdx}:${
         keyOf(st.F)
       }:${st.G ? keyOf(st.G) : ""}`
-      : `s:${st.index}:${st.rowCat}:${st.outCat}:${st.out}:${
-        st.terms.map(keyOf).join(",")
-      }`
+      : `s:${st.index}:${st.rowCat}:${st.outCat}:${st.out}:${st.terms.map(keyOf).join(",")}`
   );
   return JSON.stringify([
     stages,
@@ -132,9 +125,7 @@ export function tfRoutine<Out extends TfOutput = TfOutput>(
   const grads = new Map<number, TfRoutine<tf.Tensor>>();
   const call = (...args: Array<tf.Tensor | TfCallOptions>) => invoke(op, args);
   const grad = (variable: string | number) => {
-    const v = typeof variable === "string"
-      ? spec.names.get(variable)
-      : variable;
+    const v = typeof variable === "string" ? spec.names.get(variable) : variable;
     const k = typeof v === "number" && Number.isInteger(v) && v >= 0 &&
         v < inputs.length
       ? v
@@ -181,17 +172,13 @@ function checkArgs(
   const labels = op.spec.inputs.map((s) => s.label);
   if (args.length !== n) {
     throw new TypeError(
-      `This routine expects ${n} tensors (${
-        labels.join(", ")
-      }), got ${args.length}`,
+      `This routine expects ${n} tensors (${labels.join(", ")}), got ${args.length}`,
     );
   }
   checkOptions(opts, CALL_OPTIONS, "call");
   if (opts.backend !== undefined && !BACKENDS.includes(opts.backend)) {
     throw new TypeError(
-      `Unknown backend ${show(opts.backend)}: expected ${
-        BACKENDS.map((b) => `"${b}"`).join(", ")
-      }`,
+      `Unknown backend ${show(opts.backend)}: expected ${BACKENDS.map((b) => `"${b}"`).join(", ")}`,
     );
   }
   args.forEach((a, k) => {
@@ -292,12 +279,8 @@ function forward(
   });
   const outs = Array.isArray(res) ? res : [res];
   return outs.map((o) => {
-    const dtype: tf.DataType = o.data instanceof Int32Array
-      ? "int32"
-      : "float32";
-    const data = o.data instanceof Float64Array
-      ? Float32Array.from(o.data)
-      : o.data;
+    const dtype: tf.DataType = o.data instanceof Int32Array ? "int32" : "float32";
+    const data = o.data instanceof Float64Array ? Float32Array.from(o.data) : o.data;
     return {
       dataId: backend.write(data, [...o.shape], dtype),
       shape: [...o.shape],
@@ -374,8 +357,7 @@ function registerGradientOf(op: Op): void {
     kernelName: op.name,
     inputsToSave: [...op.inputs],
     gradFunc: (dy, saved, attrs) => {
-      const options =
-        (attrs as { options?: TfCallOptions } | undefined)?.options ?? {};
+      const options = (attrs as { options?: TfCallOptions } | undefined)?.options ?? {};
       // [values, indices]: the indices have no gradient; the values have that of the
       // reduction of values alone (Min for Min_ArgMin, KMin for KMin_ArgKMin).
       const e = Array.isArray(dy) ? dy[0] : dy;

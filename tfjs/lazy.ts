@@ -21,16 +21,10 @@ import { toNDArray } from "../lazy/ndarray.ts";
 import { Pm as corePm, Vi as coreVi, Vj as coreVj } from "../lazy/variables.ts";
 import { LazyTensor as coreConstruct } from "../lazy/construct.ts";
 import { setForeignArrays } from "../lazy/foreign.ts";
-import {
-  type TfCallOptions,
-  type TfOutput,
-  type TfRoutine,
-  tfRoutine,
-} from "./kernel.ts";
+import { type TfCallOptions, type TfOutput, type TfRoutine, tfRoutine } from "./kernel.ts";
 
 /** What a reduction gives in this entry: a tensor, or `[values, indices]`. */
-export type TfResult<R> = R extends Promise<[NDArray, NDArray]>
-  ? [tf.Tensor, tf.Tensor]
+export type TfResult<R> = R extends Promise<[NDArray, NDArray]> ? [tf.Tensor, tf.Tensor]
   : R extends Promise<NDArray> ? tf.Tensor
   : R extends GenredRoutine ? TfRoutine
   : R extends CoreLazyTensor ? TfLazyTensor
@@ -46,8 +40,7 @@ export type TfArg<A> = A extends CoreLazyTensor ? TfLazyTensor | CoreLazyTensor
  * (synchronously, differentiably) and whose operations give LazyTensors on tensors.
  */
 export type TfLazyTensor = {
-  [K in keyof CoreLazyTensor<false>]: CoreLazyTensor<false>[K] extends
-    (...args: infer A) => infer R
+  [K in keyof CoreLazyTensor<false>]: CoreLazyTensor<false>[K] extends (...args: infer A) => infer R
     ? (...args: { [I in keyof A]: TfArg<A[I]> }) => TfResult<R>
     : CoreLazyTensor<false>[K];
 };
@@ -57,8 +50,7 @@ setForeignArrays({
   is: (x) => x instanceof tf.Tensor,
   shape: (x) => [...(x as tf.Tensor).shape],
   reshape: (x, shape) => tf.reshape(x as tf.Tensor, [...shape]),
-  reduce: (routine, values, options) =>
-    tfRoutine(routine)(...values.map(asTensor), options as TfCallOptions),
+  reduce: (routine, values, options) => tfRoutine(routine)(...values.map(asTensor), options as TfCallOptions),
   matvec: (K, b, options) => {
     const bt = asTensor(b);
     const b2 = bt.rank === 1 ? tf.reshape(bt, [bt.shape[0], 1]) : bt;

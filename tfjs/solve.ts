@@ -59,8 +59,7 @@ export function KernelSolve(
   coreKernelSolve(formula, aliases, varInvAlias, options); // validates as the core does
   const { axis = 0, ...accuracy } = options;
   const K = tfRoutine(coreGenred(formula, aliases, { axis, ...accuracy }));
-  const unknown =
-    parseAliases(aliases).find((a) => a.name === varInvAlias)!.ind;
+  const unknown = parseAliases(aliases).find((a) => a.name === varInvAlias)!.ind;
   return (...argsIn) => {
     const args = [...argsIn];
     let opts: TfSolveOptions = {};
@@ -79,9 +78,7 @@ export function KernelSolve(
     for (const [name, v] of [["alpha", alpha], ["eps", eps]] as const) {
       if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
         throw new RangeError(
-          `The solve's ${name} must be a finite non-negative number, got ${
-            show(v)
-          }`,
+          `The solve's ${name} must be a finite non-negative number, got ${show(v)}`,
         );
       }
     }
@@ -101,9 +98,7 @@ export function KernelSolve(
     const maxIt = maxIterations ?? 10 * b.size;
     if (!Number.isSafeInteger(maxIt) || maxIt < 1) {
       throw new RangeError(
-        `The solve's maxIterations must be a positive integer, got ${
-          show(maxIterations)
-        }`,
+        `The solve's maxIterations must be a positive integer, got ${show(maxIterations)}`,
       );
     }
     const apply = (inputs: tf.Tensor[], v: tf.Tensor) =>

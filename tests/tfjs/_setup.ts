@@ -32,9 +32,7 @@ if (!gpuHere && Deno.env.get("CI") === "true") {
 }
 
 /** The TensorFlow.js backends to test on. */
-export const BACKENDS: readonly string[] = gpuHere
-  ? ["cpu", "wasm", "webgpu"]
-  : ["cpu", "wasm"];
+export const BACKENDS: readonly string[] = gpuHere ? ["cpu", "wasm", "webgpu"] : ["cpu", "wasm"];
 
 /** Makes `name` TensorFlow.js's backend. */
 export async function useBackend(name: string): Promise<void> {

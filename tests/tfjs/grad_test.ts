@@ -188,8 +188,7 @@ for (const backend of BACKENDS) {
     // (∇L(x + hv) − ∇L(x − hv)) / 2h of the dense gradient. (TensorFlow.js's own dense second
     // order of this loss disagrees with both here: its expandDims/broadcast chain is not a
     // reference for second derivatives.)
-    const Lk = (x: tf.Tensor) =>
-      tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor);
+    const Lk = (x: tf.Tensor) => tf.sum(Vi(x).sqdist(Vj(y)).neg().exp().sum(1) as tf.Tensor);
     const Ld = (x: tf.Tensor) => tf.sum(tf.exp(tf.neg(sqdist(x, y))));
     const hk = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.grad(Lk)(x), v)))(x);
     const h = 1e-2;
@@ -242,9 +241,7 @@ for (const backend of BACKENDS) {
       Array.from(await values(tf.argMin(d, 1))),
     );
     // The values of a pair differentiate as Min's.
-    const gx = tf.grad((x: tf.Tensor) =>
-      tf.sum((pair(x, y) as tf.Tensor[])[0])
-    )(x);
+    const gx = tf.grad((x: tf.Tensor) => tf.sum((pair(x, y) as tf.Tensor[])[0]))(x);
     const gxd = tf.grad((x: tf.Tensor) => tf.sum(tf.min(sqdist(x, y), 1)))(x);
     assertClose(await values(gx), await values(gxd), {
       rtol: 2e-3,

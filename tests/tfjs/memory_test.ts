@@ -6,13 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  Genred,
-  KernelSolve,
-  UnsupportedError,
-  Vi,
-  Vj,
-} from "@keops-ts/keops/tfjs";
+import { Genred, KernelSolve, UnsupportedError, Vi, Vj } from "@keops-ts/keops/tfjs";
 import { gpuTraffic } from "../../backends/webgpu/engine.ts";
 import { BACKENDS, tf, useBackend, values } from "./_setup.ts";
 import { assertThrowsClass } from "../_helpers.ts";
@@ -21,8 +15,7 @@ for (const backend of BACKENDS) {
   Deno.test(`tfjs ${backend}: a reduction and its gradient in a tf.tidy leave no tensor behind`, async () => {
     await useBackend(backend);
     const x = tf.randomNormal([40, 3]), y = tf.randomNormal([30, 3]);
-    const loss = (x: tf.Tensor) =>
-      tf.sum(Vi(x).sqdist(Vj(y)).neg().logsumexp(1) as tf.Tensor);
+    const loss = (x: tf.Tensor) => tf.sum(Vi(x).sqdist(Vj(y)).neg().logsumexp(1) as tf.Tensor);
     tf.tidy(() => tf.valueAndGrad(loss)(x)); // once, for whatever a first call sets up
     const before = tf.memory().numTensors;
     const kept = tf.tidy(() => {
