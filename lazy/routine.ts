@@ -447,22 +447,8 @@ function* reduceSteps(
         dim: specs[st.out].dim,
       });
       try {
-        yield* reduceSteps(
-          {
-            kind: "reduce",
-            reduction: "Sum",
-            F: make("Var", [], [rows, specs[st.out].dim, 1]),
-            K: 0,
-            outCat: 0,
-            iRows: "one",
-            jRows: iR,
-            out: st.out,
-          },
-          values,
-          { ...ctx, ranges: undefined },
-          specs,
-          keep,
-        );
+        const F = make("Var", [], [rows, specs[st.out].dim, 1]);
+        yield* deviceSum(F, 0, "one", iR, st.out, values, ctx, specs, keep);
       } finally {
         res.device.values?.destroy();
         values.delete(rows);
@@ -493,6 +479,22 @@ function* reduceSteps(
  * floats and the indices 0…n−1 of the terms they select from.
  */
 const ROW_TERMS = 1 << 29, SELECTED = ROW_TERMS + 1, TERM_INDEX = ROW_TERMS + 2;
+
+/** A Sum stage of F made at run time by the synchronous GPU path (over all pairs: no ranges). */
+function deviceSum(
+  F: Node,
+  outCat: 0 | 1 | 2,
+  iRows: Rows,
+  jRows: Rows,
+  out: number,
+  values: Map<number, Slot>,
+  ctx: RunContext,
+  specs: readonly SlotSpec[],
+  keep: boolean,
+): Steps<void> {
+  const stage: ReduceStage = { kind: "reduce", reduction: "Sum", F, K: 0, outCat, iRows, jRows, out };
+  return reduceSteps(stage, values, { ...ctx, ranges: undefined }, specs, keep);
+}
 
 /**
  * A sparse stage on the device, for the synchronous GPU path (which cannot read the selected
@@ -538,22 +540,7 @@ function* sparseOnDevice(
   });
   const F = picked.reduce((a, b) => make("Add", [a, b], []));
   try {
-    yield* reduceSteps(
-      {
-        kind: "reduce",
-        reduction: "Sum",
-        F,
-        K: 0,
-        outCat: st.outCat,
-        iRows: st.iRows,
-        jRows: st.jRows,
-        out: st.out,
-      },
-      values,
-      { ...ctx, ranges: undefined },
-      specs,
-      keep,
-    );
+    yield* deviceSum(F, st.outCat, st.iRows, st.jRows, st.out, values, ctx, specs, keep);
   } finally {
     values.delete(SELECTED);
     values.delete(TERM_INDEX);

@@ -16,7 +16,7 @@ import { runRanged } from "../wasm/ranged.ts";
 import { serialQueue } from "../wasm/engine.ts";
 import { wantedThreads, withThreads } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";
-import { runJit, runJitSync } from "./driver.ts";
+import { type JitExecutor, runJit, runJitSync } from "./driver.ts";
 import { HOST_FUNCTIONS, type HostName } from "./emit.ts";
 
 /** What generated modules import besides memory: JavaScript's exact float64 Math. */
@@ -141,39 +141,26 @@ function alone(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
   return onMain(async () => {
     memory ??= new WebAssembly.Memory({ initial: 16 });
     const inst = await c.local(memory);
-    const go = inst.exports.run as (h: number) => void;
-    return runJit(
-      {
-        memory,
-        heapBase: 0,
-        threads: 1,
-        exec: (headers, chunk) => headers.forEach((h) => runChunked(go, memory!, h, chunk)),
-        execRanged: (headers, table, counter) =>
-          headers.forEach((h) => runRanged(go, memory!, h, table, counter)),
-      },
-      c.code,
-      plan,
-      inputs,
-    );
+    return runJit(onCallingThread(inst, memory), c.code, plan, inputs);
   });
+}
+
+/** An executor of a generated module's instance on the calling thread, over its memory. */
+function onCallingThread(inst: WebAssembly.Instance, mem: WebAssembly.Memory): JitExecutor {
+  const go = inst.exports.run as (h: number) => void;
+  return {
+    memory: mem,
+    heapBase: 0,
+    threads: 1,
+    exec: (headers, chunk) => headers.forEach((h) => runChunked(go, mem, h, chunk)),
+    execRanged: (headers, table, counter) => headers.forEach((h) => runRanged(go, mem, h, table, counter)),
+  };
 }
 
 /** Runs one compiled plan on the calling thread, synchronously. */
 function aloneSync(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
   const mem = syncMemory ??= new WebAssembly.Memory({ initial: 16 });
-  const go = c.localSync(mem).exports.run as (h: number) => void;
-  return runJitSync(
-    {
-      memory: mem,
-      heapBase: 0,
-      threads: 1,
-      exec: (headers, chunk) => headers.forEach((h) => runChunked(go, mem, h, chunk)),
-      execRanged: (headers, table, counter) => headers.forEach((h) => runRanged(go, mem, h, table, counter)),
-    },
-    c.code,
-    plan,
-    inputs,
-  );
+  return runJitSync(onCallingThread(c.localSync(mem), mem), c.code, plan, inputs);
 }
 
 /**

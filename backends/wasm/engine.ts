@@ -9,7 +9,7 @@
 
 import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
-import { type EngineExports, runChunked, runProgram, runProgramSync } from "./driver.ts";
+import { type EngineExports, type Executor, runChunked, runProgram, runProgramSync } from "./driver.ts";
 import { runRanged } from "./ranged.ts";
 import { wantedThreads, withThreads } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
@@ -146,6 +146,18 @@ const onMain = serialQueue();
 /** Below this many pairs a call stays on the calling thread (threads cost a round trip). */
 const THREAD_MIN_PAIRS = 1 << 20;
 
+/** An executor of one engine instance on the calling thread (one thread, the engine's own stack). */
+function onCallingThread(ex: EngineExports): Executor {
+  return {
+    memory: ex.memory!,
+    heapBase: ex.__heap_base.value as number,
+    threads: 1,
+    stackBytes: 0,
+    exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
+    execRanged: (h, _, table, counter) => runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
+  };
+}
+
 /**
  * The WASM SIMD engine as a backend.
  *
@@ -168,20 +180,7 @@ export function wasmBackend(): Backend {
             onMain(async () => {
               main ??= engineInstance();
               const ex = await main;
-              return runProgram(
-                {
-                  memory: ex.memory!,
-                  heapBase: ex.__heap_base.value as number,
-                  threads: 1,
-                  stackBytes: 0,
-                  exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
-                  execRanged: (h, _, table, counter) =>
-                    runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
-                },
-                prog,
-                plan,
-                inputs,
-              );
+              return runProgram(onCallingThread(ex), prog, plan, inputs);
             });
           // Threads only for problems that pay for them (and wherever they cannot run, alone).
           const T = wantedThreads();
@@ -191,21 +190,7 @@ export function wasmBackend(): Backend {
           return await alone();
         },
         runSync(inputs) {
-          const ex = engineInstanceSync();
-          return runProgramSync(
-            {
-              memory: ex.memory!,
-              heapBase: ex.__heap_base.value as number,
-              threads: 1,
-              stackBytes: 0,
-              exec: (h, _, chunk) => runChunked((at) => ex.run(at), ex.memory!, h[0], chunk),
-              execRanged: (h, _, table, counter) =>
-                runRanged((at) => ex.run(at), ex.memory!, h[0], table, counter),
-            },
-            prog,
-            plan,
-            inputs,
-          );
+          return runProgramSync(onCallingThread(engineInstanceSync()), prog, plan, inputs);
         },
       };
     },
