@@ -25,9 +25,8 @@ import { type NDArray, type NestedNumbers, toNDArray } from "./ndarray.ts";
 import { checkShape, type DType, sizeOf, type Slot } from "../backends/backend.ts";
 import { type BackendChoice, selectBackend, selectBackendSync } from "../backends/select.ts";
 import { runAsync, runSync, type Steps, wait } from "../backends/steps.ts";
-import { UnsupportedError } from "../formula/errors.ts";
 import { fromGpu, type GpuArray, isGpuArray, toGpu } from "../backends/webgpu/gpu_array.ts";
-import { checkOptions, show } from "../formula/errors.ts";
+import { checkOptions, show, UnsupportedError } from "../formula/errors.ts";
 import { checkRanges, type Ranges } from "./ranges.ts";
 import {
   ACCURACY_KEYS,
@@ -101,9 +100,10 @@ export interface GenredRoutine<Out extends NDArray | [NDArray, NDArray] = NDArra
   grad(variable: string | number): GenredRoutine<NDArray>;
   /**
    * The same call, synchronously: the result itself rather than a promise, computed on the
-   * calling thread by the CPU engine (backend "auto" is "cpu" here; "gpu" is refused, its
-   * results arriving asynchronously). What TensorFlow.js ops, and a KeOps user's `a = K @ b`,
-   * expect.
+   * calling thread by the CPU engine (backend "auto" is "cpu" here). Backend "gpu" only keeps
+   * GPU arrays on the GPU (arguments on it, `output: "gpu"`, a device given to `setDevice`, as
+   * the TensorFlow.js entry does): WebGPU reads results back asynchronously. What TensorFlow.js
+   * ops, and a KeOps user's `a = K @ b`, expect.
    *
    * @example
    * ```ts

@@ -1457,11 +1457,6 @@ export class LazyTensor<S extends boolean = boolean> {
           "A symbolic LazyTensor's reduction is a routine: give its call options (backend, ranges, …) when calling it",
         );
       }
-      if (sync) {
-        throw new TypeError(
-          "A symbolic LazyTensor's reduction is a routine: call its sync method with the arrays instead",
-        );
-      }
       return routine as unknown as Reduced<S, Out>;
     }
     const values = leaves.map((l) => l.value as NDArray);
