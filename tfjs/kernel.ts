@@ -63,7 +63,6 @@ interface Op {
   readonly core: GenredRoutine;
   readonly spec: RoutineSpec;
   readonly inputs: readonly string[];
-  readonly grads: Map<number, TfRoutine<tf.Tensor>>;
   readonly wrapped: TfRoutine;
 }
 
@@ -145,7 +144,6 @@ export function tfRoutine<Out extends TfOutput = TfOutput>(
     core,
     spec,
     inputs,
-    grads,
     wrapped: call as unknown as TfRoutine,
   };
   byRoutine.set(core, op);
