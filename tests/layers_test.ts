@@ -1,7 +1,8 @@
 /**
- * The three floors of the source: the formula layer (`formula/`) imports no engine and no API,
+ * The floors of the source: the formula layer (`formula/`) imports no engine and no API,
  * the engines (`backends/`) import the formula layer but never the API (`lazy/`), and the API
- * sits on both. Read from the import statements of every source file.
+ * sits on both; the TensorFlow.js wrapper (`tfjs/`) on the API, the only code that imports
+ * TensorFlow.js. Read from the import statements of every source file.
  *
  * @module
  */
@@ -40,4 +41,20 @@ Deno.test("the engines import the formula layer and each other, never the API", 
   assert.ok(all.some((i) => i.target.startsWith("formula/")), "the engines read the formula layer");
   const bad = all.filter((i) => !i.target.startsWith("formula/") && !i.target.startsWith("backends/"));
   assert.deepEqual(bad, []);
+});
+
+Deno.test("the TensorFlow.js wrapper sits on top: nothing below imports it, nor TensorFlow.js itself", () => {
+  for (const folder of ["formula", "backends", "lazy"]) {
+    assert.deepEqual(importsUnder(folder).filter((i) => i.target.startsWith("tfjs/")), []);
+  }
+  assert.ok(importsUnder("tfjs").some((i) => i.target.startsWith("lazy/")), "the wrapper reads the API");
+  const mentions = (dir: string): string[] =>
+    [...Deno.readDirSync(new URL(dir, ROOT))].flatMap((e) =>
+      e.isDirectory ? mentions(`${dir}/${e.name}`) : e.name.endsWith(".ts") &&
+          /from\s*["']@tensorflow\//.test(Deno.readTextFileSync(new URL(`${dir}/${e.name}`, ROOT)))
+        ? [`${dir}/${e.name}`]
+        : []
+    );
+  assert.deepEqual(["formula", "backends", "lazy"].flatMap(mentions), []);
+  assert.ok(!/@tensorflow\//.test(Deno.readTextFileSync(new URL("mod.ts", ROOT))));
 });
