@@ -11,10 +11,10 @@
  */
 
 import type { Backend, CompiledReduction, ReduceInputs, ReducePlan } from "../backend.ts";
-import { runChunked } from "../wasm/driver.ts";
+import { type Executor, runChunked } from "../wasm/driver.ts";
 import { runRanged } from "../wasm/ranged.ts";
 import { serialQueue } from "../wasm/engine.ts";
-import { wantedThreads, withThreads } from "../wasm/threads.ts";
+import { wantedThreads, withThreads, withThreadsSync } from "../wasm/threads.ts";
 import { generate, type JitCode, NotCompiled } from "./codegen.ts";
 import { type JitExecutor, runJit, runJitSync } from "./driver.ts";
 import { HOST_FUNCTIONS, type HostName } from "./emit.ts";
@@ -90,6 +90,7 @@ class Compiled {
   private modules: Partial<Record<"true" | "false", Promise<WebAssembly.Module>>> = {};
   private instance?: Promise<WebAssembly.Instance>;
   private syncModule?: WebAssembly.Module;
+  private sharedSync?: WebAssembly.Module;
   private syncInstance?: WebAssembly.Instance;
   readonly code: JitCode;
   constructor(code: JitCode) {
@@ -97,6 +98,10 @@ class Compiled {
   }
   module(shared: boolean): Promise<WebAssembly.Module> {
     return this.modules[`${shared}`] ??= WebAssembly.compile(this.code.bytes(shared));
+  }
+  /** The shared-memory build for the workers, compiled synchronously (for synchronous calls). */
+  sharedModuleSync(): WebAssembly.Module {
+    return this.sharedSync ??= new WebAssembly.Module(this.code.bytes(true));
   }
   local(mem: WebAssembly.Memory): Promise<WebAssembly.Instance> {
     return this.instance ??= this.module(false).then((m) =>
@@ -110,30 +115,46 @@ class Compiled {
   }
 }
 
-/** Runs one compiled plan, on the workers when the problem pays for them. */
-async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
+/** Whether a run goes to the workers: problems that pay for them. */
+function usesThreads(c: Compiled, inputs: ReduceInputs): boolean {
   const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
   const threads = wantedThreads();
-  if (threads > 1 && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * c.code.G * threads) {
-    return await withThreads(async (x) => {
-      const module = await c.module(true);
-      return runJit(
-        {
-          memory: x.memory,
-          heapBase: x.heapBase,
-          threads: x.threads,
-          exec: (headers, chunk, counter) =>
-            x.exec(headers, headers.map(() => 0), chunk, { key: c.key, module, counter }),
-          execRanged: (headers, table, counter) =>
-            x.execRanged(headers, headers.map(() => 0), table, counter, { key: c.key, module, counter }),
-        },
-        c.code,
-        plan,
-        inputs,
-      );
-    }, () => alone(c, plan, inputs));
+  return threads > 1 && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * c.code.G * threads;
+}
+
+/** Generated code on the workers: their executor, with the plan's module and key. */
+function onWorkers(x: Executor, c: Compiled, module: WebAssembly.Module): JitExecutor {
+  return {
+    memory: x.memory,
+    heapBase: x.heapBase,
+    threads: x.threads,
+    exec: (headers, chunk, counter) =>
+      x.exec(headers, headers.map(() => 0), chunk, { key: c.key, module, counter }),
+    execRanged: (headers, table, counter) =>
+      x.execRanged(headers, headers.map(() => 0), table, counter, { key: c.key, module, counter }),
+  };
+}
+
+/** Runs one compiled plan, on the workers when the problem pays for them. */
+async function run(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
+  if (usesThreads(c, inputs)) {
+    return await withThreads(
+      async (x) => runJit(onWorkers(x, c, await c.module(true)), c.code, plan, inputs),
+      () => alone(c, plan, inputs),
+    );
   }
   return await alone(c, plan, inputs);
+}
+
+/** Runs one compiled plan synchronously: on the workers (the calling thread waiting) when it pays. */
+function runNow(c: Compiled, plan: ReducePlan, inputs: ReduceInputs) {
+  if (usesThreads(c, inputs)) {
+    return withThreadsSync(
+      (x) => runJitSync(onWorkers(x, c, c.sharedModuleSync()), c.code, plan, inputs),
+      () => aloneSync(c, plan, inputs),
+    );
+  }
+  return aloneSync(c, plan, inputs);
 }
 
 /** Runs one compiled plan on the calling thread. */
@@ -194,7 +215,7 @@ export function jitBackend(fallback: Backend, name = "cpu"): Backend {
         run: (inputs) =>
           codegenAllowed() ? run(c, plan, inputs) : (other ??= fallback.compile(plan)).run(inputs),
         runSync: (inputs) =>
-          codegenAllowed() ? aloneSync(c, plan, inputs) : (other ??= fallback.compile(plan)).runSync!(inputs),
+          codegenAllowed() ? runNow(c, plan, inputs) : (other ??= fallback.compile(plan)).runSync!(inputs),
       };
     },
   };

@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { Backend, CompiledReduction, ReducePlan } from "../backend.ts";
+import type { Backend, CompiledReduction, ReduceInputs, ReducePlan } from "../backend.ts";
 import { compile } from "./compile.ts";
 import { type EngineExports, type Executor, runChunked, runProgram, runProgramSync } from "./driver.ts";
 import { runRanged } from "./ranged.ts";
-import { wantedThreads, withThreads } from "./threads.ts";
+import { wantedThreads, withThreads, withThreadsSync } from "./threads.ts";
 import { engineBytes } from "./bytes.ts";
 import { show, UnsupportedError } from "../../formula/errors.ts";
 
@@ -146,6 +146,13 @@ const onMain = serialQueue();
 /** Below this many pairs a call stays on the calling thread (threads cost a round trip). */
 const THREAD_MIN_PAIRS = 1 << 20;
 
+/** Whether a run goes to the threads: problems that pay for them (and where they cannot run, alone). */
+function usesThreads(inputs: ReduceInputs): boolean {
+  const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
+  const T = wantedThreads();
+  return T > 1 && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * T;
+}
+
 /** An executor of one engine instance on the calling thread (one thread, the engine's own stack). */
 function onCallingThread(ex: EngineExports): Executor {
   return {
@@ -175,22 +182,21 @@ export function wasmBackend(): Backend {
       const prog = compile(plan.formulas);
       return {
         async run(inputs) {
-          const pairs = inputs.M * inputs.N * inputs.batch.reduce((a, b) => a * b, 1);
           const alone = () =>
             onMain(async () => {
               main ??= engineInstance();
               const ex = await main;
               return runProgram(onCallingThread(ex), prog, plan, inputs);
             });
-          // Threads only for problems that pay for them (and wherever they cannot run, alone).
-          const T = wantedThreads();
-          if (T > 1 && pairs >= THREAD_MIN_PAIRS && inputs.M >= 2 * T) {
-            return await withThreads((x) => runProgram(x, prog, plan, inputs), alone);
-          }
+          if (usesThreads(inputs)) return await withThreads((x) => runProgram(x, prog, plan, inputs), alone);
           return await alone();
         },
         runSync(inputs) {
-          return runProgramSync(onCallingThread(engineInstanceSync()), prog, plan, inputs);
+          const alone = () => runProgramSync(onCallingThread(engineInstanceSync()), prog, plan, inputs);
+          if (usesThreads(inputs)) {
+            return withThreadsSync((x) => runProgramSync(x, prog, plan, inputs), alone);
+          }
+          return alone();
         },
       };
     },

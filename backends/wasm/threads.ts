@@ -43,8 +43,25 @@ const runRanged = (${runRanged.toString()});
 const HOST = Object.fromEntries(${JSON.stringify(Object.keys(HOST_FUNCTIONS))}.map((k) => [k, Math[k]]));
 const jit = new Map();
 let ex, memory;
+// A run of a synchronous call (m.signal set) answers through shared memory, since the calling
+// thread is blocked in Atomics.wait: [done, failed, started] at m.signal. Others answer by message.
+const finish = (m, error) => {
+  if (m.signal === undefined) {
+    self.postMessage(error === undefined ? { type: "done" } : { type: "error", message: error });
+    return;
+  }
+  const a = new Int32Array(memory.buffer);
+  if (error !== undefined) Atomics.add(a, (m.signal >> 2) + 1, 1);
+  Atomics.add(a, m.signal >> 2, 1);
+  Atomics.notify(a, m.signal >> 2);
+};
 self.onmessage = async (e) => {
   const m = e.data;
+  if (m.signal !== undefined) {
+    const a = new Int32Array(memory.buffer);
+    Atomics.add(a, (m.signal >> 2) + 2, 1);
+    Atomics.notify(a, (m.signal >> 2) + 2);
+  }
   try {
     if (m.type === "init") {
       memory = m.memory;
@@ -60,18 +77,20 @@ self.onmessage = async (e) => {
       }
       if (m.ranged) runRanged((h) => inst.exports.run(h), memory, m.header, m.ranged.table, m.ranged.counter);
       else runClaimed((h) => inst.exports.run(h), memory, m.header, m.chunk, m.jit.counter);
-      self.postMessage({ type: "done" });
+      finish(m);
     } else if (m.ranged) {
       ex.__stack_pointer.value = m.stackTop;
       runRanged((h) => ex.run(h), memory, m.header, m.ranged.table, m.ranged.counter);
-      self.postMessage({ type: "done" });
+      finish(m);
     } else {
       ex.__stack_pointer.value = m.stackTop;
       runChunked((h) => ex.run(h), memory, m.header, m.chunk);
-      self.postMessage({ type: "done" });
+      finish(m);
     }
   } catch (err) {
-    self.postMessage({ type: "error", message: String(err && err.message || err) });
+    const message = String(err && err.message || err);
+    if (m.type === "init" || !memory) self.postMessage({ type: "error", message });
+    else finish(m, message);
   }
 };`;
 
@@ -195,6 +214,8 @@ interface Pool {
   size: number;
   memory: WebAssembly.Memory;
   heapBase: number;
+  /** Where a synchronous call's workers count their finished runs, failures and starts (int32s). */
+  signal: number;
   workers: Port[];
   /** Jobs share the pool's memory, so they run one at a time. */
   serial: <T>(job: () => Promise<T>) => Promise<T>;
@@ -248,10 +269,13 @@ async function start(size: number): Promise<Pool> {
     workers.forEach((w) => w.terminate());
     throw e instanceof WorkerFailure ? e : new WorkerFailure((e as Error)?.message ?? String(e));
   }
+  // Below the drivers' layout: the words of synchronous calls.
+  const signal = Math.ceil(heapBase / 16) * 16;
   return {
     size,
     memory,
-    heapBase,
+    heapBase: signal + 16,
+    signal,
     workers,
     serial: serialQueue(),
     active: 0,
@@ -293,6 +317,146 @@ function scheduleIdle(p: Pool) {
 }
 
 /**
+ * Makes the pool of the wanted size (starting it if need be); false where it cannot start, after
+ * one warning saying why.
+ */
+async function poolReady(): Promise<boolean> {
+  const size = wantedThreads();
+  if (pool && pool.size === size) return true;
+  starting ??= start(size);
+  let p: Pool;
+  try {
+    p = await starting;
+  } catch (e) {
+    starting = undefined;
+    broken = `its worker threads could not start (${(e as Error)?.message ?? e})`;
+    warnOnce(broken);
+    return false;
+  }
+  if (pool !== p) {
+    pool = p;
+    starting = undefined;
+  }
+  return true;
+}
+
+/** The message of one run on worker t, with the generated module the first time it meets it. */
+function runMessage(
+  p: Pool,
+  t: number,
+  header: number,
+  extra: Record<string, unknown>,
+  jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
+): Record<string, unknown> {
+  const first = jit && !p.sent[t].has(jit.key);
+  if (first) p.sent[t].add(jit.key);
+  const job = jit && { key: jit.key, module: first ? jit.module : undefined, counter: jit.counter };
+  return { type: "run", header, ...extra, jit: job };
+}
+
+let blocking: boolean | undefined;
+
+/** Whether this thread may block in `Atomics.wait` (a browser's main thread may not). */
+function canBlock(): boolean {
+  if (blocking === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // not equal: returns at once
+      blocking = true;
+    } catch {
+      blocking = false;
+    }
+  }
+  return blocking;
+}
+
+/**
+ * `withThreads` for a synchronous call: the worker threads run the job's runs while the calling
+ * thread waits for them in `Atomics.wait` (they answer through shared memory, not messages,
+ * which a blocked thread cannot receive). Only with a pool already started and idle, on a thread
+ * that may block; otherwise `alone` runs, and an absent pool is started in the background for
+ * later calls (starting takes messages, hence the event loop that a synchronous call holds).
+ */
+export function withThreadsSync<T>(job: (x: Executor) => T, alone: () => T): T {
+  if (threadsUnavailable() || !canBlock()) return alone();
+  const p = pool;
+  if (!p || p.size !== wantedThreads()) {
+    poolReady().then((ok) => ok && pool && pool.active === 0 && scheduleIdle(pool), () => {});
+    return alone();
+  }
+  if (p.active > 0) return alone(); // an asynchronous job holds the pool's memory
+  p.active++;
+  clearTimeout(p.timer);
+  jobsRun++;
+  const words = p.signal >> 2;
+  /** Blocks until word k reaches n; false if `ms` pass first (Infinity: no limit). */
+  const until = (k: number, n: number, ms: number) => {
+    const end = performance.now() + ms;
+    for (;;) {
+      const a = new Int32Array(p.memory.buffer); // (the memory may have grown)
+      const v = Atomics.load(a, words + k);
+      if (v >= n) return true;
+      const left = end - performance.now();
+      if (left <= 0) return false;
+      Atomics.wait(a, words + k, v, Math.min(left, 1000));
+    }
+  };
+  const post = (
+    headers: readonly number[],
+    extra: (t: number) => Record<string, unknown>,
+    jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
+  ) => {
+    const a = new Int32Array(p.memory.buffer);
+    for (const k of [0, 1, 2]) Atomics.store(a, words + k, 0);
+    p.workers.forEach((w, t) => w.send(runMessage(p, t, headers[t], { ...extra(t), signal: p.signal }, jit)));
+    // A worker that does not take its message at once is gone (its death reaches the event
+    // loop, which this call holds): the pool goes and the call runs alone. One that took it
+    // finishes, or reports its failure.
+    if (!until(2, p.size, syncStartMs)) throw new WorkerFailure("a worker did not take its job");
+    until(0, p.size, Infinity);
+    if (Atomics.load(new Int32Array(p.memory.buffer), words + 1) > 0) {
+      throw new Error("A CPU engine thread failed during a synchronous call");
+    }
+  };
+  try {
+    return job({
+      memory: p.memory,
+      heapBase: p.heapBase,
+      threads: p.size,
+      stackBytes: STACK_BYTES,
+      exec: (headers, stacks, chunk, jit) => post(headers, (t) => ({ stackTop: stacks[t], chunk }), jit),
+      execRanged: (headers, stacks, table, counter, jit) =>
+        post(headers, (t) => ({ stackTop: stacks[t], ranged: { table, counter } }), jit),
+    });
+  } catch (e) {
+    if (!(e instanceof WorkerFailure)) throw e;
+    if (pool === p) shutdownThreads();
+    return alone();
+  } finally {
+    if (--p.active === 0 && pool === p) scheduleIdle(p);
+  }
+}
+
+let syncStartMs = 5000;
+
+/**
+ * Sets how long a synchronous call waits for every worker to take its job before it gives the
+ * pool up and runs alone (default 5 s; workers take a job within a millisecond); returns the
+ * old value. For tests.
+ *
+ * @example
+ * ```ts
+ * import { setSyncStartTimeout } from "./threads.ts";
+ * const old = setSyncStartTimeout(100);
+ * setSyncStartTimeout(old);
+ * ```
+ */
+export function setSyncStartTimeout(ms: number): number {
+  const old = syncStartMs;
+  syncStartMs = ms;
+  return old;
+}
+
+/**
  * Runs `job` with an executor over the worker threads, one job at a time; or `alone` (the same
  * work on the calling thread) where threads cannot run, after one warning saying why. A worker
  * that fails to start, or fails during the job, takes the pool down and the call runs `alone`;
@@ -304,23 +468,7 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>, alone: ()
     warnOnce(why);
     return alone();
   }
-  const size = wantedThreads();
-  if (!pool || pool.size !== size) {
-    starting ??= start(size);
-    let p: Pool;
-    try {
-      p = await starting;
-    } catch (e) {
-      starting = undefined;
-      broken = `its worker threads could not start (${(e as Error)?.message ?? e})`;
-      warnOnce(broken);
-      return alone();
-    }
-    if (pool !== p) {
-      pool = p;
-      starting = undefined;
-    }
-  }
+  if (!(await poolReady())) return alone();
   const p = pool!;
   // Counted from now, so that the idle timer of an earlier job never stops the workers while
   // this one waits for its turn or runs.
@@ -332,14 +480,7 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>, alone: ()
     extra: (t: number) => Record<string, unknown>,
     jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
   ) =>
-    Promise.all(
-      p.workers.map((w, t) => {
-        const first = jit && !p.sent[t].has(jit.key);
-        if (first) p.sent[t].add(jit.key);
-        const job = jit && { key: jit.key, module: first ? jit.module : undefined, counter: jit.counter };
-        return ask(w, { type: "run", header: headers[t], ...extra(t), jit: job });
-      }),
-    ).then(() => {});
+    Promise.all(p.workers.map((w, t) => ask(w, runMessage(p, t, headers[t], extra(t), jit)))).then(() => {});
   const run = p.serial(() => {
     clearTimeout(p.timer);
     jobsRun++;

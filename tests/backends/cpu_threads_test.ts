@@ -11,7 +11,7 @@ import {
   setThreads,
   shutdownThreads,
 } from "../../mod.ts";
-import { threadsAvailable } from "../../backends/wasm/threads.ts";
+import { setSyncStartTimeout, threadJobs, threadsAvailable } from "../../backends/wasm/threads.ts";
 import { setThreadSupport } from "../../backends/wasm/ports.ts";
 import { setPairsPerCall } from "../../backends/wasm/driver.ts";
 import { assertThrowsClass, rng, uniform } from "../_helpers.ts";
@@ -82,6 +82,7 @@ function bigSum() {
   const want = Array.from(x, (xi) => y.reduce((s, yj) => s + Math.exp(-((xi - yj) ** 2)), 0));
   return {
     run: (backend: "cpu" | "cpu-rust") => g(ndarray(x, [M, 1]), ndarray(y, [N, 1]), { backend }),
+    sync: (backend: "cpu" | "cpu-rust") => g.sync(ndarray(x, [M, 1]), ndarray(y, [N, 1]), { backend }),
     want,
   };
 }
@@ -211,5 +212,78 @@ Deno.test("the idle timeout is an option, validated", async () => {
     );
   } finally {
     setThreads(before, { idleMs: 500 });
+  }
+});
+
+for (const backend of ["cpu", "cpu-rust"] as const) {
+  Deno.test(`[${backend}] synchronous calls run on the started workers, waited for, with one thread's results`, async () => {
+    const r = rng(92);
+    const M = 1001, N = 2100;
+    const x = ndarray(Float32Array.from(uniform(r, M * 3)), [M, 3]);
+    const y = ndarray(Float32Array.from(uniform(r, N * 3)), [N, 3]);
+    const b = ndarray(Float32Array.from(uniform(r, N)), [N, 1]);
+    const before = getThreads();
+    try {
+      for (const [f, red, k] of [["Exp(-SqDist(x,y))*b", "Sum"], ["SqDist(x,y)", "ArgKMin", 10]] as const) {
+        const g = Genred(f, ["x = Vi(3)", "y = Vj(3)", "b = Vj(1)"], { reduction: red, axis: 1, k } as never);
+        setThreads(1);
+        const one = [g.sync(x, y, b, { backend }) as NDArray | [NDArray, NDArray]].flat();
+        setThreads(2);
+        await g(x, y, b, { backend }); // an asynchronous call starts the workers
+        const jobs = threadJobs();
+        const many = [g.sync(x, y, b, { backend }) as NDArray | [NDArray, NDArray]].flat();
+        assert.equal(threadJobs(), jobs + 1, "the synchronous call ran on the workers");
+        many.forEach((o, q) => assert.deepEqual(Array.from(o.data), Array.from(one[q].data), red));
+        // While an asynchronous call holds the workers, a synchronous one runs alone, and both are right.
+        const pending = g(x, y, b, { backend });
+        const now = [g.sync(x, y, b, { backend }) as NDArray | [NDArray, NDArray]].flat();
+        const later = [(await pending) as NDArray | [NDArray, NDArray]].flat();
+        now.forEach((o, q) => assert.deepEqual(Array.from(o.data), Array.from(one[q].data), `${red} alone`));
+        later.forEach((o, q) =>
+          assert.deepEqual(Array.from(o.data), Array.from(one[q].data), `${red} async`)
+        );
+      }
+    } finally {
+      setThreads(before);
+      shutdownThreads();
+    }
+  });
+}
+
+Deno.test("a synchronous call on workers that never take their job gives the pool up and runs alone", async () => {
+  const sum = bigSum(), { want } = sum;
+  const before = getThreads();
+  // Workers that start and then ignore every job.
+  const deaf = () => ({
+    ok: true as const,
+    kind: "web" as const,
+    spawn() {
+      let onMessage: (d: unknown) => void = () => {};
+      return {
+        send(m: unknown) {
+          if ((m as { type: string }).type === "init") queueMicrotask(() => onMessage({ type: "ready" }));
+        },
+        listen(m: (d: unknown) => void) {
+          onMessage = m;
+        },
+        terminate() {},
+      };
+    },
+  });
+  const old = setThreadSupport(deaf), oldTimeout = setSyncStartTimeout(50);
+  try {
+    setThreads(2);
+    shutdownThreads();
+    sum.sync("cpu-rust"); // alone; the pool starts in the background
+    await new Promise((r) => setTimeout(r, 20));
+    const jobs = threadJobs();
+    const out = sum.sync("cpu-rust"); // on the deaf pool: given up, then alone
+    assert.equal(threadJobs(), jobs + 1, "the call went to the pool first");
+    want.forEach((w, i) => assert.ok(Math.abs(out.data[i] - w) <= 1e-5 * w, `row ${i}`));
+  } finally {
+    setSyncStartTimeout(oldTimeout);
+    setThreadSupport(old);
+    setThreads(before);
+    shutdownThreads();
   }
 });
