@@ -9,6 +9,11 @@
  * warning that says why, and `getThreads()` says 1. A worker that fails takes its pool down, so
  * the next call starts afresh (or, when starting is what fails, stays on the calling thread).
  *
+ * A synchronous call (`routine.sync`, the TensorFlow.js entry) uses the workers too when their
+ * pool is started and idle and the calling thread may block (not a browser's main thread): it
+ * posts the runs and waits in `Atomics.wait` for the workers' counts in shared memory
+ * (`withThreadsSync`).
+ *
  * Idle workers are terminated after a delay (500 ms by default, `setThreads(n, { idleMs })`, on
  * a timer that does not keep the process alive), so scripts exit promptly; the next call large
  * enough for threads starts them again. Small problems never start them.
@@ -377,7 +382,9 @@ function canBlock(): boolean {
  * later calls (starting takes messages, hence the event loop that a synchronous call holds).
  */
 export function withThreadsSync<T>(job: (x: Executor) => T, alone: () => T): T {
-  if (threadsUnavailable() || !canBlock()) return alone();
+  const why = threadsUnavailable();
+  if (why) warnOnce(why);
+  if (why || !canBlock()) return alone();
   const p = pool;
   if (!p || p.size !== wantedThreads()) {
     poolReady().then((ok) => ok && pool && pool.active === 0 && scheduleIdle(pool), () => {});
