@@ -10,9 +10,9 @@
  * thread, or on its worker threads while it waits); on the `webgpu` backend the GPU engine runs
  * on TensorFlow.js's own device (it becomes the GPU engine's, as with `setDevice`), reading
  * the tensors' buffers and leaving its output in the result tensor's, with no read-back: there,
- * the gradients' stages that the asynchronous core runs on the host (a parameter's sum over rows, Min's and KMin's sums over the selected
- * pairs) run on the device too, and `KernelSolve` runs the `maxIterations` it is given (the
- * residual cannot be read synchronously).
+ * the gradients' stages that the asynchronous core runs on the host (a parameter's sum over
+ * rows, Min's and KMin's sums over the selected pairs) run on the device too, and `KernelSolve`
+ * runs the `maxIterations` it is given (the residual cannot be read synchronously).
  *
  * @example
  * ```ts
