@@ -359,6 +359,26 @@ function runMessage(
   return { type: "run", header, ...extra, jit: job };
 }
 
+/** How one run's messages reach every worker (and how its end is awaited). */
+type Post = (
+  headers: readonly number[],
+  extra: (t: number) => Record<string, unknown>,
+  jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
+) => void | Promise<void>;
+
+/** The executor of a pool: its memory and threads, each run sent to every worker by `post`. */
+function poolExecutor(p: Pool, post: Post): Executor {
+  return {
+    memory: p.memory,
+    heapBase: p.heapBase,
+    threads: p.size,
+    stackBytes: STACK_BYTES,
+    exec: (headers, stacks, chunk, jit) => post(headers, (t) => ({ stackTop: stacks[t], chunk }), jit),
+    execRanged: (headers, stacks, table, counter, jit) =>
+      post(headers, (t) => ({ stackTop: stacks[t], ranged: { table, counter } }), jit),
+  };
+}
+
 let blocking: boolean | undefined;
 
 /** Whether this thread may block in `Atomics.wait` (a browser's main thread may not). */
@@ -407,11 +427,7 @@ export function withThreadsSync<T>(job: (x: Executor) => T, alone: () => T): T {
       Atomics.wait(a, words + k, v, Math.min(left, 1000));
     }
   };
-  const post = (
-    headers: readonly number[],
-    extra: (t: number) => Record<string, unknown>,
-    jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
-  ) => {
+  const post: Post = (headers, extra, jit) => {
     const a = new Int32Array(p.memory.buffer);
     for (const k of [0, 1, 2]) Atomics.store(a, words + k, 0);
     p.workers.forEach((w, t) => w.send(runMessage(p, t, headers[t], { ...extra(t), signal: p.signal }, jit)));
@@ -425,15 +441,7 @@ export function withThreadsSync<T>(job: (x: Executor) => T, alone: () => T): T {
     }
   };
   try {
-    return job({
-      memory: p.memory,
-      heapBase: p.heapBase,
-      threads: p.size,
-      stackBytes: STACK_BYTES,
-      exec: (headers, stacks, chunk, jit) => post(headers, (t) => ({ stackTop: stacks[t], chunk }), jit),
-      execRanged: (headers, stacks, table, counter, jit) =>
-        post(headers, (t) => ({ stackTop: stacks[t], ranged: { table, counter } }), jit),
-    });
+    return job(poolExecutor(p, post));
   } catch (e) {
     if (!(e instanceof WorkerFailure)) throw e;
     if (pool === p) shutdownThreads();
@@ -482,24 +490,12 @@ export async function withThreads<T>(job: (x: Executor) => Promise<T>, alone: ()
   p.active++;
   clearTimeout(p.timer);
   /** Sends one run message to every worker (a generated module to each once: a copy costs). */
-  const post = (
-    headers: readonly number[],
-    extra: (t: number) => Record<string, unknown>,
-    jit?: { readonly key: number; readonly module: WebAssembly.Module; readonly counter: number },
-  ) =>
+  const post: Post = (headers, extra, jit) =>
     Promise.all(p.workers.map((w, t) => ask(w, runMessage(p, t, headers[t], extra(t), jit)))).then(() => {});
   const run = p.serial(() => {
     clearTimeout(p.timer);
     jobsRun++;
-    return job({
-      memory: p.memory,
-      heapBase: p.heapBase,
-      threads: p.size,
-      stackBytes: STACK_BYTES,
-      exec: (headers, stacks, chunk, jit) => post(headers, (t) => ({ stackTop: stacks[t], chunk }), jit),
-      execRanged: (headers, stacks, table, counter, jit) =>
-        post(headers, (t) => ({ stackTop: stacks[t], ranged: { table, counter } }), jit),
-    });
+    return job(poolExecutor(p, post));
   });
   run.catch(() => {}).finally(() => {
     if (--p.active === 0) scheduleIdle(p);

@@ -35,102 +35,47 @@ interface Case {
 }
 
 const c = () => tf.tensor2d(C, [M, 2], "float32");
+const c1 = () => tf.slice(c(), [0, 0], [M, 1]);
+const ck = () => tf.tensor2d(CK, [M, 3], "float32");
+/** ⟨w, t⟩: every loss below is one weighted sum of a reduction's output. */
+const dot = (w: tf.Tensor, t: tf.Tensor) => tf.sum(tf.mul(w, t)) as tf.Scalar;
+const K = (x: tf.Tensor, y: tf.Tensor, s: tf.Tensor) => Vi(x).sqdist(Vj(y)).mul(Pm(s));
 const CASES: Case[] = [
   {
     name: "Sum",
     usesB: true,
-    keops: (x, y, b, s) =>
-      tf.sum(
-        tf.mul(
-          c(),
-          Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().exp().mul(Vj(b)).sum(
-            1,
-          ) as tf.Tensor,
-        ),
-      ),
-    dense: (x, y, b, s) =>
-      tf.sum(
-        tf.mul(c(), tf.matMul(tf.exp(tf.neg(tf.mul(sqdist(x, y), s))), b)),
-      ),
+    keops: (x, y, b, s) => dot(c(), K(x, y, s).neg().exp().mul(Vj(b)).sum(1) as tf.Tensor),
+    dense: (x, y, b, s) => dot(c(), tf.matMul(tf.exp(tf.neg(tf.mul(sqdist(x, y), s))), b)),
   },
   {
     name: "LogSumExp",
     usesB: false,
-    keops: (x, y, _b, s) =>
-      tf.sum(
-        tf.mul(
-          tf.slice(c(), [0, 0], [M, 1]),
-          Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().logsumexp(1) as tf.Tensor,
-        ),
-      ),
-    dense: (x, y, _b, s) =>
-      tf.sum(
-        tf.mul(
-          tf.slice(c(), [0, 0], [M, 1]),
-          tf.logSumExp(tf.neg(tf.mul(sqdist(x, y), s)), 1, true),
-        ),
-      ),
+    keops: (x, y, _b, s) => dot(c1(), K(x, y, s).neg().logsumexp(1) as tf.Tensor),
+    dense: (x, y, _b, s) => dot(c1(), tf.logSumExp(tf.neg(tf.mul(sqdist(x, y), s)), 1, true)),
   },
   {
     name: "SumSoftMaxWeight",
     usesB: true,
-    keops: (x, y, b, s) =>
-      tf.sum(
-        tf.mul(
-          c(),
-          Vi(x).sqdist(Vj(y)).mul(Pm(s)).neg().sumsoftmaxweight(
-            Vj(b),
-            1,
-          ) as tf.Tensor,
-        ),
-      ),
-    dense: (x, y, b, s) =>
-      tf.sum(
-        tf.mul(
-          c(),
-          tf.matMul(tf.softmax(tf.neg(tf.mul(sqdist(x, y), s)), 1), b),
-        ),
-      ),
+    keops: (x, y, b, s) => dot(c(), K(x, y, s).neg().sumsoftmaxweight(Vj(b), 1) as tf.Tensor),
+    dense: (x, y, b, s) => dot(c(), tf.matMul(tf.softmax(tf.neg(tf.mul(sqdist(x, y), s)), 1), b)),
   },
   {
     name: "Min",
     usesB: false,
-    keops: (x, y, _b, s) =>
-      tf.sum(
-        tf.mul(
-          tf.slice(c(), [0, 0], [M, 1]),
-          Vi(x).sqdist(Vj(y)).mul(Pm(s)).min(1) as tf.Tensor,
-        ),
-      ),
-    dense: (x, y, _b, s) =>
-      tf.sum(
-        tf.mul(
-          tf.slice(c(), [0, 0], [M, 1]),
-          tf.min(tf.mul(sqdist(x, y), s), 1, true),
-        ),
-      ),
+    keops: (x, y, _b, s) => dot(c1(), K(x, y, s).min(1) as tf.Tensor),
+    dense: (x, y, _b, s) => dot(c1(), tf.min(tf.mul(sqdist(x, y), s), 1, true)),
   },
   {
     name: "KMin",
     usesB: false,
-    keops: (x, y, _b, s) =>
-      tf.sum(
-        tf.mul(
-          tf.tensor2d(CK, [M, 3], "float32"),
-          Vi(x).sqdist(Vj(y)).mul(Pm(s)).kmin(3, 1) as tf.Tensor,
-        ),
-      ),
+    keops: (x, y, _b, s) => dot(ck(), K(x, y, s).kmin(3, 1) as tf.Tensor),
     dense: (x, y, _b, s) => {
-      // The 3 smallest per row, selected by a one-hot mask (no gradient through the selection).
+      // The 3 smallest per row, selected by a one-hot mask from constant copies of the data
+      // (TopK has no gradient in TensorFlow.js).
       const d = tf.mul(sqdist(x, y), s);
-      // The selection from constant copies of the data (TopK has no gradient in TensorFlow.js).
-      const idx = tf.topk(
-        tf.neg(sqdist(tf.tensor2d(X, [M, D]), tf.tensor2d(Y, [N, D]))),
-        3,
-      ).indices;
+      const idx = tf.topk(tf.neg(sqdist(tf.tensor2d(X, [M, D]), tf.tensor2d(Y, [N, D]))), 3).indices;
       const mask = tf.oneHot(idx, N); // (M, 3, N)
-      const picked = tf.sum(tf.mul(mask, tf.expandDims(d, 1)), 2); // (M, 3)
-      return tf.sum(tf.mul(tf.tensor2d(CK, [M, 3], "float32"), picked));
+      return dot(ck(), tf.sum(tf.mul(mask, tf.expandDims(d, 1)), 2)); // the picked values, (M, 3)
     },
   },
 ];
